@@ -1,0 +1,3 @@
+from cw.surfaces.cli import main
+
+main()

@@ -1,0 +1,109 @@
+"""The capability table's vocabulary: a verb is declared once, every surface renders it.
+
+A ``Capability`` names the verb, its parameters (with types and help), the
+core entry it calls and whether it is read-only. The CLI builds click
+commands from it, the MCP server builds tools (``cw_<verb>``) with input
+schemas from it, and the workbench serves read-only ones under ``/api/``.
+Adding a verb is adding one row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+from cw.shell.workspace import Workspace
+
+ParamType = Literal["string", "integer", "boolean", "number"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One input of a verb.
+
+    ``name`` is the key handlers read (snake_case). The CLI spelling is
+    ``--name-with-dashes`` (or a positional argument), the MCP spelling is
+    camelCase unless overridden.
+    """
+
+    name: str
+    help: str
+    type: ParamType = "string"
+    positional: bool = False
+    required: bool = False
+    multiple: bool = False
+    nargs: int = 1
+    choices: tuple[str, ...] | None = None
+    default: Any = None
+    metavar: str | None = None
+    cli_flag: str | None = None
+    mcp_name: str | None = None
+    cli: bool = True
+    mcp: bool = True
+
+    @property
+    def flag(self) -> str:
+        return self.cli_flag or "--" + self.name.replace("_", "-")
+
+    @property
+    def mcp_key(self) -> str:
+        if self.mcp_name:
+            return self.mcp_name
+        head, *rest = self.name.split("_")
+        return head + "".join(w[:1].upper() + w[1:] for w in rest)
+
+    def json_schema(self) -> dict[str, Any]:
+        item: dict[str, Any] = {"type": self.type}
+        if self.choices:
+            item["enum"] = list(self.choices)
+        if self.nargs > 1:
+            sch: dict[str, Any] = {"type": "array", "items": {"type": "string"}, "minItems": self.nargs,
+                                   "maxItems": self.nargs}
+        elif self.multiple:
+            sch = {"type": "array", "items": item}
+        else:
+            sch = dict(item)
+        sch["description"] = self.help
+        return sch
+
+
+Handler = Callable[[Workspace, dict[str, Any]], Any]
+TextRenderer = Callable[[Any], str]
+
+
+@dataclass(frozen=True)
+class Capability:
+    """One verb. ``path`` is its CLI words; the MCP tool is ``cw_`` + the words joined by ``_``."""
+
+    name: str
+    path: tuple[str, ...]
+    summary: str
+    params: tuple[Param, ...]
+    entry: Handler
+    read_only: bool
+    text: TextRenderer | None = None
+    description: str = ""
+    mcp: bool = True
+    examples: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def tool_name(self) -> str:
+        return "cw_" + "_".join(w.replace("-", "_") for w in self.path)
+
+    def input_schema(self) -> dict[str, Any]:
+        props = {p.mcp_key: p.json_schema() for p in self.params if p.mcp}
+        required = [p.mcp_key for p in self.params if p.mcp and p.required]
+        sch: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
+        if required:
+            sch["required"] = required
+        return sch
+
+
+# Parameters shared by many verbs.
+CWD = Param("cwd", "the repo directory to work in (default: the current directory)", metavar="DIR")
+NOW = Param("now", 'the time to treat as "now" (ISO 8601), for stable, repeatable output', metavar="ISO")
+RUN = Param("run_id", "the run's id", positional=True, required=True, metavar="RUN", mcp_name="runId")
+SCOPE = Param("scope", "which repos to read: this repo, or every repo in the home registry",
+              choices=("repo", "home"), default="repo")
+PRICING = Param("pricing", "the pricing policy: a file path, or 'default' for the bundled one",
+                metavar="PATH|default")

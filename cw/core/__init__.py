@@ -1,0 +1,1 @@
+"""Pure core: no files, no environment, no clock. Time, ids and actors come in as arguments."""

@@ -1,0 +1,180 @@
+"""Number, string-order and time rules shared by every derivation.
+
+These reproduce the JavaScript behaviours CW's payloads depend on (see
+``reference/cw-compat.md`` §15): ``Number.prototype.toString`` for numbers
+inside fingerprints and text, ``Math.round`` based ``round6``, ``toFixed``,
+``Date.parse`` for ISO timestamps, and UTF-16 code-unit string order.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timedelta, timezone
+from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal
+from typing import Any
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def cu_key(s: str) -> bytes:
+    """Sort key giving JavaScript's UTF-16 code-unit order."""
+    return s.encode("utf-16-be", "surrogatepass")
+
+
+def is_number(v: Any) -> bool:
+    """A JSON number (bool is not a number)."""
+    return isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
+
+
+def as_int_if_integral(x: float | int) -> float | int:
+    """1.0 -> 1 so JSON keeps integers as integers; other floats unchanged."""
+    if isinstance(x, float) and math.isfinite(x) and x.is_integer():
+        return int(x)
+    return x
+
+
+def js_number(x: Any) -> str:
+    """JavaScript ``String(x)`` for a number (also bools, None and strings as JS prints them)."""
+    if x is None:
+        return "null"
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, str):
+        return x
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, Decimal):
+        x = float(x)
+    if not isinstance(x, float):
+        return str(x)
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    if x == 0:
+        return "0"
+    ax = abs(x)
+    if x.is_integer() and ax < 1e21:
+        return str(int(x))
+    r = repr(x)
+    mant, _, exp = r.partition("e")
+    digits = mant.replace("-", "").replace(".", "")
+    if exp:
+        e10 = int(exp)
+    else:
+        int_part = mant.replace("-", "").split(".")[0]
+        e10 = len(int_part.lstrip("0")) - 1 if int_part.strip("0") else None
+        if e10 is None:  # 0.000xyz
+            frac = mant.replace("-", "").split(".")[1]
+            e10 = -(len(frac) - len(frac.lstrip("0")) + 1)
+    digits = digits.lstrip("0").rstrip("0") or "0"
+    sign = "-" if x < 0 else ""
+    if 1e-6 <= ax < 1e21:
+        # plain decimal notation
+        point = e10 + 1  # digits before the decimal point
+        if point <= 0:
+            return sign + "0." + "0" * (-point) + digits
+        if point >= len(digits):
+            return sign + digits + "0" * (point - len(digits))
+        return sign + digits[:point] + "." + digits[point:]
+    m = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    return f"{sign}{m}e{'+' if e10 > 0 else '-'}{abs(e10)}"
+
+
+def js_round(x: float) -> int:
+    """JavaScript ``Math.round``: nearest integer, ties toward +infinity."""
+    f = math.floor(x)
+    return int(f + 1 if (x - f) >= 0.5 else f)
+
+
+def round6(x: float) -> float | int:
+    """``Math.round(x * 1e6) / 1e6`` exactly as JavaScript computes it; integral results are ints."""
+    y = x * 1e6
+    f = math.floor(y)
+    r = f + 1 if (y - f) >= 0.5 else f
+    return as_int_if_integral(r / 1e6)
+
+
+def round6_decimal(d: Decimal) -> Decimal:
+    """Money rounding to millionths, ties toward +infinity (CW's rule, exact in Decimal)."""
+    rounding = ROUND_HALF_UP if d >= 0 else ROUND_HALF_DOWN
+    return d.quantize(Decimal("0.000001"), rounding=rounding)
+
+
+def money_out(d: Decimal | None) -> int | Decimal | None:
+    """A Decimal as JSON should show it: integral -> int, else plain digits without trailing zeros."""
+    if d is None:
+        return None
+    if d == d.to_integral_value():
+        return int(d)
+    n = d.normalize()
+    # keep plain notation (no exponent) for ordinary magnitudes
+    if "E" in str(n):
+        n = Decimal(format(n, "f"))
+    return n
+
+
+def to_fixed(x: float, d: int) -> str:
+    """JavaScript ``Number.prototype.toFixed``: the exact binary value rounded half-up."""
+    q = Decimal(x).quantize(Decimal(1).scaleb(-d), rounding=ROUND_HALF_UP)
+    s = format(q, "f")
+    if s.startswith("-") and q == 0:
+        s = s[1:]
+    return s
+
+
+_ISO = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})"
+    r"(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?"
+    r"(Z|[+-]\d{2}:\d{2})?)?$"
+)
+
+
+def parse_iso_ms(s: Any) -> int | None:
+    """Epoch milliseconds of an ISO 8601 timestamp, or None when missing or unparseable.
+
+    Date-only strings are UTC; date-times without an offset are read as UTC
+    (CW reads them as local time; every timestamp CW and cw write carries ``Z``).
+    """
+    if not isinstance(s, str) or not s:
+        return None
+    m = _ISO.match(s)
+    if not m:
+        return None
+    year, month, day, hh, mm, ss, frac, tz = m.groups()
+    try:
+        dt = datetime(int(year), int(month), int(day), int(hh or 0), int(mm or 0), int(ss or 0),
+                      tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    if hh is not None and int(hh) == 24:
+        return None
+    ms = int((frac or "0")[:3].ljust(3, "0"))
+    if tz and tz != "Z":
+        sign = 1 if tz[0] == "+" else -1
+        off = timedelta(hours=int(tz[1:3]), minutes=int(tz[4:6]))
+        dt = dt - sign * off
+    return int((dt - _EPOCH).total_seconds()) * 1000 + ms
+
+
+def is_iso_timestamp(s: Any) -> bool:
+    """True for a full ISO 8601 date-time with an explicit offset or ``Z``."""
+    return isinstance(s, str) and bool(_ISO.match(s)) and "T" in s and (
+        s.endswith("Z") or s[-6] in "+-") and parse_iso_ms(s) is not None
+
+
+def iso_from_ms(ms: int) -> str:
+    """ISO 8601 UTC with milliseconds and ``Z``."""
+    dt = _EPOCH + timedelta(milliseconds=ms)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def duration_ms(start: Any, end: Any) -> int | None:
+    """``end - start`` in ms; None if either is missing, unparseable, or the result is negative."""
+    a = parse_iso_ms(start)
+    b = parse_iso_ms(end)
+    if a is None or b is None:
+        return None
+    d = b - a
+    return d if d >= 0 else None

@@ -1,0 +1,1 @@
+"""Imperative shell: paths, the store, bundled resources, clock, environment."""

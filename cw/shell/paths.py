@@ -1,0 +1,59 @@
+"""Where things live: the repo root, run directories, the home registry, containment checks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping
+
+from cw.core.state import check_run_id
+from cw.model.errors import RefusedError, UsageError
+
+
+def resolve_cwd(cwd: str | None, process_cwd: Path) -> Path:
+    """``--cwd DIR`` resolved against the process directory; it must be an existing directory."""
+    if cwd is None or cwd == "":
+        return process_cwd
+    p = (process_cwd / cwd).resolve()
+    if not p.is_dir():
+        raise UsageError(f"--cwd is not a directory: {p}")
+    return p
+
+
+def cw_home(env: Mapping[str, str]) -> Path:
+    """``CW_HOME``, else ``$XDG_STATE_HOME/cool-workflow``, else ``~/.local/state/cool-workflow``."""
+    home = env.get("CW_HOME", "").strip()
+    if home:
+        return Path(home).expanduser().resolve()
+    xdg = env.get("XDG_STATE_HOME", "").strip()
+    if xdg:
+        return Path(xdg).expanduser().resolve() / "cool-workflow"
+    return Path(env.get("HOME") or Path.home()).expanduser() / ".local" / "state" / "cool-workflow"
+
+
+def runs_dir(repo: Path) -> Path:
+    return repo / ".cw" / "runs"
+
+
+def run_dir(repo: Path, run_id: str) -> Path:
+    """The run's directory, refusing ids that are not one safe segment or that escape via symlinks."""
+    check_run_id(run_id)
+    d = runs_dir(repo) / run_id
+    if d.is_symlink():
+        raise RefusedError(f"Refusing run directory {d}: it is a symbolic link; run directories must be "
+                           "real folders inside the repo.")
+    return d
+
+
+def contained_file(path_arg: str, repo: Path, process_cwd: Path, flag: str = "FILE") -> Path:
+    """A file a verb reads, resolved (symlinks followed) and required to lie inside the repo."""
+    if "\x00" in path_arg:
+        raise UsageError(f"Invalid {flag}: the path contains a NUL byte.")
+    raw = Path(path_arg)
+    p = raw if raw.is_absolute() else process_cwd / raw
+    real = Path(os.path.realpath(p))
+    root = Path(os.path.realpath(repo))
+    if real != root and root not in real.parents:
+        raise RefusedError(f"Refusing {flag} {path_arg}: it resolves to {real}, outside the repo {root}. "
+                           "Copy the file into the repo first.")
+    return real

@@ -1,0 +1,51 @@
+"""Discovering runs for a scope, one at a time, never holding more than one state in memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from cw.core.numbers import cu_key
+from cw.model.errors import CwError
+from cw.shell import registry
+from cw.shell.store import Store, read_run_dir
+from cw.shell.workspace import Workspace
+
+
+@dataclass
+class ScannedRun:
+    repo: Path
+    run_id: str
+    dir: Path
+    state: dict[str, Any] | None
+    error: str | None
+
+
+def scope_repos(ws: Workspace, scope: str, cwd: str | None) -> list[Path]:
+    """``repo``: the cwd; ``home``: the cwd plus every registered repo, in code-unit order."""
+    here = ws.repo(cwd)
+    if scope != "home":
+        return [here]
+    roots = {str(here)} | set(registry.repo_roots(ws.home))
+    return [Path(r) for r in sorted(roots, key=cu_key)]
+
+
+def iter_run_dirs(ws: Workspace, scope: str, cwd: str | None) -> Iterator[tuple[Path, Path]]:
+    for repo in scope_repos(ws, scope, cwd):
+        for d in Store(repo).iter_run_dirs():
+            yield repo, d
+
+
+def load_scanned(repo: Path, d: Path) -> ScannedRun:
+    try:
+        return ScannedRun(repo, d.name, d, read_run_dir(d), None)
+    except CwError as exc:
+        return ScannedRun(repo, d.name, d, None, exc.message)
+    except OSError as exc:
+        return ScannedRun(repo, d.name, d, None, f"Cannot read {d / 'state.json'}: {exc.strerror}")
+
+
+def iter_runs(ws: Workspace, scope: str, cwd: str | None) -> Iterator[ScannedRun]:
+    for repo, d in iter_run_dirs(ws, scope, cwd):
+        yield load_scanned(repo, d)

@@ -1,0 +1,175 @@
+"""The store: the only code that reads and writes run files.
+
+Every write takes the sidecar lock ``state.json.lock`` (filelock), reads and
+decodes the current state inside the lock, applies a pure transition, writes
+a temp file in the same directory, fsyncs it and atomically replaces the
+target. Readers never take the lock; atomic replace means they always see a
+whole file. A lock held by a killed process is released by the OS.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Generic, Iterator, TypeVar
+
+import filelock
+
+from cw.core import jsonout
+from cw.core.state import load_state
+from cw.model.errors import LockTimeoutError, NotFoundError, RefusedError
+from cw.shell import paths
+
+T = TypeVar("T")
+DEFAULT_LOCK_TIMEOUT = 10.0
+
+
+@dataclass
+class LoadedRun:
+    run_id: str
+    dir: Path
+    state: dict[str, Any]
+
+    @property
+    def state_path(self) -> Path:
+        return self.dir / "state.json"
+
+
+def atomic_write(path: Path, data: bytes, *, fsync: bool = True, mode: int = 0o644) -> None:
+    """Temp file in the same directory, fsync, ``os.replace``; a crash leaves the old whole file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            if fsync:
+                os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    if fsync:
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+def encode_state(state: dict[str, Any]) -> bytes:
+    return (jsonout.dumps(state) + "\n").encode("utf-8")
+
+
+def _dir_has_content(d: Path) -> bool:
+    for sub in ("tasks", "commits"):
+        p = d / sub
+        if p.is_dir() and any(not n.startswith(".") for n in os.listdir(p)):
+            return True
+    audit = d / "audit" / "events.jsonl"
+    return audit.is_file() and audit.stat().st_size > 0
+
+
+def read_run_dir(d: Path) -> dict[str, Any]:
+    """Read and normalize ``<d>/state.json`` (no lock)."""
+    sp = d / "state.json"
+    try:
+        raw = sp.read_bytes()
+    except FileNotFoundError:
+        raise NotFoundError(f"Run not found: {d.name}") from None
+    except IsADirectoryError:
+        raise RefusedError(f"Cannot read {sp}: it is a directory, not a state file.") from None
+    return load_state(raw, label=str(sp), run_dir=str(d), dir_name=d.name,
+                      dir_has_content=_dir_has_content(d))
+
+
+class Store:
+    """Run files under one repo root."""
+
+    def __init__(self, repo: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+        self.repo = repo
+        self.lock_timeout = lock_timeout
+
+    def run_dir(self, run_id: str) -> Path:
+        return paths.run_dir(self.repo, run_id)
+
+    def read(self, run_id: str) -> LoadedRun:
+        d = self.run_dir(run_id)
+        if not (d / "state.json").is_file():
+            raise NotFoundError(f"Run not found: {run_id}")
+        return LoadedRun(run_id, d, read_run_dir(d))
+
+    def iter_run_dirs(self) -> Iterator[Path]:
+        """Run directories holding a state.json, in name order (temp files are never state)."""
+        root = paths.runs_dir(self.repo)
+        if not root.is_dir():
+            return
+        for name in sorted(os.listdir(root)):
+            d = root / name
+            if not d.is_symlink() and (d / "state.json").is_file():
+                yield d
+
+    def _lock(self, d: Path) -> filelock.BaseFileLock:
+        return filelock.FileLock(str(d / "state.json.lock"), timeout=self.lock_timeout)
+
+    def locked(self, d: Path, fn: Callable[[], T]) -> T:
+        lock = self._lock(d)
+        try:
+            with lock:
+                return fn()
+        except filelock.Timeout:
+            raise LockTimeoutError(
+                f"Timed out after {self.lock_timeout:g}s waiting for the lock {lock.lock_file}: another cw "
+                "writer holds it. Nothing was written; retry, or raise CW_LOCK_TIMEOUT (seconds).") from None
+
+    def create(self, run_id: str, build: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+        """Create a new run directory and its state; refuses an existing run."""
+        d = self.run_dir(run_id)
+        d.mkdir(parents=True, exist_ok=True)
+
+        def go() -> dict[str, Any]:
+            if (d / "state.json").exists():
+                raise RefusedError(f"Run {run_id} already exists ({d / 'state.json'}); choose another --id.")
+            state = build(d)
+            atomic_write(d / "state.json", encode_state(state))
+            return state
+
+        return self.locked(d, go)
+
+    def update(self, run_id: str, fn: Callable[[LoadedRun], "Update[T]"]) -> T:
+        """Lock, read, apply ``fn`` (a pure transition plus what to write), write, unlock.
+
+        Files in ``Update.before`` (a result copy) are written before state.json,
+        files in ``Update.after`` (the ledger head) after it, all inside the lock.
+        """
+        d = self.run_dir(run_id)
+        if not (d / "state.json").is_file():
+            raise NotFoundError(f"Run not found: {run_id}")
+
+        def go() -> T:
+            up = fn(LoadedRun(run_id, d, read_run_dir(d)))
+            for path, data in up.before:
+                atomic_write(path, data)
+            if up.state is not None:
+                atomic_write(d / "state.json", encode_state(up.state))
+            for path, data in up.after:
+                atomic_write(path, data)
+            return up.result
+
+        return self.locked(d, go)
+
+
+@dataclass
+class Update(Generic[T]):
+    """What one locked update writes: the new state (None = unchanged) and side files."""
+
+    state: dict[str, Any] | None
+    result: T
+    before: list[tuple[Path, bytes]] = field(default_factory=list)
+    after: list[tuple[Path, bytes]] = field(default_factory=list)

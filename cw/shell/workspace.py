@@ -1,0 +1,67 @@
+"""The world as one command sees it: directories, environment, clock, store."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Mapping
+
+from cw.core.actor import resolve_actor
+from cw.core.numbers import iso_from_ms
+from cw.model.errors import UsageError
+from cw.shell import paths
+from cw.shell.store import DEFAULT_LOCK_TIMEOUT, Store
+
+
+def system_now() -> str:
+    """The current time as ISO 8601 UTC with milliseconds and ``Z``."""
+    ms = int(datetime.now(timezone.utc).timestamp() * 1000)
+    return iso_from_ms(ms)
+
+
+@dataclass
+class Workspace:
+    """Resolved once per command and handed to capability entries."""
+
+    process_cwd: Path
+    env: Mapping[str, str]
+    clock: Callable[[], str] = system_now
+    token: Callable[[int], str] = field(default=secrets.token_hex)
+
+    @classmethod
+    def from_process(cls) -> "Workspace":
+        return cls(Path(os.getcwd()), dict(os.environ))
+
+    def repo(self, cwd: str | None) -> Path:
+        return paths.resolve_cwd(cwd, self.process_cwd)
+
+    def store(self, cwd: str | None) -> Store:
+        return Store(self.repo(cwd), self.lock_timeout())
+
+    def lock_timeout(self) -> float:
+        raw = self.env.get("CW_LOCK_TIMEOUT", "").strip()
+        if not raw:
+            return DEFAULT_LOCK_TIMEOUT
+        try:
+            v = float(raw)
+        except ValueError:
+            v = -1
+        if not (0 <= v <= 3600):
+            raise UsageError(f'Invalid CW_LOCK_TIMEOUT "{raw}": expected seconds between 0 and 3600.')
+        return v
+
+    @property
+    def home(self) -> Path:
+        return paths.cw_home(self.env)
+
+    def now(self, given: str | None = None) -> str:
+        """``--now`` when given and not blank, else the clock."""
+        if isinstance(given, str) and given.strip():
+            return given
+        return self.clock()
+
+    def actor(self, claimed: str | None) -> tuple[str, str | None]:
+        return resolve_actor(self.env, claimed)

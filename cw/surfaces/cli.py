@@ -1,0 +1,220 @@
+"""The ``cw`` command line, generated from the capability table.
+
+Each capability becomes a click command at its path (``cw metrics show``);
+its parameters become arguments and options. stdout carries data only (text,
+or the JSON payload with ``--json``); errors go to stderr as ``cw: <message>``
+with an optional ``  Try: <hint>`` line. Exit codes: 0 success, 1 refused,
+2 usage error (see docs/cli.md).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import click
+
+from cw import __version__
+from cw.capabilities import all_capabilities
+from cw.capabilities.table import Capability, Param
+from cw.core.jsonout import dumps
+from cw.model.errors import CwError, EXIT_REFUSED, UsageError
+from cw.shell.workspace import Workspace
+
+EXIT_INTERNAL = 70
+
+
+class CwClickError(click.ClickException):
+    """Carries a CwError through click with cw's own formatting and exit code."""
+
+    def __init__(self, err: CwError) -> None:
+        super().__init__(err.message)
+        self.err = err
+        self.exit_code = err.exit_code
+
+    def show(self, file: Any = None) -> None:
+        color = sys.stderr.isatty() and not os.environ.get("NO_COLOR") and not os.environ.get("CW_NO_COLOR")
+        head = click.style("cw:", bold=True) if color else "cw:"
+        msg = click.style(self.err.message, fg="red") if color else self.err.message
+        click.echo(f"{head} {msg}", err=True)
+        if self.err.hint:
+            click.echo(f"  Try: {self.err.hint}", err=True)
+
+
+class CwGroup(click.Group):
+    """Turns every cw error (and I/O failure) into one clear message and a documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CwError as err:
+            raise CwClickError(err) from None
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except BrokenPipeError:
+            raise SystemExit(EXIT_REFUSED) from None
+        except OSError as exc:
+            where = f" {exc.filename}" if exc.filename else ""
+            raise CwClickError(CwError(f"Cannot access{where}: {exc.strerror or exc}. Nothing was changed "
+                                       "by this command unless it said so.")) from None
+        except Exception as exc:  # never show a traceback to a user
+            if os.environ.get("CW_DEBUG"):
+                raise
+            click.echo(f"cw: internal error ({type(exc).__name__}: {exc}). Please report it with the command "
+                       "you ran; set CW_DEBUG=1 to see the traceback.", err=True)
+            raise SystemExit(EXIT_INTERNAL) from None
+
+
+def _click_param(p: Param) -> click.Parameter:
+    if p.positional:
+        return click.Argument([p.name], required=p.required and not p.multiple,
+                              nargs=-1 if p.multiple else 1, metavar=p.metavar)
+    kw: dict[str, Any] = {"help": p.help + (" (repeatable)" if p.multiple else "")}
+    if p.type == "boolean":
+        return click.Option([p.flag, p.name], is_flag=True, default=False, **kw)
+    if p.choices:
+        kw["type"] = click.Choice(p.choices)
+    if p.nargs > 1:
+        kw["nargs"] = p.nargs
+    if p.multiple:
+        kw["multiple"] = True
+    if p.metavar:
+        kw["metavar"] = p.metavar
+    if p.default is not None:
+        kw["default"] = p.default
+        kw["show_default"] = True
+    return click.Option([p.flag, p.name], required=p.required, **kw)
+
+
+def _args(kwargs: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in kwargs.items():
+        if isinstance(v, tuple):
+            v = list(v)
+        if v is None or v is False or v == []:
+            continue
+        out[k] = v
+    return out
+
+
+def render(cap: Capability, payload: Any, as_json: bool) -> str:
+    """What the CLI prints for a payload (without the trailing newline)."""
+    if as_json or cap.text is None:
+        return dumps(payload)
+    return cap.text(payload)
+
+
+def make_command(cap: Capability) -> click.Command:
+    params = [_click_param(p) for p in cap.params if p.cli]
+    has_json = any(p.name == "json" for p in cap.params)
+    if has_json:
+        params.append(click.Option(["--format", "fmt"], type=click.Choice(["text", "json"]), default=None,
+                                   help="text (default) or json; same as --json", hidden=True))
+
+    def callback(**kwargs: Any) -> None:
+        fmt = kwargs.pop("fmt", None)
+        as_json = bool(kwargs.pop("json", False)) or fmt == "json"
+        payload = cap.entry(Workspace.from_process(), _args(kwargs))
+        click.echo(render(cap, payload, as_json))
+
+    help_text = cap.summary + ("\n\n" + cap.description if cap.description else "")
+    epilog = "\b\nExamples:\n" + "\n".join(f"  {e}" for e in cap.examples) if cap.examples else None
+    return click.Command(cap.path[-1], params=params, callback=callback, help=help_text, epilog=epilog,
+                         short_help=cap.summary, no_args_is_help=False)
+
+
+GROUP_HELP = {
+    "run": "Create, list and show runs.",
+    "task": "Add tasks to a run.",
+    "worker": "Record worker output or failure.",
+    "candidate": "Register, select or reject candidates.",
+    "feedback": "Open and move feedback items.",
+    "member": "Multi-agent memberships.",
+    "metrics": "Derived metrics: per run (show) and across runs (summary).",
+    "registry": "Repos known to the home scope.",
+    "revenue": "Append-only revenue ledger: book, reverse, list.",
+    "ledger": "Check revenue ledgers for tampering.",
+}
+
+
+@click.group(cls=CwGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="cw")
+def cli() -> None:
+    """cw keeps AI-agent run state in plain files (.cw/runs/<id>/state.json) and tells you what
+    every run, app, backend and actor cost and earned.
+
+    Exit codes: 0 success, 1 refused (the message says why; nothing was written), 2 usage error.
+    """
+
+
+def _build() -> None:
+    for cap in all_capabilities():
+        group: click.Group = cli
+        for word in cap.path[:-1]:
+            sub = group.commands.get(word)
+            if sub is None:
+                sub = CwGroup(word, help=GROUP_HELP.get(word))
+                group.add_command(sub)
+            group = sub  # type: ignore[assignment]
+        group.add_command(make_command(cap))
+
+
+@cli.command("cron-run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("name")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def cron_run(name: str, command: tuple[str, ...]) -> None:
+    """Run COMMAND with CW_CRON_NAME=NAME, so every run and usage record it makes is attributed to cron:NAME.
+
+    A drop-in wrapper for crontab lines; exits with the command's exit code.
+
+    \b
+    Example:
+      0 3 * * *  cd /srv/repo && cw cron-run nightly-triage -- ./triage.sh
+    """
+    from cw.core.actor import check_cron_name
+
+    check_cron_name(name, "cw cron-run NAME")
+    cmd = list(command)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if not cmd:
+        raise UsageError("cw cron-run needs a command after `--` (e.g. cw cron-run nightly -- ./job.sh).")
+    env = dict(os.environ, CW_CRON_NAME=name)
+    try:
+        rc = subprocess.call(cmd, env=env)
+    except FileNotFoundError:
+        raise CwError(f"Command not found: {cmd[0]}") from None
+    except PermissionError:
+        raise CwError(f"Command is not executable: {cmd[0]}") from None
+    raise SystemExit(rc if rc >= 0 else 128 - rc)
+
+
+@cli.command("mcp")
+def mcp_cmd() -> None:
+    """Serve cw's capabilities as MCP tools over stdio (needs: pip install 'cw[mcp]')."""
+    from cw.surfaces.mcp_server import serve
+
+    serve()
+
+
+@cli.command("workbench")
+@click.option("--port", type=click.IntRange(0, 65535), default=7717, show_default=True,
+              help="port on 127.0.0.1 (0 picks a free one)")
+@click.option("--scope", type=click.Choice(["repo", "home"]), default="repo", show_default=True,
+              help="which repos the pages read")
+@click.option("--cwd", metavar="DIR", help="the repo directory (default: the current directory)")
+@click.option("--pricing", metavar="PATH|default", help="pricing policy for cost figures")
+def workbench_cmd(port: int, scope: str, cwd: str | None, pricing: str | None) -> None:
+    """Serve read-only pages (runs, run detail, summary, P&L) on 127.0.0.1."""
+    from cw.surfaces.workbench import serve
+
+    serve(Workspace.from_process(), port=port, scope=scope, cwd=cwd, pricing=pricing)
+
+
+_build()
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="cw")
