@@ -67,13 +67,13 @@ def run_new(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     from cw.capabilities.money import check_cost_budget, link_parents_checked
 
     now = ws.now()
-    app = a.get("app") or "adhoc"
+    app = a["app"] if "app" in a else "adhoc"
     check_run_id(app, "app id")
     token_budget = _positive_int(a.get("token_budget"), "--token-budget")
     cost_budget = check_cost_budget(a.get("cost_budget"))
     actor, claimed = ws.actor(a.get("actor"))
     store = ws.store(a.get("cwd"))
-    run_id = a.get("id") or mint_run_id(ws, app, now)
+    run_id = a["id"] if "id" in a else mint_run_id(ws, app, now)
     check_run_id(run_id)
     parents = list(a.get("parent") or [])
     env_parent = ws.env.get("CW_PARENT_RUN", "").strip()

@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MAX_SAFE = 2**53  # integers up to here are exact doubles
 
 
 def cu_key(s: str) -> bytes:
@@ -35,7 +36,12 @@ def as_int_if_integral(x: float | int) -> float | int:
 
 
 def js_number(x: Any) -> str:
-    """JavaScript ``String(x)`` for a number (also bools, None and strings as JS prints them)."""
+    """JavaScript ``String(x)`` for a number (also bools, None and strings as JS prints them).
+
+    Integers beyond 2**53 are first rounded to the nearest double, as
+    JavaScript holds every number as one; integral doubles at or above 1e21
+    print in exponent form (``1e+21``), like any other JavaScript number.
+    """
     if x is None:
         return "null"
     if isinstance(x, bool):
@@ -43,8 +49,10 @@ def js_number(x: Any) -> str:
     if isinstance(x, str):
         return x
     if isinstance(x, int):
-        return str(x)
-    if isinstance(x, Decimal):
+        if -_MAX_SAFE <= x <= _MAX_SAFE:
+            return str(x)
+        x = float(x)
+    elif isinstance(x, Decimal):
         x = float(x)
     if not isinstance(x, float):
         return str(x)
@@ -55,23 +63,21 @@ def js_number(x: Any) -> str:
     if x == 0:
         return "0"
     ax = abs(x)
-    if x.is_integer() and ax < 1e21:
+    if x.is_integer() and ax <= _MAX_SAFE:
         return str(int(x))
-    r = repr(x)
-    mant, _, exp = r.partition("e")
-    digits = mant.replace("-", "").replace(".", "")
+    # Shortest round-trip digits (the same digits as repr) and the decimal exponent.
+    mant, _, exp = repr(ax).partition("e")
+    int_part, _, frac_part = mant.partition(".")
+    digits = (int_part + frac_part).lstrip("0")
     if exp:
         e10 = int(exp)
-    else:
-        int_part = mant.replace("-", "").split(".")[0]
-        e10 = len(int_part.lstrip("0")) - 1 if int_part.strip("0") else None
-        if e10 is None:  # 0.000xyz
-            frac = mant.replace("-", "").split(".")[1]
-            e10 = -(len(frac) - len(frac.lstrip("0")) + 1)
-    digits = digits.lstrip("0").rstrip("0") or "0"
+    elif int_part.strip("0"):
+        e10 = len(int_part.lstrip("0")) - 1
+    else:  # 0.000xyz
+        e10 = -(len(frac_part) - len(frac_part.lstrip("0")) + 1)
+    digits = digits.rstrip("0") or "0"
     sign = "-" if x < 0 else ""
     if 1e-6 <= ax < 1e21:
-        # plain decimal notation
         point = e10 + 1  # digits before the decimal point
         if point <= 0:
             return sign + "0." + "0" * (-point) + digits
@@ -116,10 +122,17 @@ def money_out(d: Decimal | None) -> int | Decimal | None:
 
 
 def to_fixed(x: float, d: int) -> str:
-    """JavaScript ``Number.prototype.toFixed``: the exact binary value rounded half-up."""
+    """JavaScript ``Number.prototype.toFixed``: the exact binary value rounded half-up.
+
+    As in JavaScript, a negative value that rounds to zero keeps its sign
+    (``(-0.0001).toFixed(2)`` is ``"-0.00"``) while ``-0`` itself prints
+    ``"0.00"``, and magnitudes of 1e21 or more print as ``String(x)``.
+    """
+    if isinstance(x, float) and (not math.isfinite(x) or abs(x) >= 1e21):
+        return js_number(x)
     q = Decimal(x).quantize(Decimal(1).scaleb(-d), rounding=ROUND_HALF_UP)
     s = format(q, "f")
-    if s.startswith("-") and q == 0:
+    if s.startswith("-") and x == 0:
         s = s[1:]
     return s
 
@@ -155,7 +168,7 @@ def parse_iso_ms(s: Any) -> int | None:
         sign = 1 if tz[0] == "+" else -1
         off = timedelta(hours=int(tz[1:3]), minutes=int(tz[4:6]))
         dt = dt - sign * off
-    return int((dt - _EPOCH).total_seconds()) * 1000 + ms
+    return (dt - _EPOCH) // timedelta(seconds=1) * 1000 + ms
 
 
 def is_iso_timestamp(s: Any) -> bool:

@@ -1,0 +1,228 @@
+"""The structural source fingerprint of a run (cw-compat §4.3), and the JavaScript value rules it needs.
+
+``source_fingerprint(run)`` reproduces CW's ``sourceFingerprint`` exactly for
+any run CW wrote: a list of strings, one per fact metrics depend on, sorted in
+UTF-16 code-unit order, encoded as compact JSON the way ``JSON.stringify``
+writes it, hashed with SHA-256 and cut to 32 hex digits. Values are rendered
+the way a JavaScript template literal renders them (``undefined`` for a
+missing key, ``null``, numbers via ``js_number``, ``|| "-"`` and ``?? "-"``
+fallbacks as CW uses them).
+
+cw additions extend the list only when they are present, so a run CW wrote
+keeps CW's value and a change to any cw fact makes an old snapshot stale:
+
+* ``actor:<actor>`` and ``claimedActor:<claim>`` (run top level);
+* ``parent:<id>`` for each entry of ``parentRunIds``;
+* ``costBudget:<amount>:<currency>`` when ``budget.costBudget`` exists;
+* ``revenue:<entry id>:<entry hash>`` for each entry of ``revenue.entries``
+  (the hash is the entry's ``entryHash``, or ``hash`` when that is absent);
+* per task or worker usage record carrying ``actor``:
+  ``usage-actor:<task|worker>:<id>:<actor>``;
+* per task or worker usage record carrying ``reasoningTokens``:
+  ``reasoning:<task|worker>:<id>:<n>``.
+
+The JavaScript helpers here (``MISSING``, ``js_string``, ``js_truthy``,
+``js_json``) are shared by the other derivations that must treat values as
+CW's JavaScript does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from decimal import Decimal
+from typing import Any
+
+from cw.core.numbers import cu_key, js_number
+
+
+class _Missing:
+    """JavaScript ``undefined``: a key that is not there (distinct from ``None``, JSON ``null``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+REVENUE_HASH_KEYS = ("entryHash", "hash")
+
+_SURROGATES = re.compile("[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]")
+
+
+def js_truthy(v: Any) -> bool:
+    """JavaScript truthiness: ``undefined``, ``null``, ``false``, ``0``, ``NaN`` and ``""`` are falsy.
+
+    Unlike Python, an empty object or array is truthy (``{}`` usage is attested).
+    """
+    if v is None or v is False or v is MISSING:
+        return False
+    if v is True:
+        return True
+    if isinstance(v, str):
+        return v != ""
+    if isinstance(v, (int, float)):
+        return v == v and v != 0
+    if isinstance(v, Decimal):
+        return not v.is_nan() and v != 0
+    return True
+
+
+def js_string(v: Any) -> str:
+    """JavaScript ``String(v)`` / template-literal rendering of a JSON value (or ``MISSING``)."""
+    if v is MISSING:
+        return "undefined"
+    if isinstance(v, str):
+        return v
+    if isinstance(v, list):
+        return ",".join("" if e is None or e is MISSING else js_string(e) for e in v)
+    if isinstance(v, dict):
+        return "[object Object]"
+    return js_number(v)
+
+
+def _fix_surrogates(m: re.Match[str]) -> str:
+    s = m.group()
+    if len(s) == 2:  # a pair held as two code points: JavaScript sees one character
+        return chr(0x10000 + ((ord(s[0]) - 0xD800) << 10) + (ord(s[1]) - 0xDC00))
+    return f"\\u{ord(s):04x}"
+
+
+def js_quote(s: str) -> str:
+    """A string as ``JSON.stringify`` writes it: raw non-ASCII, lone surrogates escaped."""
+    out = json.dumps(s, ensure_ascii=False)
+    if _SURROGATES.search(out):
+        out = _SURROGATES.sub(_fix_surrogates, out)
+    return out
+
+
+def js_json(v: Any, *, sort_keys: bool = False) -> str:
+    """Compact JSON as JavaScript writes it; with ``sort_keys`` object keys go in code-unit order.
+
+    ``MISSING`` (and ``undefined`` values inside objects) print as ``null``, as
+    CW's key-sorting stringifier does; non-finite numbers print as ``null``.
+    """
+    if v is None or v is MISSING:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, str):
+        return js_quote(v)
+    if isinstance(v, (int, Decimal)):
+        return js_number(v) if not (isinstance(v, Decimal) and not v.is_finite()) else "null"
+    if isinstance(v, float):
+        return js_number(v) if math.isfinite(v) else "null"
+    if isinstance(v, (list, tuple)):
+        return "[" + ",".join(js_json(e, sort_keys=sort_keys) for e in v) + "]"
+    if isinstance(v, dict):
+        keys = sorted(v, key=cu_key) if sort_keys else list(v)
+        return "{" + ",".join(js_quote(k) + ":" + js_json(v[k], sort_keys=sort_keys) for k in keys) + "}"
+    return js_quote(str(v))
+
+
+def _or_dash(v: Any) -> str:
+    """``${v || "-"}``."""
+    return js_string(v) if js_truthy(v) else "-"
+
+
+def _nullish_dash(v: Any) -> str:
+    """``${v ?? "-"}``."""
+    return "-" if v is None or v is MISSING else js_string(v)
+
+
+def _get(rec: Any, key: str) -> Any:
+    """``rec?.key``: ``MISSING`` when rec is not an object or lacks the key."""
+    return rec.get(key, MISSING) if isinstance(rec, dict) else MISSING
+
+
+def _records(v: Any) -> list[dict[str, Any]]:
+    """The object records of an array field (anything else is skipped)."""
+    return [r for r in v if isinstance(r, dict)] if isinstance(v, list) else []
+
+
+def run_app(run: dict[str, Any]) -> Any:
+    """``workflow.app?.id || workflow.id`` (``MISSING`` when both are absent)."""
+    workflow = run.get("workflow")
+    app_id = _get(_get(workflow, "app"), "id")
+    return app_id if js_truthy(app_id) else _get(workflow, "id")
+
+
+def usage_key(usage: Any) -> str:
+    """CW's ``usageKey``: ``unreported`` or ``<source>:<model>:<input>:<output>``."""
+    if not js_truthy(usage):
+        return "unreported"
+    return (f"{js_string(_get(usage, 'source'))}:{_or_dash(_get(usage, 'model'))}:"
+            f"{_nullish_dash(_get(usage, 'inputTokens'))}:{_nullish_dash(_get(usage, 'outputTokens'))}")
+
+
+def _usage_extensions(parts: list[str], kind: str, rec: dict[str, Any]) -> None:
+    usage = rec.get("usage")
+    if not isinstance(usage, dict):
+        return
+    rid = js_string(rec.get("id", MISSING))
+    if "actor" in usage:
+        parts.append(f"usage-actor:{kind}:{rid}:{js_string(usage['actor'])}")
+    if "reasoningTokens" in usage:
+        parts.append(f"reasoning:{kind}:{rid}:{js_string(usage['reasoningTokens'])}")
+
+
+def fingerprint_parts(run: dict[str, Any]) -> list[str]:
+    """The unsorted list of fingerprint strings (CW's list plus cw's present additions)."""
+    S = js_string
+    parts = [
+        f"id:{S(run.get('id', MISSING))}",
+        f"createdAt:{S(run.get('createdAt', MISSING))}",
+        f"updatedAt:{S(run.get('updatedAt', MISSING))}",
+        f"app:{S(run_app(run))}",
+    ]
+    for t in _records(run.get("tasks")):
+        parts.append(
+            f"task:{S(t.get('id', MISSING))}:{S(t.get('status', MISSING))}:{_or_dash(t.get('dispatchedAt'))}:"
+            f"{_or_dash(t.get('completedAt'))}:{usage_key(t.get('usage', MISSING))}:{_or_dash(t.get('backendId'))}")
+        _usage_extensions(parts, "task", t)
+    for w in _records(run.get("workers")):
+        parts.append(
+            f"worker:{S(w.get('id', MISSING))}:{S(w.get('status', MISSING))}:"
+            f"{_or_dash(_get(w.get('output'), 'recordedAt'))}:{usage_key(w.get('usage', MISSING))}:"
+            f"{_or_dash(w.get('backendId'))}")
+        _usage_extensions(parts, "worker", w)
+    for n in _records(run.get("nodes")):
+        if n.get("kind") == "verifier":
+            parts.append(f"verifier:{S(n.get('id', MISSING))}:{S(n.get('status', MISSING))}")
+    for prefix, records in (("candidate", run.get("candidates")), ("feedback", run.get("feedback")),
+                            ("membership", _get(run.get("multiAgent"), "memberships"))):
+        for r in _records(records):
+            parts.append(f"{prefix}:{S(r.get('id', MISSING))}:{S(r.get('status', MISSING))}")
+    # cw additions: only when present, so CW runs keep CW's fingerprint.
+    if "actor" in run:
+        parts.append(f"actor:{S(run['actor'])}")
+    if "claimedActor" in run:
+        parts.append(f"claimedActor:{S(run['claimedActor'])}")
+    parents = run.get("parentRunIds")
+    if isinstance(parents, list):
+        parts.extend(f"parent:{S(p)}" for p in parents)
+    budget = run.get("budget")
+    if isinstance(budget, dict) and "costBudget" in budget:
+        cb = budget["costBudget"]
+        parts.append(f"costBudget:{S(_get(cb, 'amount'))}:{S(_get(cb, 'currency'))}")
+    for entry in _records(_get(run.get("revenue"), "entries")):
+        h = next((entry[k] for k in REVENUE_HASH_KEYS if k in entry), MISSING)
+        parts.append(f"revenue:{S(entry.get('id', MISSING))}:{S(h)}")
+    return parts
+
+
+def fingerprint_strings(parts: list[str]) -> str:
+    """``sha256:`` + the first 32 hex digits over the code-unit-sorted list as compact JSON."""
+    text = "[" + ",".join(js_quote(p) for p in sorted(parts, key=cu_key)) + "]"
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def source_fingerprint(run: dict[str, Any]) -> str:
+    """The run's ``sourceFingerprint`` (equal to CW's for every run CW wrote)."""
+    return fingerprint_strings(fingerprint_parts(run))

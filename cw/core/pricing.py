@@ -1,0 +1,323 @@
+"""Pricing policies and the price of one unit of attested usage.
+
+A pricing policy is data (``manifest/pricing.policy.json`` is an editable
+example). This module validates a parsed policy document and prices usage
+records with it; reading the file is the shell's job (``cw.shell.policies``).
+
+File format: CW's version 1, extended so that every file CW accepts with
+sane prices stays valid::
+
+    {"schemaVersion": 1, "id": "...", "currency": "USD",
+     "models": [{"model": "claude-opus-4-8", "inputPerMillion": 15, "outputPerMillion": 75,
+                 "cacheReadPerMillion": 1.5, "cacheWritePerMillion": 18.75,
+                 "reasoningPerMillion": 75,                     (cw, optional)
+                 "inputIncludesCachedTokens": false,            (cw, optional)
+                 "outputIncludesReasoningTokens": true,         (cw, optional)
+                 "effectiveFrom": "2026-10-07"}],               (cw, optional)
+     "defaultPrice": {"inputPerMillion": 3, "outputPerMillion": 15, ...}}
+
+Prices are per 1,000,000 tokens, non-negative JSON numbers, held as exact
+``Decimal`` (the shell decodes JSON numbers straight to ``Decimal``; a float
+handed in by another caller is read through its shortest repr). Unknown keys
+are allowed, as in CW. cw refuses what CW silently accepted: negative or
+non-numeric prices, a missing input or output price, a bad ``effectiveFrom``.
+
+How one unit is priced (``price_unit``):
+
+* The exact entry is the one whose ``model`` equals ``usage.model`` (string
+  equality, no aliases) and that is in force at the unit's
+  ``usage.attestedAt``: among that model's entries, the one with the latest
+  ``effectiveFrom`` not after ``attestedAt``. An entry without
+  ``effectiveFrom`` is in force from the beginning; of two entries with the
+  same start (or both without one) the later in the file wins, which is CW's
+  "the later entry wins" rule. A unit whose ``attestedAt`` is missing or
+  unparseable is priced at the model's newest entry (the one in force last):
+  every record CW or cw writes carries ``attestedAt``, so this only concerns
+  hand-made records, and today's price is the least surprising reading. A
+  unit attested before every entry of its model has no exact entry.
+* Without an exact entry, ``defaultPrice`` prices it as ``default``
+  (reported as ``estimated``); without either it is ``unpriced``.
+* Cost = input + output + cache read + cache write (+ reasoning), each
+  ``tokens × price / 1e6``, exact in ``Decimal``. Missing or non-numeric
+  token fields count 0; ``true`` counts 1, as in JavaScript arithmetic.
+* ``inputIncludesCachedTokens`` (default false, CW's reading): when true the
+  cache read and cache write tokens are already inside ``inputTokens``, so
+  the input price applies only to ``inputTokens - cacheRead - cacheWrite``
+  (never below 0) and the cache tokens are priced at the cache prices, never
+  twice. A cache price the entry leaves out then falls back to the input
+  price, so included cache tokens are never free by omission. When false, a
+  missing cache price counts 0, as CW does.
+* ``outputIncludesReasoningTokens`` (default true): ``reasoningTokens`` are
+  already inside ``outputTokens`` and are informational. When false they are
+  priced on top, at ``reasoningPerMillion`` if given, else the output price.
+
+Token totals (``token_total``) follow CW: ``totalTokens`` when it is a
+number, else input + output; cache and reasoning tokens are never added.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Context, Decimal, localcontext
+from typing import Any, Literal, NamedTuple
+
+import msgspec
+
+from cw.core.fingerprint import js_truthy
+from cw.core.numbers import is_iso_timestamp, is_number, parse_iso_ms
+from cw.model.errors import PolicyError
+
+POLICY_SCHEMA_VERSION = 1
+
+#: Decimal context for money arithmetic: wide enough that no realistic cost is ever rounded.
+MONEY_CONTEXT = Context(prec=60)
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# (file key, Price attribute, required)
+_PRICE_KEYS = (
+    ("inputPerMillion", "input_per_million", True),
+    ("outputPerMillion", "output_per_million", True),
+    ("cacheReadPerMillion", "cache_read_per_million", False),
+    ("cacheWritePerMillion", "cache_write_per_million", False),
+    ("reasoningPerMillion", "reasoning_per_million", False),
+)
+_FLAG_KEYS = (
+    ("inputIncludesCachedTokens", "input_includes_cached_tokens"),
+    ("outputIncludesReasoningTokens", "output_includes_reasoning_tokens"),
+)
+_HINT = "Fix the pricing policy file (see schemas/pricing-policy.schema.json), or pass --pricing default."
+
+
+class Price(msgspec.Struct, frozen=True, kw_only=True):
+    """Per-million-token prices (``defaultPrice``, and the price part of every model entry)."""
+
+    input_per_million: Decimal
+    output_per_million: Decimal
+    cache_read_per_million: Decimal | None = None
+    cache_write_per_million: Decimal | None = None
+    reasoning_per_million: Decimal | None = None
+    input_includes_cached_tokens: bool = False
+    output_includes_reasoning_tokens: bool = True
+
+
+class ModelPrice(Price, frozen=True, kw_only=True):
+    """One ``models[]`` entry: a model's prices, optionally in force from ``effective_from``."""
+
+    model: str
+    effective_from: str | None = None
+
+
+class PricingPolicy:
+    """A validated pricing policy with its lookup index (build it with ``validate_policy``)."""
+
+    __slots__ = ("id", "currency", "models", "default_price", "source", "_index")
+
+    def __init__(self, *, id: str | None, currency: str | None, models: tuple[ModelPrice, ...],
+                 default_price: Price | None, source: str) -> None:
+        self.id = id
+        self.currency = currency
+        self.models = models
+        self.default_price = default_price
+        self.source = source
+        index: dict[str, list[tuple[float, int, ModelPrice]]] = {}
+        for pos, entry in enumerate(models):
+            start = parse_iso_ms(entry.effective_from) if entry.effective_from else None
+            index.setdefault(entry.model, []).append((-math.inf if start is None else start, pos, entry))
+        for entries in index.values():
+            entries.sort(key=lambda e: (e[0], e[1]))
+        self._index = index
+
+    @property
+    def report_currency(self) -> str:
+        """``policy.currency || "USD"``."""
+        return self.currency if js_truthy(self.currency) else "USD"
+
+    def entry_for(self, model: Any, attested_at: Any) -> ModelPrice | None:
+        """The exact entry for ``model`` in force at ``attested_at`` (see the module docstring)."""
+        if not isinstance(model, str):
+            return None
+        entries = self._index.get(model)
+        if not entries:
+            return None
+        at = parse_iso_ms(attested_at)
+        if at is None:
+            return entries[-1][2]
+        for start, _, entry in reversed(entries):
+            if start <= at:
+                return entry
+        return None
+
+    def __repr__(self) -> str:
+        return f"PricingPolicy(id={self.id!r}, models={len(self.models)}, source={self.source!r})"
+
+
+class UnitPrice(NamedTuple):
+    """How one usage record was priced: ``basis`` exact | default | unpriced, ``cost`` in policy currency."""
+
+    basis: Literal["exact", "default", "unpriced"]
+    cost: Decimal | None
+    tokens: int | float
+    model: Any
+    price: Price | None
+
+
+# ---------------------------------------------------------------------------
+# Tokens and money
+# ---------------------------------------------------------------------------
+
+
+def token_number(v: Any) -> int | float:
+    """A token field as CW's ``(v || 0)`` adds it: numbers as they are, ``true`` 1, anything else 0."""
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, (int, float)):
+        return v if v == v else 0
+    if isinstance(v, Decimal):
+        return float(v) if v.is_finite() else 0
+    return 0
+
+
+def token_total(usage: Any) -> int | float:
+    """CW's ``tokenTotal``: ``totalTokens`` when it is a number, else input + output."""
+    if not isinstance(usage, dict):
+        return 0
+    total = usage.get("totalTokens")
+    if is_number(total):
+        return total if not isinstance(total, Decimal) else float(total)
+    return token_number(usage.get("inputTokens")) + token_number(usage.get("outputTokens"))
+
+
+def to_decimal(v: Any) -> Decimal:
+    """An exact Decimal of a JSON number (floats through their shortest repr); non-numbers give 0."""
+    if isinstance(v, Decimal):
+        return v if v.is_finite() else Decimal(0)
+    if isinstance(v, bool):
+        return Decimal(int(v))
+    if isinstance(v, int):
+        return Decimal(v)
+    if isinstance(v, float):
+        return Decimal(repr(v)) if math.isfinite(v) else Decimal(0)
+    return Decimal(0)
+
+
+def usage_cost(usage: Any, price: Price) -> Decimal:
+    """The exact cost of one usage record under one price (see the module docstring)."""
+    u = usage if isinstance(usage, dict) else {}
+    with localcontext(MONEY_CONTEXT):
+        inp = to_decimal(u.get("inputTokens"))
+        out = to_decimal(u.get("outputTokens"))
+        cache_read = to_decimal(u.get("cacheReadTokens"))
+        cache_write = to_decimal(u.get("cacheWriteTokens"))
+        if price.input_includes_cached_tokens:
+            fresh = max(Decimal(0), inp - cache_read - cache_write)
+            read_price = price.cache_read_per_million
+            write_price = price.cache_write_per_million
+            read_price = price.input_per_million if read_price is None else read_price
+            write_price = price.input_per_million if write_price is None else write_price
+        else:
+            fresh = inp
+            read_price = price.cache_read_per_million or Decimal(0)
+            write_price = price.cache_write_per_million or Decimal(0)
+        total = (fresh * price.input_per_million + out * price.output_per_million
+                 + cache_read * read_price + cache_write * write_price)
+        if not price.output_includes_reasoning_tokens:
+            reasoning_price = price.reasoning_per_million
+            if reasoning_price is None:
+                reasoning_price = price.output_per_million
+            total += to_decimal(u.get("reasoningTokens")) * reasoning_price
+        return total.scaleb(-6)
+
+
+def price_unit(usage: Any, policy: PricingPolicy | None) -> UnitPrice:
+    """Price one attested usage record: the exact entry in force, else the default, else unpriced."""
+    tokens = token_total(usage)
+    model = usage.get("model") if isinstance(usage, dict) else None
+    if policy is None:
+        return UnitPrice("unpriced", None, tokens, model, None)
+    entry = policy.entry_for(model, usage.get("attestedAt")) if js_truthy(model) else None
+    price: Price | None = entry if entry is not None else policy.default_price
+    if price is None:
+        return UnitPrice("unpriced", None, tokens, model, None)
+    return UnitPrice("exact" if entry is not None else "default", usage_cost(usage, price), tokens, model, price)
+
+
+# ---------------------------------------------------------------------------
+# Validation
+# ---------------------------------------------------------------------------
+
+
+def _invalid(source: str, field: str, problem: str) -> PolicyError:
+    return PolicyError(f"Invalid pricing policy {source}: {field} {problem}", hint=_HINT)
+
+
+def _is_schema_one(v: Any) -> bool:
+    return is_number(v) and v == 1
+
+
+def _price_value(v: Any, source: str, field: str) -> Decimal:
+    ok = is_number(v) and (v.is_finite() if isinstance(v, Decimal) else math.isfinite(v)) and v >= 0
+    if not ok:
+        raise _invalid(source, field, "must be a non-negative number (a price per million tokens)")
+    return to_decimal(v)
+
+
+def _price_fields(obj: dict[str, Any], source: str, path: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for key, attr, required in _PRICE_KEYS:
+        if key not in obj or (obj[key] is None and not required):
+            if required:
+                raise _invalid(source, f"{path}.{key}", "is missing; it must be a non-negative number "
+                                                        "(a price per million tokens)")
+            continue
+        fields[attr] = _price_value(obj[key], source, f"{path}.{key}")
+    for key, attr in _FLAG_KEYS:
+        if key in obj:
+            if not isinstance(obj[key], bool):
+                raise _invalid(source, f"{path}.{key}", "must be true or false")
+            fields[attr] = obj[key]
+    return fields
+
+
+def _effective_from(v: Any, source: str, field: str) -> str:
+    if isinstance(v, str) and ((_DATE_ONLY.match(v) and parse_iso_ms(v) is not None) or is_iso_timestamp(v)):
+        return v
+    raise _invalid(source, field, "must be an ISO 8601 date (2026-10-07) or date-time with a zone "
+                                  "(2026-10-07T00:00:00Z)")
+
+
+def validate_policy(doc: Any, source: str) -> PricingPolicy:
+    """Check a parsed policy document and build the ``PricingPolicy``; ``source`` names the file.
+
+    CW's own check comes first, with CW's message; then every field, with a
+    message naming the field path (``models[2].inputPerMillion``).
+    """
+    if not isinstance(doc, dict) or not _is_schema_one(doc.get("schemaVersion")) \
+            or not isinstance(doc.get("models"), list):
+        raise PolicyError(f"Invalid pricing policy (expected schemaVersion 1 + models[]): {source}")
+    for key in ("id", "currency"):
+        if key in doc and not isinstance(doc[key], str):
+            raise _invalid(source, key, "must be a string")
+    models = []
+    for i, item in enumerate(doc["models"]):
+        path = f"models[{i}]"
+        if not isinstance(item, dict):
+            raise _invalid(source, path, "must be an object with model, inputPerMillion and outputPerMillion")
+        model = item.get("model")
+        if not isinstance(model, str) or not model:
+            raise _invalid(source, f"{path}.model", "must be a non-empty model id string")
+        fields = _price_fields(item, source, path)
+        if "effectiveFrom" in item:
+            fields["effective_from"] = _effective_from(item["effectiveFrom"], source, f"{path}.effectiveFrom")
+        models.append(ModelPrice(model=model, **fields))
+    default = doc.get("defaultPrice")
+    default_price = None
+    if default is not None:
+        if not isinstance(default, dict):
+            raise _invalid(source, "defaultPrice", "must be an object with inputPerMillion and outputPerMillion")
+        if "effectiveFrom" in default:
+            raise _invalid(source, "defaultPrice.effectiveFrom",
+                           "is not supported: the default price has no history (give models entries instead)")
+        default_price = Price(**_price_fields(default, source, "defaultPrice"))
+    return PricingPolicy(id=doc.get("id"), currency=doc.get("currency"), models=tuple(models),
+                         default_price=default_price, source=source)

@@ -1,0 +1,119 @@
+"""msgspec structs for the on-disk documents cw writes or extends.
+
+``state.json`` is shared with CW, so the store keeps the raw object (every key
+cw does not model survives a rewrite); these structs describe and check the
+parts cw reads and the keys cw adds. ``schemas/*.schema.json`` are generated
+from them (``python -m cw.model.schemagen``) and a test keeps the two in step.
+
+Evolution rules: new fields are optional with defaults; a field's type never
+changes; CW's keys keep CW's names and meaning.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+NonNegInt = Annotated[int, Meta(ge=0)]
+Iso = Annotated[str, Meta(description="ISO 8601 time, UTC with milliseconds and Z when cw writes it")]
+DecimalText = Annotated[str, Meta(pattern=r"^-?[0-9]+(\.[0-9]+)?$",
+                                  description="an exact decimal amount, written as a string")]
+CurrencyCode = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code")]
+SafeId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9._:-]+$")]
+
+
+class UsageRecord(Struct, omit_defaults=True, kw_only=True):
+    """CW's UsageRecord as cw writes it, plus cw's ``reasoningTokens``, ``actor`` and ``claimedActor``.
+
+    Records written by CW may hold negatives, fractions or odd models; cw reads
+    them as they are, so token fields accept any number when reading.
+    """
+
+    schemaVersion: int | UnsetType = UNSET
+    source: str | UnsetType = UNSET
+    attestedAt: str | UnsetType = UNSET
+    model: str | UnsetType = UNSET
+    inputTokens: float | UnsetType = UNSET
+    outputTokens: float | UnsetType = UNSET
+    totalTokens: float | UnsetType = UNSET
+    cacheReadTokens: float | UnsetType = UNSET
+    cacheWriteTokens: float | UnsetType = UNSET
+    reasoningTokens: NonNegInt | UnsetType = UNSET
+    attestation: Literal["attested", "unattested", "absent"] | UnsetType = UNSET
+    attestationReason: str | UnsetType = UNSET
+    note: str | UnsetType = UNSET
+    actor: str | UnsetType = UNSET
+    claimedActor: str | UnsetType = UNSET
+
+
+class CostBudget(Struct, forbid_unknown_fields=True):
+    """A money budget, priced with the pricing policy; ``amount`` is an exact decimal."""
+
+    amount: DecimalText
+    currency: CurrencyCode
+
+
+class RunBudget(Struct, omit_defaults=True):
+    costBudget: CostBudget | UnsetType = UNSET
+
+
+class RunState(Struct, omit_defaults=True, kw_only=True):
+    """The run document (``.cw/runs/<id>/state.json``): CW's keys plus cw's optional additions.
+
+    Every key is optional on disk: CW's loader fills missing ones in memory
+    (cw-compat §1.2), and cw writes all of CW's required keys. Records inside
+    the arrays are CW's and are not modelled field by field here; unknown
+    top-level keys are allowed and kept.
+    """
+
+    schemaVersion: Literal[0, 1] | UnsetType = UNSET
+    id: str | UnsetType = UNSET
+    createdAt: str | UnsetType = UNSET
+    updatedAt: str | UnsetType = UNSET
+    cwd: str | UnsetType = UNSET
+    workflow: dict[str, Any] | UnsetType = UNSET
+    inputs: dict[str, Any] | UnsetType = UNSET
+    loopStage: str | UnsetType = UNSET
+    phases: list[Any] | UnsetType = UNSET
+    tasks: list[dict[str, Any]] | UnsetType = UNSET
+    dispatches: list[Any] | UnsetType = UNSET
+    commits: list[Any] | UnsetType = UNSET
+    paths: dict[str, Any] | UnsetType = UNSET
+    nodes: list[dict[str, Any]] | UnsetType = UNSET
+    contracts: list[Any] | UnsetType = UNSET
+    feedback: list[dict[str, Any]] | UnsetType = UNSET
+    audit: dict[str, Any] | UnsetType = UNSET
+    workers: list[dict[str, Any]] | UnsetType = UNSET
+    sandboxProfiles: list[Any] | UnsetType = UNSET
+    customSandboxProfiles: Any = UNSET
+    candidates: list[dict[str, Any]] | UnsetType = UNSET
+    candidateSelections: list[dict[str, Any]] | UnsetType = UNSET
+    multiAgent: dict[str, Any] | UnsetType = UNSET
+    blackboard: dict[str, Any] | UnsetType = UNSET
+    topologies: dict[str, Any] | UnsetType = UNSET
+    collaboration: dict[str, Any] | UnsetType = UNSET
+    # cw additions
+    actor: str | UnsetType = UNSET
+    claimedActor: str | UnsetType = UNSET
+    parentRunIds: list[SafeId] | UnsetType = UNSET
+    budget: RunBudget | UnsetType = UNSET
+    revenue: dict[str, Any] | UnsetType = UNSET
+
+
+class RegistryRepo(Struct):
+    root: str
+    addedAt: str | None = None
+
+
+class RegistryRepos(Struct):
+    """``$CW_HOME/registry/repos.json`` (CW's file)."""
+
+    schemaVersion: int
+    repos: list[RegistryRepo]
+
+
+def check_state(doc: dict[str, Any]) -> RunState:
+    """Type-check a normalized state dict against the model (raises msgspec.ValidationError)."""
+    return msgspec.convert(doc, RunState)

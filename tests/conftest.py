@@ -1,0 +1,107 @@
+"""Shared test fixtures: an isolated home, a repo directory, and a CLI runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+FIXTURES = SHARED / "fixtures" / "cw"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--heavy", action="store_true", default=False,
+                     help="run the heavier variants of the load, crash and fuzz tests")
+
+
+@pytest.fixture
+def heavy(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--heavy"))
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point CW_HOME, XDG_STATE_HOME and HOME at temp dirs so no test touches the real home."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.setenv("CW_HOME", str(home / "cw-home"))
+    for var in ("CW_CRON_NAME", "WORKLOFT_CRON_JOB_NAME", "WORKLOFT_CRON_NAME", "CW_ACTOR", "CW_PARENT_RUN",
+                "CW_LOCK_TIMEOUT", "CW_DETERMINISTIC_RUN_IDS", "NO_COLOR", "CW_DEBUG"):
+        monkeypatch.delenv(var, raising=False)
+    return home / "cw-home"
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty repo directory that is also the process working directory."""
+    r = tmp_path / "repo"
+    r.mkdir()
+    monkeypatch.chdir(r)
+    return r
+
+
+class Cli:
+    """Runs ``cw`` in-process; ``ok`` asserts exit 0, ``fails`` asserts a given exit code."""
+
+    def __init__(self) -> None:
+        from cw.surfaces.cli import cli
+
+        self._cli = cli
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, env: dict[str, str] | None = None, input: str | None = None):
+        return self.runner.invoke(self._cli, [str(a) for a in args], env=env, input=input,
+                                  catch_exceptions=False)
+
+    def ok(self, *args: str, env: dict[str, str] | None = None):
+        res = self(*args, env=env)
+        assert res.exit_code == 0, f"cw {' '.join(map(str, args))} exited {res.exit_code}: {res.stderr}"
+        return res
+
+    def json(self, *args: str, env: dict[str, str] | None = None) -> Any:
+        return json.loads(self.ok(*args, "--json", env=env).stdout)
+
+    def fails(self, code: int, *args: str, env: dict[str, str] | None = None):
+        res = self(*args, env=env)
+        assert res.exit_code == code, (f"cw {' '.join(map(str, args))}: expected exit {code}, got "
+                                       f"{res.exit_code}; stdout={res.stdout!r} stderr={res.stderr!r}")
+        assert res.stdout == "", "a refusal prints nothing on stdout"
+        return res
+
+
+@pytest.fixture
+def cw() -> Cli:
+    return Cli()
+
+
+def state_of(repo: Path, run_id: str) -> dict[str, Any]:
+    return json.loads((repo / ".cw" / "runs" / run_id / "state.json").read_text())
+
+
+def copy_fixture_run(repo: Path, name: str, run_id: str | None = None) -> Path:
+    """Place a CW fixture state file at <repo>/.cw/runs/<id>/state.json."""
+    rid = run_id or name
+    d = repo / ".cw" / "runs" / rid
+    d.mkdir(parents=True, exist_ok=True)
+    shutil.copy(FIXTURES / f"{name}.state.json", d / "state.json")
+    return d
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    """Every file under root with its bytes (lock files excluded): to prove nothing was written."""
+    out = {}
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            if f.endswith(".lock"):
+                continue
+            p = Path(dirpath) / f
+            out[str(p.relative_to(root))] = p.read_bytes()
+    return out
