@@ -3,7 +3,7 @@
 ``state.json`` is shared with CW, so the store keeps the raw object (every key
 cw does not model survives a rewrite); these structs describe and check the
 parts cw reads and the keys cw adds. ``schemas/*.schema.json`` are generated
-from them (``python -m cw.model.schemagen``) and a test keeps the two in step.
+from them (``python -m cw.shell.schemagen``) and a test keeps the two in step.
 
 Evolution rules: new fields are optional with defaults; a field's type never
 changes; CW's keys keep CW's names and meaning.

@@ -30,6 +30,7 @@ class Workspace:
     env: Mapping[str, str]
     clock: Callable[[], str] = system_now
     token: Callable[[int], str] = field(default=secrets.token_hex)
+    read_only: bool = False  # the workbench's projection: readers skip even the metrics snapshot
 
     @classmethod
     def from_process(cls) -> "Workspace":

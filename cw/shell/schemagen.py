@@ -1,6 +1,6 @@
 """Generate ``schemas/*.schema.json`` for the documents modelled as msgspec structs.
 
-``python -m cw.model.schemagen`` rewrites them; ``--check`` exits 1 when a file
+``python -m cw.shell.schemagen`` rewrites them; ``--check`` exits 1 when a file
 is stale (the test suite runs the check).
 """
 
@@ -46,7 +46,7 @@ def main(argv: list[str]) -> int:
         else:
             path.write_text(text, encoding="utf-8")
     if stale:
-        print("stale schemas (run python -m cw.model.schemagen): " + ", ".join(stale), file=sys.stderr)
+        print("stale schemas (run python -m cw.shell.schemagen): " + ", ".join(stale), file=sys.stderr)
         return 1
     return 0
 

@@ -1,0 +1,55 @@
+"""The built wheel carries schemas/ and manifest/ and works from any directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES, REPO_ROOT
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out),
+                    str(REPO_ROOT)], check=True, capture_output=True)
+    (whl,) = out.glob("cw-*.whl")
+    return whl
+
+
+def test_wheel_contains_bundled_data(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "cw/_bundled/manifest/pricing.policy.json" in names
+    assert "cw/_bundled/schemas/state.schema.json" in names
+    assert not any(n.startswith("tests/") for n in names)
+
+
+def test_wheel_installs_into_a_clean_venv_and_runs_anywhere(wheel, tmp_path):
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    py = env_dir / "bin" / "python"
+    subprocess.run([str(py), "-m", "pip", "install", "--quiet", str(wheel)], check=True, capture_output=True)
+    work = tmp_path / "elsewhere"
+    run_dir = work / ".cw" / "runs" / "fixture-run"
+    run_dir.mkdir(parents=True)
+    (run_dir / "state.json").write_bytes((FIXTURES / "fixture-run.state.json").read_bytes())
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["CW_HOME"] = str(tmp_path / "home")
+    res = subprocess.run([str(env_dir / "bin" / "cw"), "metrics", "show", "fixture-run", "--pricing", "default",
+                          "--now", "2026-06-08T12:00:00.000Z", "--json"], cwd=work, env=env,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    report = json.loads(res.stdout)
+    assert report["sourceFingerprint"] == "sha256:8313b1890b4358d85398a61688af4884"
+    assert report["cost"]["state"] == "estimated"
+    # the core install stays light: no MCP SDK unless the extra is asked for
+    probe = subprocess.run([str(py), "-c", "import importlib.util as u; print(u.find_spec('mcp') is None)"],
+                           capture_output=True, text=True)
+    assert probe.stdout.strip() == "True"
