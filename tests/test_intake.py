@@ -114,7 +114,7 @@ def test_result_records_like_cw(cw, dispatched):
     assert list(u)[:6] == ["schemaVersion", "source", "attestedAt", "model", "inputTokens", "outputTokens"]
     assert (u["inputTokens"], u["outputTokens"], u["model"], u["source"]) == (1000, 200, "claude-opus-4-8",
                                                                             "host-attested")
-    assert u["actor"] == "unattributed"
+    assert u["actor"] == "alice"  # inherited from the run
     jsonschema.validate(u, schema("usage-record.schema.json"))
     # a repeated intake without usage keeps the usage; nodes are upserted, not duplicated
     cw.ok("result", "r1", "t1", "out.md")
@@ -169,7 +169,7 @@ def test_all_usage_fields_are_stored(cw, dispatched):
     u = _by_id(state_of(dispatched, "r1")["workers"], "worker-t1-0001")["usage"]
     assert u == {"schemaVersion": 1, "source": "operator-recorded", "attestedAt": "2026-06-08T10:03:00.000Z",
                  "model": "m", "inputTokens": 10, "outputTokens": 5, "totalTokens": 20, "cacheReadTokens": 3,
-                 "cacheWriteTokens": 2, "reasoningTokens": 4, "note": "from the host", "actor": "unattributed"}
+                 "cacheWriteTokens": 2, "reasoningTokens": 4, "note": "from the host", "actor": "alice"}
 
 
 def test_cache_flags_alone_create_no_record(cw, dispatched):

@@ -1,50 +1,388 @@
-"""Money verbs (revenue, ledger, P&L, budget) and the money checks other verbs use."""
+"""Money verbs (revenue, ledger, P&L, budget, parent links) and the money checks other verbs use."""
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterator
 
-from cw.capabilities.table import Capability
+from cw.capabilities.table import CWD, NOW, PRICING, RUN, SCOPE, Capability, Param
+from cw.core import attribution as attr
+from cw.core import ledger
+from cw.core.budget import budget_status, has_budget
+from cw.core.currency import format_amount, parse_amount, parse_currency
+from cw.core.fingerprint import run_app
+from cw.core.jsonout import dumps
+from cw.core.metrics import usage_units
+from cw.core.numbers import is_iso_timestamp
+from cw.core.pnl import GROUPINGS, build_pnl, render_pnl_text, revenue_items
+from cw.core.pricing import price_unit
 from cw.core.state import check_run_id
 from cw.model.errors import NotFoundError, RefusedError, UsageError
-from cw.shell.store import Store
+from cw.shell import sidefiles
+from cw.shell.fxpolicy import load_fx_policy
+from cw.shell.policies import load_pricing_policy
+from cw.shell.scan import iter_runs
+from cw.shell.store import LoadedRun, Store, Update, read_run_dir
 from cw.shell.workspace import Workspace
 
-_AMOUNT = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+JSON_OUT = Param("json", "print the payload as JSON", type="boolean", mcp=False)
+FX = Param("fx", "the FX policy for conversions: a file path, or 'default' for the bundled one",
+           metavar="PATH|default")
+
+# --- parents ---------------------------------------------------------------------------------------
 
 
-def check_cost_budget(value: list[str] | None) -> tuple[str, str] | None:
-    if not value:
-        return None
-    amount, currency = value
-    if not _AMOUNT.match(amount) or float(amount) <= 0:
-        raise UsageError(f'Invalid --cost-budget amount "{amount}": expected a positive decimal, e.g. '
-                         "--cost-budget 25.00 USD.")
-    return amount, currency
+def _parents_map(store: Store) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for d in store.iter_run_dirs():
+        try:
+            st = read_run_dir(d)
+        except Exception:  # an unreadable run has no usable links; it cannot close a cycle we can see
+            continue
+        out[d.name] = [p for p in st.get("parentRunIds", []) if isinstance(p, str)]
+    return out
 
 
 def link_parents_checked(store: Store, run_id: str, parents: list[str]) -> list[str]:
-    out = []
+    """Parents must be existing runs of the same repo; a link that would close a cycle is refused."""
+    out: list[str] = []
     for p in parents:
         check_run_id(p, "parent run id")
         if p == run_id:
-            raise RefusedError(f"Run {run_id} cannot be its own parent (a cycle).")
+            raise RefusedError(f"Run {run_id} cannot be its own parent: parent links must not form a cycle.")
         if not (store.run_dir(p) / "state.json").is_file():
             raise NotFoundError(f"Parent run not found: {p}", hint="cw run list")
         if p not in out:
             out.append(p)
+    if out:
+        cycle = attr.detect_cycle(_parents_map(store), run_id, out)
+        if cycle:
+            raise RefusedError(f"Refusing to link {run_id} to {', '.join(out)}: it would make a cycle "
+                               f"({' -> '.join(cycle)}).")
     return out
 
 
-class _Gate:
-    def policy(self, ws: Workspace, a: dict[str, Any]) -> Any:
+def run_link(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
+    store = ws.store(a.get("cwd"))
+    now = ws.now()
+    parents = list(a.get("parent") or [])
+    if not parents:
+        raise UsageError("Missing --parent: name at least one parent run.")
+
+    def fn(lr: LoadedRun) -> Update[dict[str, Any]]:
+        new = link_parents_checked(store, lr.run_id, parents)
+        current = [p for p in lr.state.get("parentRunIds", []) if isinstance(p, str)]
+        merged = current + [p for p in new if p not in current]
+        return Update({**lr.state, "parentRunIds": merged, "updatedAt": now},
+                      {"runId": lr.run_id, "parentRunIds": merged})
+
+    return store.update(a["run_id"], fn)
+
+
+# --- budgets ------------------------------------------------------------------------------------------
+
+
+def check_cost_budget(value: list[str] | None) -> tuple[str, str] | None:
+    """``--cost-budget AMOUNT CURRENCY`` as stored: the exact amount text at the currency's precision."""
+    if not value:
         return None
+    amount, currency = value
+    cur = parse_currency(currency, flag="--cost-budget CURRENCY")
+    return format_amount(parse_amount(amount, cur, flag="--cost-budget AMOUNT"), cur), cur
 
-    def check(self, state: dict[str, Any], policy: Any, allow_unreported: bool) -> None:
-        return None
+
+class DispatchGate:
+    """Budget checks ``cw dispatch`` runs inside its lock (policies are loaded before the lock)."""
+
+    def policy(self, ws: Workspace, a: dict[str, Any]) -> tuple[Any, Any]:
+        return (load_pricing_policy(a.get("pricing") or "default", ws.process_cwd),
+                load_fx_policy(a.get("fx") or "default", ws.process_cwd))
+
+    def check(self, state: dict[str, Any], policies: tuple[Any, Any], allow_unreported: bool, now: str) -> None:
+        if not has_budget(state):
+            return
+        status = budget_status(state, policies[0], policies[1], now=now, allow_unreported=allow_unreported)
+        if not status["dispatch"]["allowed"]:
+            raise RefusedError(f"Refusing to dispatch run {state['id']}: " + "; ".join(status["dispatch"]["reasons"])
+                               + ".", hint=f"cw budget {state['id']}")
 
 
-dispatch_gate = _Gate()
+dispatch_gate = DispatchGate()
 
-CAPABILITIES: tuple[Capability, ...] = ()
+
+def budget(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
+    loaded = ws.store(a.get("cwd")).read(a["run_id"])
+    policy = load_pricing_policy(a.get("pricing") or "default", ws.process_cwd)
+    fx = load_fx_policy(a.get("fx") or "default", ws.process_cwd)
+    return budget_status(loaded.state, policy, fx, now=ws.now(a.get("now")))
+
+
+def _text_budget(p: dict[str, Any]) -> str:
+    lines = [f"budget {p['runId']}  units={p['units']}  unreported={p['unreportedUnits']}"]
+    tb, cb = p["tokenBudget"], p["costBudget"]
+    lines.append(f"  tokens: spent={tb['spent']} of {tb['limit']}  remaining={tb['remaining']}" if tb
+                 else "  tokens: no budget")
+    lines.append(f"  cost:   spent={cb['spent']} of {cb['limit']} {cb['currency']}  remaining={cb['remaining']} "
+                 f"{cb['currency']}  (pricing {cb['pricingPolicyId'] or 'none'})" if cb else "  cost:   no budget")
+    d = p["dispatch"]
+    lines.append("  dispatch: allowed" if d["allowed"] else "  dispatch: refused")
+    lines += [f"    - {r}" for r in d["reasons"]]
+    return "\n".join(lines)
+
+
+# --- the ledger ---------------------------------------------------------------------------------------
+
+
+def verify_loaded(run_dir: Path, state: dict[str, Any]) -> ledger.VerifyResult:
+    return ledger.verify(state.get("revenue"), sidefiles.read_head(run_dir), str(state.get("id") or run_dir.name))
+
+
+def has_ledger(run_dir: Path, state: dict[str, Any]) -> bool:
+    return "revenue" in state or sidefiles.head_path(run_dir).exists()
+
+
+def _entry_at(value: Any, now: str) -> str:
+    if value is None:
+        return now
+    if not is_iso_timestamp(value):
+        raise UsageError(f'Invalid --at "{value}": expected an ISO 8601 time with a zone, e.g. 2026-06-08T10:00:00Z.')
+    return value
+
+
+def _ref_elsewhere(store: Store, run_id: str, ref: str) -> None:
+    for d in store.iter_run_dirs():
+        if d.name == run_id:
+            continue
+        try:
+            st = read_run_dir(d)
+        except Exception:
+            continue
+        hit = ledger.find_booking(st.get("revenue"), ref) if "revenue" in st else None
+        if hit is not None:
+            raise RefusedError(f"Revenue with --ref {ref} is already booked on run {d.name} as {hit['id']}; "
+                               "a retried job books once. Nothing was written.", hint=f"cw revenue list --run {d.name}")
+
+
+def revenue_add(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
+    cur = parse_currency(a["currency"], flag="CURRENCY")
+    amount = parse_amount(a["amount"], cur, flag="AMOUNT")
+    ref = a.get("ref")
+    if not ref or not str(ref).strip():
+        raise UsageError("Missing --ref: give the external id (invoice, payment) so a retried job books once.")
+    now = ws.now()
+    at = _entry_at(a.get("at"), now)
+    store = ws.store(a.get("cwd"))
+    store.run_dir(a["run_id"])
+    _ref_elsewhere(store, a["run_id"], ref)
+
+    def fn(lr: LoadedRun) -> Update[dict[str, Any]]:
+        ledger.ensure_verified(lr.state.get("revenue"), sidefiles.read_head(lr.dir), lr.run_id)
+        doc, entry = ledger.book(lr.state.get("revenue"), run_id=lr.run_id, amount=amount, currency=cur, ref=ref,
+                                 note=a.get("note"), at=at, recorded_at=now,
+                                 actor=lr.state.get("actor") or "unattributed")
+        head = dumps(ledger.head_for(doc, lr.run_id)) + "\n"
+        return Update({**lr.state, "revenue": doc, "updatedAt": now}, {"runId": lr.run_id, "entry": entry},
+                      after=[(sidefiles.head_path(lr.dir), head.encode())])
+
+    return store.update(a["run_id"], fn)
+
+
+def revenue_reverse(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
+    reason = a.get("reason")
+    if not reason or not str(reason).strip():
+        raise UsageError("Missing --reason: say why the revenue is reversed.")
+    now = ws.now()
+
+    def fn(lr: LoadedRun) -> Update[dict[str, Any]]:
+        ledger.ensure_verified(lr.state.get("revenue"), sidefiles.read_head(lr.dir), lr.run_id)
+        doc, entry = ledger.reverse(lr.state.get("revenue"), entry_id=a["entry_id"], amount=a.get("amount"),
+                                    reason=reason, recorded_at=now, actor=lr.state.get("actor") or "unattributed",
+                                    run_id=lr.run_id)
+        head = dumps(ledger.head_for(doc, lr.run_id)) + "\n"
+        return Update({**lr.state, "revenue": doc, "updatedAt": now}, {"runId": lr.run_id, "entry": entry},
+                      after=[(sidefiles.head_path(lr.dir), head.encode())])
+
+    return ws.store(a.get("cwd")).update(a["run_id"], fn)
+
+
+def _unreadable_problem(reason: str) -> dict[str, Any]:
+    return {"index": None, "entryId": None, "what": f"run unreadable: {reason}"}
+
+
+def _ledger_rows(ws: Workspace, a: dict[str, Any]) -> Iterator[tuple[str, str, Any, ledger.VerifyResult]]:
+    for item in iter_runs(ws, a.get("scope") or "repo", a.get("cwd")):
+        if a.get("run") and item.run_id != a["run"]:
+            continue
+        if item.error is not None:
+            yield item.run_id, str(item.repo), None, ledger.VerifyResult(False, 0, _unreadable_problem(item.error),
+                                                                        None, None)
+            continue
+        if has_ledger(item.dir, item.state):
+            yield item.run_id, str(item.repo), item.state.get("revenue"), verify_loaded(item.dir, item.state)
+        elif a.get("run"):
+            yield item.run_id, str(item.repo), None, verify_loaded(item.dir, item.state)
+
+
+def revenue_list(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
+    if a.get("run"):
+        check_run_id(a["run"])
+    rows = list(_ledger_rows(ws, a))
+    if a.get("run") and not rows:
+        raise NotFoundError(f"Run not found: {a['run']}")
+    return ledger.revenue_list_payload(rows, scope=a.get("scope") or "repo", run_filter=a.get("run"),
+                                       generated_at=ws.now(a.get("now")))
+
+
+def ledger_verify(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
+    rows = [(rid, repo, res) for rid, repo, _, res in _ledger_rows(ws, a)]
+    return ledger.verify_payload(rows, scope=a.get("scope") or "repo", generated_at=ws.now(a.get("now")))
+
+
+# --- P&L ------------------------------------------------------------------------------------------------
+
+
+def spend_items(run: dict[str, Any], policy: Any) -> Iterator[dict[str, Any]]:
+    """One spend item per usage unit, priced; the actor is the usage's, else the run's, else unattributed."""
+    app = run_app(run)
+    app = app if isinstance(app, str) else None
+    run_actor = run.get("actor") if isinstance(run.get("actor"), str) else None
+    currency = policy.report_currency if policy is not None else "USD"
+    for u in usage_units(run):
+        usage = u.usage if isinstance(u.usage, dict) else {}
+        actor = usage.get("actor") if isinstance(usage.get("actor"), str) else run_actor
+        item = {"runId": run.get("id"), "app": app, "actor": actor or "unattributed",
+                "at": usage.get("attestedAt"), "currency": currency, "amount": None}
+        if not u.attested:
+            item["state"] = "unreported"
+        else:
+            priced = price_unit(u.usage, policy)
+            item["state"] = {"exact": "attested", "default": "estimated"}.get(priced.basis, "unpriced")
+            item["amount"] = priced.cost
+        yield item
+
+
+def pnl(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
+    by = a.get("by") or "actor"
+    if by not in GROUPINGS:
+        raise UsageError(f'Invalid --by "{by}": expected one of {", ".join(GROUPINGS)}.')
+    currency = parse_currency(a.get("currency") or "USD", flag="--currency")
+    model = attr.parse_attribution_model(a.get("attribution"), a.get("half_life"))
+    policy = load_pricing_policy(a.get("pricing") or "default", ws.process_cwd)
+    fx = load_fx_policy(a.get("fx") or "default", ws.process_cwd)
+    now = ws.now(a.get("now"))
+    spend: list[dict[str, Any]] = []
+    nodes: dict[str, attr.RunNode] = {}
+    ledgers: dict[str, Any] = {}
+    runs: list[dict[str, Any]] = []
+    refused: list[dict[str, Any]] = []
+    unreadable: list[dict[str, Any]] = []
+    for item in iter_runs(ws, a.get("scope") or "repo", a.get("cwd")):
+        if item.error is not None:
+            unreadable.append({"runId": item.run_id, "repo": str(item.repo), "reason": item.error})
+            continue
+        st = item.state
+        rid = str(st.get("id"))
+        app = run_app(st)
+        node = attr.RunNode(created_at=st.get("createdAt"),
+                            parents=tuple(p for p in st.get("parentRunIds", []) if isinstance(p, str)),
+                            actor=st.get("actor") if isinstance(st.get("actor"), str) else "unattributed",
+                            app=app if isinstance(app, str) else None)
+        nodes[rid] = node
+        runs.append({"runId": rid, "app": node.app, "actor": node.actor})
+        spend.extend(spend_items(st, policy))
+        if has_ledger(item.dir, st):
+            res = verify_loaded(item.dir, st)
+            if res.ok:
+                ledgers[rid] = st.get("revenue")
+            else:
+                p = res.problem or {}
+                refused.append({"runId": rid, "repo": str(item.repo), "actor": node.actor, "app": node.app,
+                                "reason": f"revenue ledger does not verify ({p.get('entryId') or 'ledger'}: "
+                                          f"{p.get('what')})"})
+    payload = build_pnl(spend, revenue_items(ledgers, nodes, model), by=by, currency=currency, fx_policy=fx,
+                        pricing_policy_id=policy.id if policy is not None else None, attribution=model, now=now,
+                        runs=runs)
+    _mark_refused(payload, refused, by)
+    payload["refusedRevenue"] = [{k: r[k] for k in ("runId", "repo", "reason")} for r in refused]
+    payload["unreadable"] = unreadable
+    if unreadable:
+        payload["notes"].append(f"{len(unreadable)} run(s) could not be read and are not in these figures; "
+                                "see unreadable.")
+    return payload
+
+
+def _mark_refused(payload: dict[str, Any], refused: list[dict[str, Any]], by: str) -> None:
+    """A run whose ledger fails verification fails closed: its row and the totals are not complete."""
+    if not refused:
+        return
+    rows = {r["key"]: r for r in payload["rows"]}
+    for r in refused:
+        key = {"actor": r["actor"], "app": r["app"] or "unknown", "run": r["runId"]}[by]
+        why = f"revenue of run {r['runId']} refused: {r['reason']}"
+        for target in (rows.get(key), payload["totals"]):
+            if target is not None:
+                target["netComplete"] = False
+                target["reasons"].append(why)
+    payload["notes"].append(f"Revenue of {len(refused)} run(s) was refused because their ledger does not verify "
+                            "(see refusedRevenue); their spend is included.")
+
+
+def _text_pnl(p: dict[str, Any]) -> str:
+    text = render_pnl_text(p)
+    extra = [f"  refused revenue {r['runId']} ({r['repo']}): {r['reason']}" for r in p.get("refusedRevenue", [])]
+    extra += [f"  unreadable {u['runId']} ({u['repo']}): {u['reason']}" for u in p.get("unreadable", [])]
+    return "\n".join([text, *extra]) if extra else text
+
+
+def _text_entry(p: dict[str, Any]) -> str:
+    e = p["entry"]
+    what = f"booked {e['amount']} {e['currency']} (ref {e['ref']})" if e["kind"] == "booked" else \
+        f"reversed {e['amount']} {e['currency']} of {e['reverses']}"
+    return f"{p['runId']} {e['id']}: {what}  actor={e['actor']}\n  hash: {e['hash']}"
+
+
+def _exit_verify(p: dict[str, Any]) -> int:
+    return 0 if p["ok"] else 1
+
+
+CAPABILITIES: tuple[Capability, ...] = (
+    Capability("run.link", ("run", "link"), "Link a run to parent runs (for revenue attribution).", (
+        RUN, Param("parent", "a parent run (repeatable)", multiple=True, required=True, metavar="RUN"), CWD, JSON_OUT),
+        run_link, read_only=False, text=lambda p: f"{p['runId']} parents: {', '.join(p['parentRunIds'])}"),
+    Capability("revenue.add", ("revenue", "add"), "Book revenue on the run that earned it (append-only).", (
+        RUN, Param("amount", "the amount, exact to the currency's minor unit (e.g. 120.00)", positional=True,
+                   required=True, metavar="AMOUNT"),
+        Param("currency", "ISO 4217 code (e.g. USD, EUR, JPY)", positional=True, required=True, metavar="CURRENCY"),
+        Param("ref", "the external id (invoice, payment); a second booking with it is refused", required=True,
+              metavar="EXTERNAL-ID"),
+        Param("note", "a free-text note", metavar="TEXT"),
+        Param("at", "when it was earned (ISO 8601; default now)", metavar="ISO"), CWD, JSON_OUT),
+        revenue_add, read_only=False, text=_text_entry,
+        examples=("cw revenue add nightly-20261122T030000Z-a1b2c3 120.00 USD --ref INV-1042",)),
+    Capability("revenue.reverse", ("revenue", "reverse"), "Reverse (part of) a booking with a correcting entry.", (
+        RUN, Param("entry_id", "the booked entry to correct (e.g. rev-0001)", positional=True, required=True,
+                   metavar="ENTRY-ID", mcp_name="entryId"),
+        Param("amount", "how much to reverse (default: all that remains)", metavar="PART"),
+        Param("reason", "why", required=True, metavar="TEXT"), CWD, JSON_OUT),
+        revenue_reverse, read_only=False, text=_text_entry),
+    Capability("revenue.list", ("revenue", "list"), "List revenue entries and per-currency totals.", (
+        Param("run", "only this run", metavar="RUN"), SCOPE, NOW, CWD, JSON_OUT), revenue_list, read_only=True,
+        text=ledger.render_revenue_list_text),
+    Capability("ledger.verify", ("ledger", "verify"), "Check every revenue ledger's hash chain and head file.", (
+        SCOPE, Param("run", "only this run", metavar="RUN"), NOW, CWD, JSON_OUT), ledger_verify, read_only=True,
+        text=ledger.render_verify_text, description="Exits 1 when any ledger does not verify.",
+        exit_code=_exit_verify),
+    Capability("pnl", ("pnl",), "Spend against revenue per actor, app or run, in one currency.", (
+        SCOPE, Param("by", "group rows by", choices=GROUPINGS, default="actor"),
+        Param("currency", "reporting currency", default="USD", metavar="CODE"), FX, PRICING,
+        Param("attribution", "how revenue is shared along parent runs", choices=attr.MODELS, default="last-touch"),
+        Param("half_life", "time-decay half-life (e.g. 7, 7d, 36h; default 7 days)", metavar="DAYS"),
+        NOW, CWD, JSON_OUT), pnl, read_only=True, text=_text_pnl,
+        description="Spend is attested usage priced by the pricing policy (default: the bundled one) and "
+                    "converted by the FX policy (default: the bundled one) at each unit's date; revenue is "
+                    "booked minus reversed, attributed along parent runs. A row whose spend is unreported or "
+                    "unpriced, or whose amounts could not be converted, says its net is not complete.",
+        examples=("cw pnl --scope home", "cw pnl --by app --currency EUR --attribution linear")),
+    Capability("budget", ("budget",), "Show a run's spend against its budgets and whether dispatch would go on.", (
+        RUN, PRICING, FX, NOW, CWD, JSON_OUT), budget, read_only=True, text=_text_budget),
+)

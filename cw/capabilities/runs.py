@@ -9,6 +9,7 @@ from typing import Any
 from cw.capabilities.table import CWD, RUN, Capability, Param
 from cw.core import transitions as tr
 from cw.core.state import check_run_id
+from cw.core.actor import UNATTRIBUTED
 from cw.core.usage import parse_usage
 from cw.model.errors import NotFoundError, RefusedError, UsageError
 from cw.shell import paths
@@ -41,6 +42,16 @@ def usage_from_args(ws: Workspace, a: dict[str, Any], now: str) -> dict[str, Any
     parsed = parse_usage({k[len("usage_"):]: a.get(k) for k in (p.name for p in USAGE_PARAMS)})
     actor, claimed = ws.actor(a.get("actor"))
     return parsed.record(now=now, actor=actor, claimed_actor=claimed)
+
+
+def inherit_run_actor(usage: dict[str, Any] | None, state: dict[str, Any]) -> dict[str, Any] | None:
+    """Usage nobody attributed (no cron, --actor or CW_ACTOR) belongs to whoever started the run."""
+    if usage is None or usage.get("actor") != UNATTRIBUTED or "claimedActor" in usage:
+        return usage
+    run_actor = state.get("actor")
+    if isinstance(run_actor, str) and run_actor and run_actor != UNATTRIBUTED:
+        return {**usage, "actor": run_actor}
+    return usage
 
 
 _MINT_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -170,7 +181,7 @@ def dispatch(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     policy = dispatch_gate.policy(ws, a)
 
     def fn(lr: LoadedRun) -> Update[dict[str, Any]]:
-        dispatch_gate.check(lr.state, policy, bool(a.get("allow_unreported")))
+        dispatch_gate.check(lr.state, policy, bool(a.get("allow_unreported")), now)
         s, manifest = tr.dispatch(lr.state, task_ids=list(a.get("task_ids") or []), backend=a.get("backend"),
                                   now=now)
         return Update(s, manifest)
@@ -209,7 +220,8 @@ def result(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
         wid = task.get("workerId") if task else None
         target = lr.dir / "workers" / (wid or "_") / "result.md"
         s, out, refusal = tr.record_result(lr.state, task_id=a["task_id"], text=text, size=len(data),
-                                           result_path=str(target), usage=usage, now=now)
+                                           result_path=str(target), usage=inherit_run_actor(usage, lr.state),
+                                           now=now)
         return Update(s, (out, refusal), before=[] if refusal else [(target, data)])
 
     out, refusal = store.update(a["run_id"], fn)
@@ -230,8 +242,8 @@ def worker_output(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
 
     def fn(lr: LoadedRun) -> Update[Any]:
         s, out, refusal = tr.worker_output(lr.state, worker_id=a["worker_id"], text=text, size=len(data),
-                                           result_path=str(own), inside_boundary=real == own, usage=usage,
-                                           now=now)
+                                           result_path=str(own), inside_boundary=real == own,
+                                           usage=inherit_run_actor(usage, lr.state), now=now)
         return Update(s, (out, refusal))
 
     out, refusal = store.update(a["run_id"], fn)
@@ -388,6 +400,8 @@ CAPABILITIES = (
         Param("allow_unreported", "dispatch although completed work has no attested usage (budgeted runs)",
               type="boolean"),
         Param("pricing", "pricing policy for a cost budget (default: the bundled one)", metavar="PATH|default"),
+        Param("fx", "FX policy for a cost budget in another currency (default: the bundled one)",
+              metavar="PATH|default"),
         CWD, JSON_OUT), dispatch, read_only=False,
         text=lambda p: "\n".join([f"dispatched {len(p['tasks'])} task(s) as {p['dispatchId']}"] +
                                  [f"  {t['id']} -> {t['workerId']} ({t['backendId']})" for t in p["tasks"]])),

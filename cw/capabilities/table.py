@@ -85,6 +85,7 @@ class Capability:
     description: str = ""
     mcp: bool = True
     examples: tuple[str, ...] = field(default_factory=tuple)
+    exit_code: Callable[[Any], int] | None = None  # a read verb that reports problems (ledger verify)
 
     @property
     def tool_name(self) -> str:

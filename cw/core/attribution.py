@@ -27,9 +27,9 @@ Models (weights along the path; amounts follow the weights):
 * ``time-decay``: weight ``2 ** (-(t_booking - createdAt) / half_life)``,
   half-life 7 days unless given. Ages below zero (a run created after the
   revenue's date) count as zero, and so does a run without ``createdAt``.
-  Weights are computed in Decimal (40 significant digits, correctly rounded,
-  so the same on every machine), relative to the youngest run to avoid
-  underflow.
+  Weights are computed in Decimal (40 significant digits, so the same on
+  every machine, unlike a float ``pow``), relative to the youngest run to
+  avoid underflow.
 
 **Exact allocation.** The booked amount is split in whole minor units of its
 currency by the largest-remainder method: each run gets the floor of its

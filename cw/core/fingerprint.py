@@ -15,15 +15,15 @@ keeps CW's value and a change to any cw fact makes an old snapshot stale:
 * ``parent:<id>`` for each entry of ``parentRunIds``;
 * ``costBudget:<amount>:<currency>`` when ``budget.costBudget`` exists;
 * ``revenue:<entry id>:<entry hash>`` for each entry of ``revenue.entries``
-  (the hash is the entry's ``entryHash``, or ``hash`` when that is absent);
+  (its ``id`` and chain ``hash``);
 * per task or worker usage record carrying ``actor``:
   ``usage-actor:<task|worker>:<id>:<actor>``;
 * per task or worker usage record carrying ``reasoningTokens``:
   ``reasoning:<task|worker>:<id>:<n>``.
 
 The JavaScript helpers here (``MISSING``, ``js_string``, ``js_truthy``,
-``js_json``) are shared by the other derivations that must treat values as
-CW's JavaScript does.
+``js_json``, ``js_get``, ``object_records``) are shared by the other
+derivations that must treat values as CW's JavaScript does.
 """
 
 from __future__ import annotations
@@ -49,9 +49,9 @@ class _Missing:
 
 MISSING: Any = _Missing()
 
-REVENUE_HASH_KEYS = ("entryHash", "hash")
-
 _SURROGATES = re.compile("[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]")
+_MAX_SAFE = 2**53
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 def js_truthy(v: Any) -> bool:
@@ -59,6 +59,8 @@ def js_truthy(v: Any) -> bool:
 
     Unlike Python, an empty object or array is truthy (``{}`` usage is attested).
     """
+    if type(v) is str:
+        return v != ""
     if v is None or v is False or v is MISSING:
         return False
     if v is True:
@@ -74,6 +76,11 @@ def js_truthy(v: Any) -> bool:
 
 def js_string(v: Any) -> str:
     """JavaScript ``String(v)`` / template-literal rendering of a JSON value (or ``MISSING``)."""
+    t = type(v)
+    if t is str:
+        return v
+    if t is int and -_MAX_SAFE <= v <= _MAX_SAFE:
+        return str(v)
     if v is MISSING:
         return "undefined"
     if isinstance(v, str):
@@ -95,7 +102,7 @@ def _fix_surrogates(m: re.Match[str]) -> str:
 def js_quote(s: str) -> str:
     """A string as ``JSON.stringify`` writes it: raw non-ASCII, lone surrogates escaped."""
     out = json.dumps(s, ensure_ascii=False)
-    if _SURROGATES.search(out):
+    if not out.isascii() and _SURROGATES.search(out):
         out = _SURROGATES.sub(_fix_surrogates, out)
     return out
 
@@ -128,6 +135,8 @@ def js_json(v: Any, *, sort_keys: bool = False) -> str:
 
 def _or_dash(v: Any) -> str:
     """``${v || "-"}``."""
+    if type(v) is str:
+        return v or "-"
     return js_string(v) if js_truthy(v) else "-"
 
 
@@ -136,12 +145,12 @@ def _nullish_dash(v: Any) -> str:
     return "-" if v is None or v is MISSING else js_string(v)
 
 
-def _get(rec: Any, key: str) -> Any:
+def js_get(rec: Any, key: str) -> Any:
     """``rec?.key``: ``MISSING`` when rec is not an object or lacks the key."""
     return rec.get(key, MISSING) if isinstance(rec, dict) else MISSING
 
 
-def _records(v: Any) -> list[dict[str, Any]]:
+def object_records(v: Any) -> list[dict[str, Any]]:
     """The object records of an array field (anything else is skipped)."""
     return [r for r in v if isinstance(r, dict)] if isinstance(v, list) else []
 
@@ -149,16 +158,18 @@ def _records(v: Any) -> list[dict[str, Any]]:
 def run_app(run: dict[str, Any]) -> Any:
     """``workflow.app?.id || workflow.id`` (``MISSING`` when both are absent)."""
     workflow = run.get("workflow")
-    app_id = _get(_get(workflow, "app"), "id")
-    return app_id if js_truthy(app_id) else _get(workflow, "id")
+    app_id = js_get(js_get(workflow, "app"), "id")
+    return app_id if js_truthy(app_id) else js_get(workflow, "id")
 
 
 def usage_key(usage: Any) -> str:
     """CW's ``usageKey``: ``unreported`` or ``<source>:<model>:<input>:<output>``."""
-    if not js_truthy(usage):
-        return "unreported"
-    return (f"{js_string(_get(usage, 'source'))}:{_or_dash(_get(usage, 'model'))}:"
-            f"{_nullish_dash(_get(usage, 'inputTokens'))}:{_nullish_dash(_get(usage, 'outputTokens'))}")
+    if type(usage) is not dict:
+        if not js_truthy(usage):
+            return "unreported"
+        usage = {}
+    return (f"{js_string(usage.get('source', MISSING))}:{_or_dash(usage.get('model'))}:"
+            f"{_nullish_dash(usage.get('inputTokens'))}:{_nullish_dash(usage.get('outputTokens'))}")
 
 
 def _usage_extensions(parts: list[str], kind: str, rec: dict[str, Any]) -> None:
@@ -181,23 +192,23 @@ def fingerprint_parts(run: dict[str, Any]) -> list[str]:
         f"updatedAt:{S(run.get('updatedAt', MISSING))}",
         f"app:{S(run_app(run))}",
     ]
-    for t in _records(run.get("tasks")):
+    for t in object_records(run.get("tasks")):
         parts.append(
             f"task:{S(t.get('id', MISSING))}:{S(t.get('status', MISSING))}:{_or_dash(t.get('dispatchedAt'))}:"
             f"{_or_dash(t.get('completedAt'))}:{usage_key(t.get('usage', MISSING))}:{_or_dash(t.get('backendId'))}")
         _usage_extensions(parts, "task", t)
-    for w in _records(run.get("workers")):
+    for w in object_records(run.get("workers")):
         parts.append(
             f"worker:{S(w.get('id', MISSING))}:{S(w.get('status', MISSING))}:"
-            f"{_or_dash(_get(w.get('output'), 'recordedAt'))}:{usage_key(w.get('usage', MISSING))}:"
+            f"{_or_dash(js_get(w.get('output'), 'recordedAt'))}:{usage_key(w.get('usage', MISSING))}:"
             f"{_or_dash(w.get('backendId'))}")
         _usage_extensions(parts, "worker", w)
-    for n in _records(run.get("nodes")):
+    for n in object_records(run.get("nodes")):
         if n.get("kind") == "verifier":
             parts.append(f"verifier:{S(n.get('id', MISSING))}:{S(n.get('status', MISSING))}")
     for prefix, records in (("candidate", run.get("candidates")), ("feedback", run.get("feedback")),
-                            ("membership", _get(run.get("multiAgent"), "memberships"))):
-        for r in _records(records):
+                            ("membership", js_get(run.get("multiAgent"), "memberships"))):
+        for r in object_records(records):
             parts.append(f"{prefix}:{S(r.get('id', MISSING))}:{S(r.get('status', MISSING))}")
     # cw additions: only when present, so CW runs keep CW's fingerprint.
     if "actor" in run:
@@ -210,16 +221,21 @@ def fingerprint_parts(run: dict[str, Any]) -> list[str]:
     budget = run.get("budget")
     if isinstance(budget, dict) and "costBudget" in budget:
         cb = budget["costBudget"]
-        parts.append(f"costBudget:{S(_get(cb, 'amount'))}:{S(_get(cb, 'currency'))}")
-    for entry in _records(_get(run.get("revenue"), "entries")):
-        h = next((entry[k] for k in REVENUE_HASH_KEYS if k in entry), MISSING)
-        parts.append(f"revenue:{S(entry.get('id', MISSING))}:{S(h)}")
+        parts.append(f"costBudget:{S(js_get(cb, 'amount'))}:{S(js_get(cb, 'currency'))}")
+    for entry in object_records(js_get(run.get("revenue"), "entries")):
+        parts.append(f"revenue:{S(entry.get('id', MISSING))}:{S(entry.get('hash', MISSING))}")
     return parts
 
 
 def fingerprint_strings(parts: list[str]) -> str:
     """``sha256:`` + the first 32 hex digits over the code-unit-sorted list as compact JSON."""
-    text = "[" + ",".join(js_quote(p) for p in sorted(parts, key=cu_key)) + "]"
+    # Code-unit and code-point order differ only when a character above U+FFFF is present.
+    joined = "".join(parts)
+    astral = not joined.isascii() and _ASTRAL.search(joined)
+    ordered = sorted(parts, key=cu_key) if astral else sorted(parts)
+    text = json.dumps(ordered, ensure_ascii=False, separators=(",", ":"))
+    if not text.isascii() and _SURROGATES.search(text):
+        text = _SURROGATES.sub(_fix_surrogates, text)
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
@@ -140,8 +141,12 @@ def to_fixed(x: float, d: int) -> str:
 _ISO = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})"
     r"(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?"
-    r"(Z|[+-]\d{2}:\d{2})?)?$"
+    r"(Z|[+-]\d{2}:\d{2})?)?\Z",
+    re.ASCII,
 )
+# The form CW and cw write (``2026-06-08T10:03:00.000Z``): parsed on a fast path.
+_CANONICAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z", re.ASCII)
+_MS = timedelta(milliseconds=1)
 
 
 def parse_iso_ms(s: Any) -> int | None:
@@ -152,6 +157,16 @@ def parse_iso_ms(s: Any) -> int | None:
     """
     if not isinstance(s, str) or not s:
         return None
+    return _parse_iso_str(s)
+
+
+@lru_cache(maxsize=1 << 16)
+def _parse_iso_str(s: str) -> int | None:
+    if len(s) == 24 and _CANONICAL.fullmatch(s):
+        try:
+            return (datetime.fromisoformat(s) - _EPOCH) // _MS
+        except ValueError:
+            return None
     m = _ISO.match(s)
     if not m:
         return None
@@ -160,8 +175,6 @@ def parse_iso_ms(s: Any) -> int | None:
         dt = datetime(int(year), int(month), int(day), int(hh or 0), int(mm or 0), int(ss or 0),
                       tzinfo=timezone.utc)
     except ValueError:
-        return None
-    if hh is not None and int(hh) == 24:
         return None
     ms = int((frac or "0")[:3].ljust(3, "0"))
     if tz and tz != "Z":

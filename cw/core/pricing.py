@@ -8,9 +8,9 @@ File format: CW's version 1, extended so that every file CW accepts with
 sane prices stays valid::
 
     {"schemaVersion": 1, "id": "...", "currency": "USD",
-     "models": [{"model": "claude-opus-4-8", "inputPerMillion": 15, "outputPerMillion": 75,
-                 "cacheReadPerMillion": 1.5, "cacheWritePerMillion": 18.75,
-                 "reasoningPerMillion": 75,                     (cw, optional)
+     "models": [{"model": "some-model", "inputPerMillion": 5, "outputPerMillion": 25,
+                 "cacheReadPerMillion": 0.5, "cacheWritePerMillion": 6.25,
+                 "reasoningPerMillion": 25,                     (cw, optional)
                  "inputIncludesCachedTokens": false,            (cw, optional)
                  "outputIncludesReasoningTokens": true,         (cw, optional)
                  "effectiveFrom": "2026-10-07"}],               (cw, optional)
@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Context, Decimal, localcontext
+from decimal import Context, Decimal
 from typing import Any, Literal, NamedTuple
 
 import msgspec
@@ -73,7 +73,8 @@ POLICY_SCHEMA_VERSION = 1
 #: Decimal context for money arithmetic: wide enough that no realistic cost is ever rounded.
 MONEY_CONTEXT = Context(prec=60)
 
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_ZERO = Decimal(0)
 # (file key, Price attribute, required)
 _PRICE_KEYS = (
     ("inputPerMillion", "input_per_million", True),
@@ -111,7 +112,7 @@ class ModelPrice(Price, frozen=True, kw_only=True):
 class PricingPolicy:
     """A validated pricing policy with its lookup index (build it with ``validate_policy``)."""
 
-    __slots__ = ("id", "currency", "models", "default_price", "source", "_index")
+    __slots__ = ("id", "currency", "models", "default_price", "source", "_index", "_undated")
 
     def __init__(self, *, id: str | None, currency: str | None, models: tuple[ModelPrice, ...],
                  default_price: Price | None, source: str) -> None:
@@ -127,6 +128,8 @@ class PricingPolicy:
         for entries in index.values():
             entries.sort(key=lambda e: (e[0], e[1]))
         self._index = index
+        # Models whose entries carry no effectiveFrom need no date: the last entry is always in force.
+        self._undated = {m: e[-1][2] for m, e in index.items() if e[-1][0] == -math.inf}
 
     @property
     def report_currency(self) -> str:
@@ -137,6 +140,9 @@ class PricingPolicy:
         """The exact entry for ``model`` in force at ``attested_at`` (see the module docstring)."""
         if not isinstance(model, str):
             return None
+        undated = self._undated.get(model)
+        if undated is not None:
+            return undated
         entries = self._index.get(model)
         if not entries:
             return None
@@ -204,29 +210,29 @@ def to_decimal(v: Any) -> Decimal:
 def usage_cost(usage: Any, price: Price) -> Decimal:
     """The exact cost of one usage record under one price (see the module docstring)."""
     u = usage if isinstance(usage, dict) else {}
-    with localcontext(MONEY_CONTEXT):
-        inp = to_decimal(u.get("inputTokens"))
-        out = to_decimal(u.get("outputTokens"))
-        cache_read = to_decimal(u.get("cacheReadTokens"))
-        cache_write = to_decimal(u.get("cacheWriteTokens"))
-        if price.input_includes_cached_tokens:
-            fresh = max(Decimal(0), inp - cache_read - cache_write)
-            read_price = price.cache_read_per_million
-            write_price = price.cache_write_per_million
-            read_price = price.input_per_million if read_price is None else read_price
-            write_price = price.input_per_million if write_price is None else write_price
-        else:
-            fresh = inp
-            read_price = price.cache_read_per_million or Decimal(0)
-            write_price = price.cache_write_per_million or Decimal(0)
-        total = (fresh * price.input_per_million + out * price.output_per_million
-                 + cache_read * read_price + cache_write * write_price)
-        if not price.output_includes_reasoning_tokens:
-            reasoning_price = price.reasoning_per_million
-            if reasoning_price is None:
-                reasoning_price = price.output_per_million
-            total += to_decimal(u.get("reasoningTokens")) * reasoning_price
-        return total.scaleb(-6)
+    mul, add = MONEY_CONTEXT.multiply, MONEY_CONTEXT.add
+    inp = to_decimal(u.get("inputTokens"))
+    cache_read = to_decimal(u.get("cacheReadTokens"))
+    cache_write = to_decimal(u.get("cacheWriteTokens"))
+    if price.input_includes_cached_tokens:
+        fresh = max(_ZERO, MONEY_CONTEXT.subtract(MONEY_CONTEXT.subtract(inp, cache_read), cache_write))
+        read_price = price.cache_read_per_million
+        write_price = price.cache_write_per_million
+        read_price = price.input_per_million if read_price is None else read_price
+        write_price = price.input_per_million if write_price is None else write_price
+    else:
+        fresh = inp
+        read_price = price.cache_read_per_million or _ZERO
+        write_price = price.cache_write_per_million or _ZERO
+    total = add(add(mul(fresh, price.input_per_million),
+                    mul(to_decimal(u.get("outputTokens")), price.output_per_million)),
+                add(mul(cache_read, read_price), mul(cache_write, write_price)))
+    if not price.output_includes_reasoning_tokens:
+        reasoning_price = price.reasoning_per_million
+        if reasoning_price is None:
+            reasoning_price = price.output_per_million
+        total = add(total, mul(to_decimal(u.get("reasoningTokens")), reasoning_price))
+    return total.scaleb(-6, MONEY_CONTEXT)
 
 
 def price_unit(usage: Any, policy: PricingPolicy | None) -> UnitPrice:
@@ -252,7 +258,7 @@ def _invalid(source: str, field: str, problem: str) -> PolicyError:
 
 
 def _is_schema_one(v: Any) -> bool:
-    return is_number(v) and v == 1
+    return is_number(v) and v == POLICY_SCHEMA_VERSION
 
 
 def _price_value(v: Any, source: str, field: str) -> Decimal:
@@ -280,7 +286,7 @@ def _price_fields(obj: dict[str, Any], source: str, path: str) -> dict[str, Any]
 
 
 def _effective_from(v: Any, source: str, field: str) -> str:
-    if isinstance(v, str) and ((_DATE_ONLY.match(v) and parse_iso_ms(v) is not None) or is_iso_timestamp(v)):
+    if isinstance(v, str) and ((_DATE_ONLY.fullmatch(v) and parse_iso_ms(v) is not None) or is_iso_timestamp(v)):
         return v
     raise _invalid(source, field, "must be an ISO 8601 date (2026-10-07) or date-time with a zone "
                                   "(2026-10-07T00:00:00Z)")

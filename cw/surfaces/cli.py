@@ -118,6 +118,8 @@ def make_command(cap: Capability) -> click.Command:
         as_json = bool(kwargs.pop("json", False)) or fmt == "json"
         payload = cap.entry(Workspace.from_process(), _args(kwargs))
         click.echo(render(cap, payload, as_json))
+        if cap.exit_code is not None and (code := cap.exit_code(payload)):
+            raise SystemExit(code)
 
     help_text = cap.summary + ("\n\n" + cap.description if cap.description else "")
     epilog = "\b\nExamples:\n" + "\n".join(f"  {e}" for e in cap.examples) if cap.examples else None

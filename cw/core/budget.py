@@ -1,0 +1,129 @@
+"""Budgets that fail closed: the token budget (CW's ``workflow.limits.tokenBudget``) and cw's cost budget.
+
+Spend is what the run has *recorded*: tokens per cw-compat §10 over the
+attested usage units, cost priced by the pricing policy. Unlike CW, silence
+is not zero (§16 i): while a budgeted run has completed units without
+attested usage, dispatch is refused unless the caller allows it. A cost
+budget also refuses when part of the spend is unpriced or cannot be
+converted to the budget's currency, because its spend is then unknown.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from cw.core.currency import minor_units
+from cw.core.fx import FxPolicy, convert
+from cw.core.metrics import usage_units
+from cw.core.numbers import is_number, js_number, money_out
+from cw.core.pricing import PricingPolicy, price_unit, token_number
+
+_IN = ("inputTokens", "input_tokens", "promptTokens", "prompt_tokens")
+_OUT = ("outputTokens", "output_tokens", "completionTokens", "completion_tokens")
+_TOTAL = ("totalTokens", "total_tokens")
+
+
+def _num(usage: dict[str, Any], keys: tuple[str, ...]) -> float | int | None:
+    for k in keys:
+        v = usage.get(k)
+        if is_number(v):
+            return v
+        if isinstance(v, str):
+            try:
+                return float(v) if "." in v else int(v)
+            except ValueError:
+                continue
+    return None
+
+
+def recorded_tokens(usage: Any) -> int | float:
+    """§10: ``totalTokens`` when a number, else the normalized total, else input + output."""
+    if not isinstance(usage, dict):
+        return 0
+    if is_number(usage.get("totalTokens")):
+        return usage["totalTokens"]
+    total = _num(usage, _TOTAL)
+    if total is not None:
+        return total
+    return token_number(_num(usage, _IN)) + token_number(_num(usage, _OUT))
+
+
+def token_budget(run: dict[str, Any]) -> int | float | None:
+    limits = (run.get("workflow") or {}).get("limits") if isinstance(run.get("workflow"), dict) else None
+    b = limits.get("tokenBudget") if isinstance(limits, dict) else None
+    return b if is_number(b) and b > 0 else None
+
+
+def cost_budget(run: dict[str, Any]) -> tuple[Decimal, str] | None:
+    cb = ((run.get("budget") or {}).get("costBudget")) if isinstance(run.get("budget"), dict) else None
+    if not isinstance(cb, dict):
+        return None
+    try:
+        return Decimal(str(cb["amount"])), str(cb["currency"])
+    except (KeyError, ArithmeticError):
+        return None
+
+
+def budget_status(run: dict[str, Any], policy: PricingPolicy | None, fx: FxPolicy | None, *,
+                  now: str, allow_unreported: bool = False) -> dict[str, Any]:
+    """The ``cw budget`` payload: spent, remaining, and whether (and why not) dispatch may go on."""
+    units = usage_units(run)
+    attested = [u for u in units if u.attested]
+    unreported = len(units) - len(attested)
+    reasons: list[str] = []
+    tb = token_budget(run)
+    cb = cost_budget(run)
+    out: dict[str, Any] = {"schemaVersion": 1, "surface": "budget", "runId": run.get("id"), "generatedAt": now,
+                           "units": len(units), "unreportedUnits": unreported}
+    if tb is not None:
+        spent = sum(recorded_tokens(u.usage) for u in attested)
+        out["tokenBudget"] = {"limit": tb, "spent": spent, "remaining": max(tb - spent, 0)}
+        if spent >= tb:
+            reasons.append(f"token budget exhausted: {js_number(spent)} recorded tokens >= budget {js_number(tb)}")
+    else:
+        out["tokenBudget"] = None
+    if cb is not None:
+        limit, cur = cb
+        spent_money = Decimal(0)
+        unknown: list[str] = []
+        for u in attested:
+            priced = price_unit(u.usage, policy)
+            if priced.cost is None:
+                unknown.append(f"{u.unit}: unpriced ({priced.model or 'no model'})")
+                continue
+            src = policy.report_currency if policy is not None else "USD"
+            conv = convert(priced.cost, src, cur, u.usage.get("attestedAt"), fx)
+            if conv.amount is None:
+                unknown.append(f"{u.unit}: {conv.reason}")
+                continue
+            spent_money += conv.amount
+        q = Decimal(1).scaleb(-minor_units(cur))
+        out["costBudget"] = {"limit": money_out(limit), "currency": cur,
+                             "spent": money_out(spent_money.quantize(Decimal("0.000001"))),
+                             "remaining": money_out(max(limit - spent_money, Decimal(0)).quantize(q)),
+                             "pricingPolicyId": policy.id if policy is not None else None,
+                             "unknownUnits": unknown}
+        if spent_money >= limit:
+            reasons.append(f"cost budget exhausted: {money_out(spent_money.quantize(q))} {cur} recorded spend >= "
+                           f"budget {money_out(limit)} {cur}")
+        if unknown:
+            reasons.append(f"cost budget cannot be checked: {len(unknown)} unit(s) have spend cw cannot price "
+                           f"or convert ({'; '.join(unknown[:3])}{'; …' if len(unknown) > 3 else ''})")
+    else:
+        out["costBudget"] = None
+    budgeted = tb is not None or cb is not None
+    if budgeted and unreported and not allow_unreported:
+        names = [str(u.unit) for u in units if not u.attested]
+        reasons.append(f"{unreported} completed unit(s) have no attested usage ({', '.join(names[:5])}"
+                       f"{', …' if len(names) > 5 else ''}); unreported usage is not zero. Record it with "
+                       "--usage-* on cw result / cw worker output, or pass --allow-unreported")
+    out["dispatch"] = {"allowed": not reasons, "reasons": reasons}
+    return out
+
+
+def has_budget(run: dict[str, Any]) -> bool:
+    return token_budget(run) is not None or cost_budget(run) is not None
+
+
+__all__ = ["budget_status", "has_budget", "recorded_tokens", "token_budget", "cost_budget"]

@@ -1,0 +1,295 @@
+"""P&L: spend and attributed revenue per actor, app or run, in one reporting currency.
+
+Inputs (plain values; the shell gathers them from run state):
+
+* spend items, one per usage unit: ``{runId, app, actor, at, state, amount,
+  currency}`` where ``state`` is ``attested`` | ``estimated`` (priced, with a
+  Decimal ``amount``), ``unpriced`` (attested usage no policy entry priced) or
+  ``unreported`` (work without attested usage); ``at`` is the usage's
+  ``attestedAt``.
+* revenue items, one per attributed share of a booking (``revenue_items``
+  builds them from verified ledgers and an ``AttributionModel``):
+  ``{runId, app, actor, at, amount, currency, entryId, bookedRunId}``. Each
+  booking is attributed once, by what remains of it after reversals.
+
+Each row (``key`` = the actor, app or run id; missing actor ->
+``unattributed``, missing app -> ``unknown``):
+
+* ``runs``: distinct runs contributing units or revenue to the row (the
+  totals row counts distinct runs overall, so rows can add up to more);
+* ``units``: ``{total, attested, estimated, unpriced, unreported}``;
+* ``spend``: priced units converted to the reporting currency;
+  ``spendState``: ``unreported`` if any unit is unreported, else ``unpriced``
+  if any is unpriced, else ``estimated`` if any is default-priced, else
+  ``attested``; ``none`` for a row without units (spend 0);
+  ``coverage``: priced units / units (``round6``), null without units;
+* ``revenue``: attributed net revenue (booked − reversed), converted;
+* ``net`` = revenue − spend, over what could be converted;
+* ``netComplete``: false when any unit is unreported or unpriced or any
+  amount could not be converted. Such a net is still shown as a number, with
+  ``reasons`` saying what it leaves out and ``unconverted`` listing, per side
+  and original currency, the amounts left out.
+
+Conversion (``cw.core.fx``) uses each amount's own date; a missing rate is
+never guessed. The header lists the FX figures actually used, with dates.
+
+Rounding: everything is exact ``Decimal`` until presented. Each money figure
+in the payload is its exact value rounded once to the reporting currency's
+minor unit, half away from zero. Totals are the exact sums rounded once, not
+sums of rounded rows, so rows may not add up to the totals exactly;
+``totals.roundingDifference`` gives, per column, totals minus the sum of the
+row figures shown. ``net`` is likewise the exact net rounded, so in a row it
+can differ from ``revenue − spend`` as shown by one minor unit.
+
+Row order (text and JSON alike): by exact net, highest first; equal nets by
+key in code point order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+from cw.core.attribution import AttributionModel, RunNode, attribute
+from cw.core.currency import minor_units, parse_currency, round_money
+from cw.core.fx import FxPolicy, convert, policy_header
+from cw.core.ledger import bookings
+from cw.core.numbers import money_out, round6, to_fixed
+from cw.model.errors import UsageError
+
+SPEND_STATES = ("attested", "estimated", "unpriced", "unreported")
+GROUPINGS = ("actor", "app", "run")
+_PRICED = ("attested", "estimated")
+
+
+def revenue_items(ledgers: Mapping[str, Any], runs: Mapping[str, RunNode],
+                  model: AttributionModel) -> list[dict[str, Any]]:
+    """Attributed revenue shares from ledgers that already verified (``runId -> ledger document``).
+
+    Each booking's remaining net (booked − reversed) is attributed once over
+    the booking run's chain; fully reversed bookings contribute nothing.
+    Shares go to the receiving run's actor and app (``runs``); the booking
+    run falls back to the booking entry's actor when it has no node.
+    """
+    out: list[dict[str, Any]] = []
+    for booked_on in sorted(ledgers):
+        doc = ledgers[booked_on]
+        if doc is None:
+            continue
+        for b in bookings(doc):
+            if b["net"] == 0:
+                continue
+            for rid, share in attribute(b["net"], b["currency"], booked_on, runs, model, b["at"]):
+                node = runs.get(rid)
+                actor = node.actor if node and node.actor else (b["actor"] if rid == booked_on else None)
+                out.append({"runId": rid, "app": node.app if node else None, "actor": actor,
+                            "at": b["at"], "amount": share, "currency": b["currency"],
+                            "entryId": b["entryId"], "bookedRunId": booked_on})
+    return out
+
+
+@dataclass
+class _Acc:
+    """Exact running figures of one row (or of the totals)."""
+
+    run_ids: set[str] = field(default_factory=set)
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SPEND_STATES, 0))
+    spend: Decimal = Decimal(0)
+    revenue: Decimal = Decimal(0)
+    # (side, currency) -> [original amount, {reasons}]
+    unconverted: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+
+    @property
+    def net(self) -> Decimal:
+        return self.revenue - self.spend
+
+    def left_out(self, side: str, currency: str, amount: Decimal, reason: str) -> None:
+        slot = self.unconverted.setdefault((side, currency), [Decimal(0), set()])
+        slot[0] += amount
+        slot[1].add(reason)
+
+
+def _key(item: Mapping[str, Any], by: str) -> str:
+    if by == "run":
+        return str(item["runId"])
+    if by == "app":
+        return item.get("app") or "unknown"
+    return item.get("actor") or "unattributed"
+
+
+def _spend_state(counts: Mapping[str, int]) -> str:
+    if not sum(counts.values()):
+        return "none"
+    for state in ("unreported", "unpriced", "estimated"):
+        if counts[state]:
+            return state
+    return "attested"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _row_fields(acc: _Acc, currency: str) -> dict[str, Any]:
+    counts = acc.counts
+    total_units = sum(counts.values())
+    priced = counts["attested"] + counts["estimated"]
+    reasons: list[str] = []
+    if counts["unreported"]:
+        reasons.append(f"{_plural(counts['unreported'], 'unit')} unreported: usage was never "
+                       "attested, so the cost is unknown and left out")
+    if counts["unpriced"]:
+        reasons.append(f"{_plural(counts['unpriced'], 'unit')} unpriced: no pricing policy entry "
+                       "(and no default) covers the model, so the cost is left out")
+    unconverted = []
+    for (side, cur), (amount, why) in sorted(acc.unconverted.items()):
+        because = "; ".join(sorted(why))
+        reasons.append(f"{side} of {format(amount, 'f')} {cur} not converted to {currency}: {because}")
+        unconverted.append({"side": side, "currency": cur, "amount": money_out(amount),
+                            "reason": because})
+    return {
+        "runs": len(acc.run_ids),
+        "units": {"total": total_units, **counts},
+        "spend": money_out(round_money(acc.spend, currency)),
+        "spendState": _spend_state(counts),
+        "coverage": round6(priced / total_units) if total_units else None,
+        "revenue": money_out(round_money(acc.revenue, currency)),
+        "net": money_out(round_money(acc.net, currency)),
+        "netComplete": not reasons,
+        "reasons": reasons,
+        "unconverted": unconverted,
+    }
+
+
+def build_pnl(spend_items: Iterable[Mapping[str, Any]], revenue_items: Iterable[Mapping[str, Any]], *,
+              by: str, currency: str, fx_policy: FxPolicy | None, pricing_policy_id: str | None,
+              attribution: AttributionModel, now: str,
+              runs: Iterable[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """The P&L payload (``schemas/pnl.schema.json``).
+
+    Keys: ``schemaVersion, surface, generatedAt, by, currency, minorUnits,
+    pricingPolicyId, fx {policyId, base, ratesUsed [{date, currency,
+    perBase}]}, attribution {model, halfLifeDays?}, rows, totals, notes``.
+    ``runs`` (optional ``{runId, app, actor}`` mappings) makes runs without
+    units or revenue appear and count too. ``revenue_items`` must come from
+    ``revenue_items()`` with the same ``attribution`` model.
+    """
+    if by not in GROUPINGS:
+        raise UsageError(f'Invalid --by "{by}": expected one of {", ".join(GROUPINGS)}.')
+    cur = parse_currency(currency, flag="--currency")
+    rows: dict[str, _Acc] = {}
+    total = _Acc()
+    legs: list[tuple[str, str, Decimal]] = []
+
+    def accs(item: Mapping[str, Any]) -> tuple[_Acc, _Acc]:
+        acc = rows.setdefault(_key(item, by), _Acc())
+        acc.run_ids.add(str(item["runId"]))
+        total.run_ids.add(str(item["runId"]))
+        return acc, total
+
+    for run in runs or ():
+        accs(run)
+    for item in spend_items:
+        state = item["state"]
+        if state not in SPEND_STATES:
+            raise ValueError(f"unknown spend state {state!r}")
+        pair = accs(item)
+        for acc in pair:
+            acc.counts[state] += 1
+        if state not in _PRICED:
+            continue
+        amount = item["amount"]
+        if not isinstance(amount, Decimal):
+            raise ValueError(f"a {state} unit needs a Decimal amount")
+        src = item.get("currency") or "USD"
+        conv = convert(amount, src, cur, item.get("at"), fx_policy)
+        legs.extend(conv.legs)
+        for acc in pair:
+            if conv.amount is None:
+                acc.left_out("spend", src, amount, conv.reason or "")
+            else:
+                acc.spend += conv.amount
+    for item in revenue_items:
+        amount = item["amount"]
+        src = item["currency"]
+        conv = convert(amount, src, cur, item.get("at"), fx_policy)
+        legs.extend(conv.legs)
+        for acc in accs(item):
+            if conv.amount is None:
+                acc.left_out("revenue", src, amount, conv.reason or "")
+            else:
+                acc.revenue += conv.amount
+
+    ordered = sorted(rows.items(), key=lambda kv: (-kv[1].net, kv[0]))
+    row_payloads = [{"key": key, **_row_fields(acc, cur)} for key, acc in ordered]
+    totals = _row_fields(total, cur)
+    shown = {col: sum((Decimal(str(r[col])) for r in row_payloads), Decimal(0))
+             for col in ("spend", "revenue", "net")}
+    totals["roundingDifference"] = {col: money_out(Decimal(str(totals[col])) - shown[col])
+                                    for col in ("spend", "revenue", "net")}
+    places = minor_units(cur)
+    notes = [f"Amounts are exact until shown: each figure is rounded once to {cur}'s {places} "
+             "decimal place" + ("" if places == 1 else "s") + " (half away from zero); totals are "
+             "the exact sums rounded once, so rows can differ from them by rounding "
+             "(totals.roundingDifference)."]
+    if not totals["netComplete"]:
+        notes.append("Rows with netComplete false leave out usage that was never reported or "
+                     f"priced, or amounts that could not be converted to {cur}: their net is not "
+                     "a complete figure (see reasons).")
+    return {
+        "schemaVersion": 1,
+        "surface": "pnl",
+        "generatedAt": now,
+        "by": by,
+        "currency": cur,
+        "minorUnits": places,
+        "pricingPolicyId": pricing_policy_id,
+        "fx": policy_header(fx_policy, legs),
+        "attribution": attribution.header(),
+        "rows": row_payloads,
+        "totals": totals,
+        "notes": notes,
+    }
+
+
+# ---------------------------------------------------------------------------
+# text
+
+
+def _money(value: Any, currency: str) -> str:
+    return format(round_money(Decimal(str(value)), currency), "f")
+
+
+def _cells(key: str, r: Mapping[str, Any], currency: str) -> list[str]:
+    coverage = "n/a" if r["coverage"] is None else f"{to_fixed(r['coverage'] * 100, 0)}%"
+    return [key, str(r["runs"]), str(r["units"]["total"]), _money(r["spend"], currency),
+            r["spendState"], coverage, _money(r["revenue"], currency), _money(r["net"], currency),
+            "yes" if r["netComplete"] else "no *"]
+
+
+def render_pnl_text(payload: Mapping[str, Any]) -> str:
+    """A readable, aligned table of a ``build_pnl`` payload (no trailing newline)."""
+    cur = payload["currency"]
+    att = payload["attribution"]
+    model = att["model"] + (f" (half-life {att['halfLifeDays']}d)" if "halfLifeDays" in att else "")
+    lines = [f"pnl by {payload['by']}  currency={cur}  pricing={payload['pricingPolicyId'] or '-'}  "
+             f"attribution={model}"]
+    fx = payload["fx"]
+    rates = ", ".join(f"{r['date']} {r['currency']} {r['perBase']}" for r in fx["ratesUsed"])
+    if fx["policyId"]:
+        lines.append(f"fx: policy {fx['policyId']} (per 1 {fx['base']}): {rates or 'no rates needed'}")
+    else:
+        lines.append("fx: no policy")
+    header = ["key", "runs", "units", "spend", "state", "coverage", "revenue", "net", "complete"]
+    table = [header] + [_cells(r["key"], r, cur) for r in payload["rows"]]
+    table.append(_cells("total", payload["totals"], cur))
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    right = {1, 2, 3, 5, 6, 7}
+    for row in table:
+        cells = [c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(row)]
+        lines.append("  ".join(cells).rstrip())
+    for r in payload["rows"]:
+        for reason in r["reasons"]:
+            lines.append(f"* {r['key']}: {reason}")
+    return "\n".join(lines)

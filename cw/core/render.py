@@ -1,0 +1,110 @@
+"""Human text for ``metrics show`` and ``metrics summary`` (cw-compat §7).
+
+Both return the text without a trailing newline (the CLI adds one). Numbers
+print as JavaScript prints them (``js_number``), percentages and seconds
+with JavaScript's ``toFixed``. cw adds, after the ``backend`` lines of the
+summary, one line per unreadable run (§16 c) and, when ``--limit`` left runs
+out, one line saying how many (§16 d).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cw.core.fingerprint import MISSING, js_string, js_truthy
+from cw.core.numbers import js_number, js_round, to_fixed
+
+
+def format_rate(r: dict[str, Any]) -> str:
+    """``66.7% (2/3)``, or ``n/a (0 samples)``."""
+    if r["state"] == "n/a":
+        return "n/a (0 samples)"
+    return f"{to_fixed(r['rate'] * 100, 1)}% ({js_number(r['count'])}/{js_number(r['total'])})"
+
+
+def format_ms(ms: Any) -> str:
+    """``—`` for null, ``<ms>ms`` below a second, else seconds with one decimal."""
+    if ms is None:
+        return "—"
+    if ms < 1000:
+        return f"{js_number(ms)}ms"
+    return f"{to_fixed(ms / 1000, 1)}s"
+
+
+def format_cost(c: dict[str, Any]) -> str:
+    """``state=estimated  attested=USD 0.03  estimated=USD 0.003  unpriced-models=a,b``."""
+    parts = [f"state={js_string(c['state'])}"]
+    currency = js_string(c["currency"])
+    if c.get("attestedUsd") is not None:
+        parts.append(f"attested={currency} {js_number(c['attestedUsd'])}")
+    if c.get("estimatedUsd") is not None:
+        parts.append(f"estimated={currency} {js_number(c['estimatedUsd'])}")
+    if c.get("unpricedModels"):
+        parts.append("unpriced-models=" + ",".join(js_string(m) for m in c["unpricedModels"]))
+    return "  ".join(parts)
+
+
+def format_coverage(cov: Any) -> str:
+    """``67%`` or ``n/a``."""
+    return "n/a" if cov is None else f"{to_fixed(cov * 100, 0)}%"
+
+
+def render_report_text(report: dict[str, Any]) -> str:
+    """The ``metrics show`` text."""
+    t = report["time"]
+    u = report["usage"]
+    col = report["collaboration"]
+    tta = col["timeToApproval"]
+    app = report["scope"].get("app")
+    mean = "n/a" if tta["meanMs"] is None else f"{js_round(tta['meanMs'] / 1000)}s"
+    lines = [
+        f"metrics {js_string(report.get('runId', MISSING))}  [{report['freshness']['status']}]  "
+        f"app={js_string(app) if js_truthy(app) else '-'}",
+        f"  time: run={format_ms(t['run']['wallClockMs'])}{' (in-flight)' if t['run']['inFlight'] else ''}  "
+        f"active-task={format_ms(t['activeTaskMs'])}  in-flight-items={t['inFlight']}",
+        f"  failure-rate:    {format_rate(report['rates']['failure'])}",
+        f"  verifier-pass:   {format_rate(report['rates']['verifierPass'])}",
+        f"  cand-acceptance: {format_rate(report['rates']['candidateAcceptance'])}",
+        f"  collaboration:   approvals={col['approvals']} rejections={col['rejections']} "
+        f"comments={col['comments']} handoffs={col['handoffs']} reviewers={col['reviewers']}  "
+        f"approval-rate={format_rate(col['approvalRate'])}  time-to-approval={mean} ({tta['samples']} samples)",
+        f"  usage: attested={u['attestedUnits']}/{u['units']} units (coverage {format_coverage(u['coverage'])}), "
+        f"unreported={u['unreportedUnits']}; tokens in={js_number(u['inputTokens'])} "
+        f"out={js_number(u['outputTokens'])} total={js_number(u['totalTokens'])}",
+        f"  cost:  {format_cost(report['cost'])}",
+    ]
+    if u["models"]:
+        lines.append("  models: " + ", ".join(js_string(m) for m in u["models"]))
+    lines.append(f"  next: {report['nextAction']}")
+    return "\n".join(lines)
+
+
+def render_summary_text(summary: dict[str, Any]) -> str:
+    """The ``metrics summary`` text."""
+    u = summary["usage"]
+    head = f"metrics summary  scope={js_string(summary['scope'])}  runs={summary['runCount']}"
+    if summary["unreadableRuns"]:
+        head += f" (+{summary['unreadableRuns']} unreadable)"
+    lines = [
+        head,
+        f"  failure-rate:    {format_rate(summary['rates']['failure'])}",
+        f"  verifier-pass:   {format_rate(summary['rates']['verifierPass'])}",
+        f"  cand-acceptance: {format_rate(summary['rates']['candidateAcceptance'])}",
+        f"  usage: attested={u['attestedUnits']}/{u['units']} units (coverage {format_coverage(u['coverage'])}); "
+        f"tokens total={js_number(u['totalTokens'])}",
+        f"  cost:  {format_cost(summary['cost'])}",
+    ]
+    for g in summary["byApp"]:
+        lines.append(f"  app {js_string(g['key'])}: runs={g['runCount']} "
+                     f"verifier={format_rate(g['rates']['verifierPass'])} cost={format_cost(g['cost'])}")
+    for g in summary["byBackend"]:
+        lines.append(f"  backend {js_string(g['key'])}: runs={g['runCount']} "
+                     f"failure={format_rate(g['rates']['failure'])}")
+    for bad in summary.get("unreadable", ()):
+        lines.append(f"  unreadable {js_string(bad['runId'])} ({js_string(bad['repo'])}): {js_string(bad['reason'])}")
+    omitted = summary.get("omittedRuns") or 0
+    if omitted:
+        lines.append(f"  omitted: {omitted} older run{'s' if omitted != 1 else ''} not shown (--limit "
+                     f"{summary['runCount']})")
+    lines.append(f"  next: {summary['nextAction']}")
+    return "\n".join(lines)

@@ -1,0 +1,82 @@
+"""Loading policy files named by ``--pricing`` (cw-compat §6).
+
+``load_pricing_policy(value, process_cwd)`` resolves the flag value, reads
+and parses the file (JSON numbers straight to exact ``Decimal``), then
+validates it twice: with the core's field checks (``validate_policy``, whose
+messages name the file and the field path) and against the bundled JSON
+Schema ``schemas/pricing-policy.schema.json``, so the published schema and
+the code can never silently disagree.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from cw.core.fingerprint import js_string
+from cw.core.pricing import PricingPolicy, validate_policy
+from cw.model.errors import PolicyError
+from cw.shell.resources import manifest_path, schema
+
+BUNDLED_PRICING = "pricing.policy.json"
+PRICING_SCHEMA = "pricing-policy.schema.json"
+
+_decoder = msgspec.json.Decoder(float_hook=Decimal)
+
+
+@lru_cache(maxsize=None)
+def _pricing_validator() -> Draft202012Validator:
+    return Draft202012Validator(schema(PRICING_SCHEMA))
+
+
+def resolve_pricing_path(value: str, process_cwd: Path) -> Path:
+    """``default``/``bundled`` -> the bundled policy; anything else resolved against the process cwd."""
+    if value in ("default", "bundled"):
+        return manifest_path(BUNDLED_PRICING)
+    return Path(os.path.normpath(os.path.join(process_cwd, value)))
+
+
+def _json_path(parts: Any) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(top level)"
+
+
+def load_pricing_policy(value: Any, process_cwd: Path) -> PricingPolicy | None:
+    """The policy ``--pricing <value>`` names, or None when no policy was asked for.
+
+    ``None`` or ``""`` -> no policy; a non-string value is read as JavaScript's
+    ``String(value)`` would print it (a bare flag ``True`` is the path ``true``). Errors are ``PolicyError`` with CW's
+    messages for a missing file, invalid JSON and a wrong top-level shape,
+    and ``Invalid pricing policy <file>: <field> ...`` for a bad field.
+    """
+    if value is None or value == "":
+        return None
+    path = resolve_pricing_path(value if isinstance(value, str) else js_string(value), process_cwd)
+    shown = str(path)
+    if not path.exists():
+        raise PolicyError(f"Pricing policy file not found: {shown}")
+    if path.is_dir():
+        raise PolicyError(f"Pricing policy file not found: {shown} (that is a directory)")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PolicyError(f"Cannot read pricing policy {shown}: {exc.strerror or exc}") from None
+    try:
+        doc = _decoder.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise PolicyError(f"Invalid JSON in {shown}: {exc}") from None
+    policy = validate_policy(doc, shown)
+    error = best_match(_pricing_validator().iter_errors(doc))
+    if error is not None:
+        raise PolicyError(f"Invalid pricing policy {shown}: {_json_path(error.absolute_path)} {error.message}",
+                          hint="Fix the pricing policy file (see schemas/pricing-policy.schema.json).")
+    return policy

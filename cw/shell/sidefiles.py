@@ -1,0 +1,89 @@
+"""Files kept beside a run's state.json: the metrics snapshot, the telemetry ledger, the revenue head.
+
+Readers here never raise for a missing or damaged side file: they return what
+the derivation needs to report it honestly (absent, unverified, malformed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import filelock
+import msgspec
+
+from cw.core.metrics import TELEMETRY_MISSING
+from cw.shell.store import atomic_write
+
+SNAPSHOT = Path("metrics") / "metrics-report.json"
+TELEMETRY = "telemetry.json"
+REVENUE_HEAD = "revenue.head.json"
+
+
+class _Fingerprint(msgspec.Struct):
+    sourceFingerprint: str | None = None
+
+
+_fp_decoder = msgspec.json.Decoder(_Fingerprint)
+
+
+def snapshot_path(run_dir: Path) -> Path:
+    return run_dir / SNAPSHOT
+
+
+def read_snapshot(run_dir: Path) -> dict[str, Any] | None:
+    """The snapshot as a dict, or None when missing or unreadable."""
+    try:
+        doc = msgspec.json.decode(snapshot_path(run_dir).read_bytes())
+    except (OSError, msgspec.DecodeError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def persisted_fingerprint(run_dir: Path) -> str | None:
+    """The snapshot's ``sourceFingerprint``; None when the file is missing, unreadable or lacks one."""
+    try:
+        fp = _fp_decoder.decode(snapshot_path(run_dir).read_bytes()).sourceFingerprint
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    return fp if isinstance(fp, str) and fp else None
+
+
+def write_snapshot(run_dir: Path, text: str) -> Path:
+    """Write the snapshot (the exact ``--json`` bytes) atomically under its own sidecar lock, mode 0600."""
+    target = snapshot_path(run_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with filelock.FileLock(str(target) + ".lock", timeout=10):
+        atomic_write(target, text.encode("utf-8"), mode=0o600)
+    return target
+
+
+def read_telemetry(run_dir: Path) -> Any:
+    """The parsed telemetry ledger, TELEMETRY_MISSING when absent, or a marker string when unparseable."""
+    p = run_dir / TELEMETRY
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        return TELEMETRY_MISSING
+    except OSError:
+        return "unreadable"
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return "unparseable"
+
+
+def head_path(run_dir: Path) -> Path:
+    return run_dir / REVENUE_HEAD
+
+
+def read_head(run_dir: Path) -> Any:
+    """The revenue head document; None when absent; the raw text when it is not JSON (reported as malformed)."""
+    try:
+        raw = head_path(run_dir).read_bytes()
+    except FileNotFoundError:
+        return None
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return raw.decode("utf-8", errors="replace")

@@ -1,0 +1,913 @@
+"""``cw workbench``: read-only pages over cw's payloads, served on 127.0.0.1 only.
+
+Pages (plain server-rendered HTML, one small stylesheet, no scripts):
+
+* ``/`` runs list, filtered by app, actor and lifecycle (``run.list``);
+* ``/run/<runId>`` one run: durations, the three rates with their samples,
+  usage and coverage, cost state, revenue, and the raw payloads
+  (``run.show``, ``metrics.show``, ``revenue.list``, ``ledger.verify``);
+* ``/summary`` the cross-run rollup (``metrics.summary``);
+* ``/pnl`` the P&L with hand-written SVG charts (``pnl``);
+* ``/api/<capability>?<args>`` any read-only capability's payload, the exact
+  bytes ``cw <verb> --json`` prints; arguments use the MCP spelling
+  (``/api/run.show?runId=r1``) and are checked as MCP checks them.
+
+Every number on a page is read from the same payload the CLI prints under
+``--json``: the pages call the capability entries by name and only format
+what they return. Elements that show a payload value carry ``data-path``
+(the value's path inside the payload of the enclosing ``data-payload``
+block) and ``data-value`` (its exact JSON), so tests read exact values.
+``null`` figures show as ``n/a``, ``unreported`` or ``unpriced``, never 0.
+
+Safety: the workspace is read-only (``metrics.show`` writes no snapshot) and
+nothing is stored or written. Only GET is served (anything else is 405 with
+``Allow: GET``); a request whose ``Host`` header is not local (127.0.0.1,
+localhost or [::1], optionally with the server's port) is 403, which keeps
+other web sites from reading the pages through DNS rebinding.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import socket
+import sys
+import traceback
+from decimal import Decimal
+from functools import lru_cache
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+
+from cw import __version__
+from cw.capabilities import all_capabilities, by_name
+from cw.capabilities.table import Capability
+from cw.core.currency import is_currency, round_money
+from cw.core.jsonout import dumps
+from cw.core.numbers import js_number
+from cw.core.render import format_coverage, format_ms, format_rate
+from cw.model.errors import CwError, NotFoundError, UsageError
+from cw.shell.scan import scope_repos
+from cw.shell.workspace import Workspace
+from cw.surfaces.mcp_server import handler_args
+
+LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
+BIND_HOSTS = ("127.0.0.1", "::1", "localhost")
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    ("Cache-Control", "no-store"),
+)
+RATES = (("failure", "Failure"), ("verifierPass", "Verifier pass"), ("candidateAcceptance", "Candidate acceptance"))
+
+
+# ---------------------------------------------------------------------------
+# calling capabilities
+
+
+@dataclasses.dataclass(frozen=True)
+class Workbench:
+    """What every request shares: a read-only workspace and the scope, repo and pricing it was started with."""
+
+    ws: Workspace
+    scope: str = "repo"
+    cwd: str | None = None
+    pricing: str | None = None
+
+    def capability(self, name: str) -> Capability:
+        """A read-only capability by name (the workbench serves nothing else)."""
+        try:
+            cap = by_name(name)
+        except KeyError:
+            raise NotFoundError(f"No capability named {name}: the workbench serves "
+                                f"{', '.join(c.name for c in read_only_capabilities())}.") from None
+        if not cap.read_only:
+            raise NotFoundError(f"{name} changes state; the workbench only serves read-only capabilities.")
+        return cap
+
+    def has(self, name: str) -> bool:
+        try:
+            self.capability(name)
+        except NotFoundError:
+            return False
+        return True
+
+    def arguments(self, cap: Capability, given: Mapping[str, Any]) -> dict[str, Any]:
+        """The handler arguments: ``given`` (MCP spelling) over the workbench's scope, cwd and pricing."""
+        keys = {p.name: p.mcp_key for p in cap.params if p.mcp}
+        merged = dict(given)
+        for name, value in (("scope", self.scope), ("cwd", self.cwd), ("pricing", self.pricing)):
+            if name in keys and keys[name] not in merged and value is not None:
+                merged[keys[name]] = value
+        return handler_args(cap, merged, f"/api/{cap.name}")
+
+    def call(self, name: str, given: Mapping[str, Any] | None = None) -> Any:
+        """Run a read-only capability's entry, exactly as the CLI would with these arguments."""
+        cap = self.capability(name)
+        return cap.entry(self.ws, self.arguments(cap, given or {}))
+
+    def repos(self) -> list[Path]:
+        return scope_repos(self.ws, self.scope, self.cwd)
+
+    def repo_arg(self, repo: str | None) -> str | None:
+        """``cwd`` for a run in ``repo``: it must be one of the repos this workbench reads."""
+        if not repo:
+            return self.cwd
+        if repo not in {str(r) for r in self.repos()}:
+            raise NotFoundError(f"Repo {repo} is not in this workbench's scope ({self.scope}).")
+        return repo
+
+
+def read_only_capabilities() -> tuple[Capability, ...]:
+    return tuple(c for c in all_capabilities() if c.read_only)
+
+
+def query_arguments(cap: Capability, query: Mapping[str, list[str]]) -> dict[str, Any]:
+    """Query-string values in MCP form: lists for repeatable parameters, booleans for flags."""
+    params = {p.mcp_key: p for p in cap.params if p.mcp}
+    out: dict[str, Any] = {}
+    for key, values in query.items():
+        p = params.get(key)
+        if p is None:
+            out[key] = values[-1]  # handler_args names the unknown key
+        elif p.multiple or p.nargs > 1:
+            out[key] = list(values)
+        elif len(values) > 1:
+            raise UsageError(f"/api/{cap.name} argument {key} was given {len(values)} times; give it once.")
+        elif p.type == "boolean":
+            flag = values[0].strip().lower()
+            if flag not in ("", "1", "true", "0", "false"):
+                raise UsageError(f'/api/{cap.name} argument {key}: "{values[0]}" is not true or false.')
+            out[key] = flag in ("", "1", "true")
+        else:
+            out[key] = values[0]
+    return out
+
+
+# ---------------------------------------------------------------------------
+# HTML pieces
+
+
+def esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _jv(value: Any) -> str:
+    """A payload value as compact JSON text (for ``data-value``)."""
+    return dumps(value) if not isinstance(value, (dict, list)) else dumps(value).replace("\n", "")
+
+
+def shown(path: str, value: Any, text: str, cls: str = "") -> str:
+    """One displayed payload value, tagged with its path and exact JSON."""
+    klass = f' class="{esc(cls)}"' if cls else ""
+    return f'<span{klass} data-path="{esc(path)}" data-value="{esc(_jv(value))}">{esc(text)}</span>'
+
+
+def count(path: str, value: Any, none: str = "n/a") -> str:
+    if value is None:
+        return shown(path, value, none, "na")
+    return shown(path, value, js_number(value))
+
+
+def duration(path: str, ms: Any) -> str:
+    return shown(path, ms, "n/a", "na") if ms is None else shown(path, ms, format_ms(ms))
+
+
+def coverage(path: str, value: Any) -> str:
+    return shown(path, value, format_coverage(value), "na" if value is None else "")
+
+
+def badge(path: str, value: Any) -> str:
+    word = str(value)
+    kind = {"n/a": "na", "ok": "ok"}.get(word, word)
+    return shown(path, value, word, f"badge {kind}")
+
+
+def cost_amount(path: str, value: Any, cost: Mapping[str, Any]) -> str:
+    """A metrics USD figure; ``null`` shows as the cost state (unreported, unpriced) or a dash."""
+    if value is None:
+        state = cost.get("state")
+        word = state if state in ("unreported", "unpriced") else "—"
+        return shown(path, value, word, f"na {state}")
+    return shown(path, value, f"{cost.get('currency') or 'USD'} {js_number(value)}")
+
+
+def money(path: str, value: Any, currency: str) -> str:
+    """A P&L amount, printed at the currency's minor units (as ``cw pnl`` prints it)."""
+    if value is None:
+        return shown(path, value, "n/a", "na")
+    amount = Decimal(str(value))
+    text = format(round_money(amount, currency), "f") if is_currency(currency) else js_number(value)
+    return shown(path, value, text)
+
+
+def rate_row(path: str, label: str, rate: Mapping[str, Any]) -> str:
+    buckets = rate.get("buckets") or {}
+    samples = ", ".join(f"{k} {js_number(v)}" for k, v in buckets.items()) or "none"
+    text = "n/a" if rate.get("state") == "n/a" else format_rate(dict(rate)).split(" ")[0]
+    return (f"<tr><td>{esc(label)}</td>"
+            f"<td class=\"num\">{shown(path + '.rate', rate.get('rate'), text, 'na' if rate.get('rate') is None else '')}</td>"
+            f"<td class=\"num\">{count(path + '.count', rate.get('count'))}</td>"
+            f"<td class=\"num\">{count(path + '.total', rate.get('total'))}</td>"
+            f"<td>{badge(path + '.state', rate.get('state'))}</td>"
+            f"<td class=\"mono\">{esc(samples)}</td></tr>")
+
+
+def rates_table(path: str, rates: Mapping[str, Any]) -> str:
+    rows = "".join(rate_row(f"{path}.{key}", label, rates[key]) for key, label in RATES if key in rates)
+    return ("<table><thead><tr><th>Rate</th><th class=\"num\">Value</th><th class=\"num\">Count</th>"
+            "<th class=\"num\">Samples</th><th>State</th><th>Buckets</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
+
+
+def raw_block(title: str, payload: Any) -> str:
+    return (f'<details class="raw"><summary>{esc(title)}</summary>'
+            f"<pre>{esc(dumps(payload))}</pre></details>")
+
+
+def error_block(err: CwError) -> str:
+    hint = f'<div class="hint">Try: {esc(err.hint)}</div>' if err.hint else ""
+    return f'<div class="error"><strong>{esc(err.message)}</strong>{hint}</div>'
+
+
+def link(href: str, text: str, cls: str = "") -> str:
+    klass = f' class="{esc(cls)}"' if cls else ""
+    return f'<a href="{esc(href)}"{klass}>{esc(text)}</a>'
+
+
+def run_href(run_id: str, repo: str | None = None) -> str:
+    href = "/run/" + quote(str(run_id), safe="")
+    return href + ("?" + urlencode({"repo": repo}) if repo else "")
+
+
+def payload_block(name: str, args: Mapping[str, Any], inner: str, tag: str = "div") -> str:
+    """A block whose ``data-path`` values come from ``/api/<name>?<args>``."""
+    return (f'<{tag} data-payload="{esc(name)}" data-args="{esc(_jv(dict(args)))}">{inner}</{tag}>')
+
+
+def card(label: str, value_html: str, detail: str = "") -> str:
+    extra = f'<div class="detail">{detail}</div>' if detail else ""
+    return f'<div class="card"><div class="label">{esc(label)}</div><div class="value">{value_html}</div>{extra}</div>'
+
+
+@lru_cache(maxsize=1)
+def stylesheet() -> bytes:
+    return resources.files("cw.surfaces").joinpath("workbench_assets/workbench.css").read_bytes()
+
+
+NAV = (("/", "Runs", "runs"), ("/summary", "Summary", "summary"), ("/pnl", "P&L", "pnl"), ("/api", "API", "api"))
+
+
+def layout(wb: Workbench, title: str, here: str, body: str) -> str:
+    nav = "".join(link(href, text, "here" if key == here else "") for href, text, key in NAV)
+    where = f"scope={wb.scope} · pricing={wb.pricing or 'none'} · read-only"
+    return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{esc(title)} · cw workbench</title>"
+            "<link rel=\"stylesheet\" href=\"/assets/workbench.css\"></head><body>"
+            f"<header class=\"top\"><span class=\"brand\">cw <small>workbench</small></span><nav>{nav}</nav>"
+            f"<span class=\"where\">{esc(where)}</span></header>"
+            f"<main>{body}</main>"
+            f"<footer>cw {esc(__version__)} · every figure comes from the payload of "
+            "<code>cw &lt;verb&gt; --json</code> · nothing here writes</footer></body></html>\n")
+
+
+# ---------------------------------------------------------------------------
+# charts (hand-written SVG)
+
+
+def _px(value: Decimal) -> str:
+    return format(value.quantize(Decimal("0.1")), "f")
+
+
+def hbar_chart(caption: str, categories: Sequence[str], series: Sequence[tuple[str, str, Sequence[Any]]],
+               label: Callable[[Any], str], paths: Callable[[int, str], str] | None = None,
+               legend: bool = False, sign_classes: bool = False) -> str:
+    """Horizontal bars, one group per category and one bar per series; handles negative values.
+
+    ``series`` is ``(name, css class, values)``; each bar carries
+    ``data-key``, ``data-series``, ``data-value`` and, with ``paths``, the
+    ``data-path`` of its value. Geometry is computed in ``Decimal``.
+    """
+    label_w, plot_w, value_w, bar_h, gap, group_gap, top = 150, 330, 90, 16, 3, 14, 6
+    width = label_w + plot_w + value_w
+    values = [Decimal(str(v)) for _, _, vs in series for v in vs if v is not None]
+    lo, hi = min(values + [Decimal(0)]), max(values + [Decimal(0)])
+    span = (hi - lo) or Decimal(1)
+    pw = Decimal(plot_w)
+
+    def x(v: Decimal) -> Decimal:
+        return Decimal(label_w) + (v - lo) / span * pw
+
+    group_h = len(series) * (bar_h + gap) - gap
+    height = top + len(categories) * (group_h + group_gap) + 4
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="{esc(caption)}">']
+    zero = x(Decimal(0))
+    for i, cat in enumerate(categories):
+        y0 = top + i * (group_h + group_gap)
+        short = cat if len(cat) <= 22 else cat[:21] + "…"
+        parts.append(f'<text x="{label_w - 8}" y="{y0 + group_h / 2 + 4:.1f}" text-anchor="end">'
+                     f"<title>{esc(cat)}</title>{esc(short)}</text>")
+        for j, (name, cls, vs) in enumerate(series):
+            raw = vs[i]
+            if raw is None:
+                continue
+            v = Decimal(str(raw))
+            y = y0 + j * (bar_h + gap)
+            x1, x2 = x(min(v, Decimal(0))), x(max(v, Decimal(0)))
+            klass = cls if not sign_classes else ("bar-neg" if v < 0 else "bar-pos")
+            path = f' data-path="{esc(paths(i, name))}"' if paths else ""
+            parts.append(f'<rect class="bar {klass}" x="{_px(x1)}" y="{y}" width="{_px(x2 - x1)}" '
+                         f'height="{bar_h}" rx="2" data-key="{esc(cat)}" data-series="{esc(name)}" '
+                         f'data-value="{esc(_jv(raw))}"{path}><title>{esc(cat)} · {esc(name)}: '
+                         f"{esc(label(raw))}</title></rect>")
+            tx, anchor = (x2 + 5, "start") if v >= 0 else (zero + 5, "start")
+            parts.append(f'<text class="value" x="{_px(tx)}" y="{y + bar_h - 4}" text-anchor="{anchor}">'
+                         f"{esc(label(raw))}</text>")
+    parts.append(f'<line class="axis" x1="{_px(zero)}" y1="{top - 4}" x2="{_px(zero)}" y2="{height - 2}"/>')
+    parts.append("</svg>")
+    key = ""
+    if legend:
+        key = '<div class="legend">' + "".join(f'<span><i class="{esc(cls.replace("bar-", ""))}"></i>'
+                                               f"{esc(name)}</span>" for name, cls, _ in series) + "</div>"
+    return f'<figure class="chart"><figcaption>{esc(caption)}</figcaption>{key}{"".join(parts)}</figure>'
+
+
+# ---------------------------------------------------------------------------
+# pages
+
+
+def _first(query: Mapping[str, list[str]], key: str) -> str | None:
+    values = query.get(key)
+    return values[-1] if values and values[-1] != "" else None
+
+
+def runs_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
+    """All runs in scope, filtered by app, actor and lifecycle (``run.list``)."""
+    cap = wb.capability("run.list")
+    filters = {k: v for k in ("app", "actor", "lifecycle") if (v := _first(query, k)) is not None}
+    everything = wb.call("run.list")
+    payload = wb.call("run.list", filters) if filters else everything
+    lifecycles = next((p.choices for p in cap.params if p.name == "lifecycle" and p.choices), ())
+
+    def select(key: str, label: str, options: Iterable[str]) -> str:
+        opts = [f'<option value="">any</option>'] + [
+            f'<option value="{esc(o)}"{" selected" if filters.get(key) == o else ""}>{esc(o)}</option>'
+            for o in options]
+        return f'<label>{esc(label)}<select name="{esc(key)}">{"".join(opts)}</select></label>'
+
+    apps = sorted({str(r["app"]) for r in everything["runs"] if r.get("app") is not None})
+    actors = sorted({str(r["actor"]) for r in everything["runs"] if r.get("actor") is not None})
+    form = ('<form class="filters" method="get" action="/">' + select("app", "App", apps)
+            + select("actor", "Actor", actors) + select("lifecycle", "Lifecycle", lifecycles)
+            + '<button type="submit">Filter</button></form>')
+    home = payload.get("scope") == "home"
+    rows = []
+    for i, r in enumerate(payload["runs"]):
+        p = f"runs.{i}"
+        t = r["tasks"]
+        rows.append(
+            f'<tr data-run-id="{esc(r["runId"])}"><td class="mono">'
+            f'{link(run_href(r["runId"], r.get("repo") if home else None), r["runId"])}</td>'
+            f'<td>{shown(p + ".app", r.get("app"), r.get("app") or "—")}</td>'
+            f'<td>{shown(p + ".title", r.get("title"), r.get("title") or "")}</td>'
+            f'<td>{shown(p + ".actor", r.get("actor"), r.get("actor") or "")}</td>'
+            f'<td>{badge(p + ".lifecycle", r["lifecycle"])}</td>'
+            f'<td class="num">{count(p + ".tasks.completed", t["completed"])}/{count(p + ".tasks.total", t["total"])}'
+            f'</td><td class="num">{count(p + ".tasks.failed", t["failed"])}</td>'
+            f'<td class="num">{count(p + ".workers", r["workers"])}</td>'
+            f'<td class="mono">{shown(p + ".createdAt", r.get("createdAt"), r.get("createdAt") or "—")}</td>'
+            + (f'<td class="mono">{shown(p + ".repo", r.get("repo"), r.get("repo") or "")}</td>' if home else "")
+            + "</tr>")
+    if not rows:
+        rows.append(f'<tr><td colspan="10" class="na">No runs{" match these filters" if filters else ""}. '
+                    "Create one with <code>cw run new</code>.</td></tr>")
+    head = ("<tr><th>Run</th><th>App</th><th>Title</th><th>Actor</th><th>Lifecycle</th>"
+            "<th class=\"num\">Tasks done</th><th class=\"num\">Failed</th><th class=\"num\">Workers</th>"
+            "<th>Created</th>" + ("<th>Repo</th>" if home else "") + "</tr>")
+    unreadable = "".join(
+        f'<li><span class="mono">{esc(u["runId"])}</span> ({esc(u["repo"])}): {esc(u["reason"])}</li>'
+        for u in payload["unreadable"])
+    body = (f"<h1>Runs</h1><p class=\"sub\">{count('runCount', payload['runCount'])} run(s) in scope "
+            f"<strong>{esc(payload['scope'])}</strong>{' matching the filters' if filters else ''}.</p>"
+            f'<section class="panel">{form}<table><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+            + (f'<h2>Unreadable runs</h2><ul class="notes">{unreadable}</ul>' if unreadable else "")
+            + raw_block("Raw payload (run.list)", payload) + "</section>")
+    return layout(wb, "Runs", "runs", payload_block("run.list", filters, body))
+
+
+def _time_table(path: str, rows: list[dict[str, Any]]) -> str:
+    out = []
+    for i, r in enumerate(rows):
+        p = f"{path}.{i}"
+        d = r.get("duration") or {}
+        out.append(f"<tr><td class=\"mono\">{esc(r.get('id'))}</td><td>{esc(r.get('kind'))}</td>"
+                   f"<td>{badge(p + '.status', r.get('status'))}</td>"
+                   f"<td class=\"mono\">{esc(d.get('startedAt') or '—')}</td>"
+                   f"<td class=\"mono\">{esc(d.get('endedAt') or '—')}</td>"
+                   f"<td class=\"num\">{duration(p + '.duration.wallClockMs', d.get('wallClockMs'))}</td>"
+                   f"<td>{shown(p + '.duration.inFlight', d.get('inFlight'), 'yes' if d.get('inFlight') else 'no')}"
+                   "</td></tr>")
+    return "".join(out)
+
+
+def metrics_panels(report: dict[str, Any]) -> str:
+    """The run page's metrics sections, from one ``metrics.show`` payload."""
+    t, u, c = report["time"], report["usage"], report["cost"]
+    cards = "".join([
+        card("Wall clock", duration("time.run.wallClockMs", t["run"]["wallClockMs"]),
+             "in flight" if t["run"]["inFlight"] else "settled"),
+        card("Active task time", duration("time.activeTaskMs", t["activeTaskMs"])),
+        card("In-flight items", count("time.inFlight", t["inFlight"])),
+        card("Usage coverage", coverage("usage.coverage", u["coverage"]),
+             f"{esc(js_number(u['attestedUnits']))} of {esc(js_number(u['units']))} units attested"),
+        card("Cost state", badge("cost.state", c["state"]), esc(c.get("policyId") or "no policy id")),
+    ])
+    rows = _time_table("time.tasks", t["tasks"]) + _time_table("time.workers", t["workers"])
+    durations = ("<table><thead><tr><th>Item</th><th>Kind</th><th>Status</th><th>Started</th><th>Ended</th>"
+                 "<th class=\"num\">Wall clock</th><th>In flight</th></tr></thead>"
+                 f"<tbody>{rows or '<tr><td colspan=7 class=na>No tasks or workers.</td></tr>'}</tbody></table>")
+    usage_rows = "".join(
+        f"<tr><td class=\"mono\">{esc(a.get('unit'))}</td><td>{esc(a.get('kind'))}</td>"
+        f"<td class=\"mono\">{shown(f'attestedUsage.{i}.usage.model', (a.get('usage') or {}).get('model'), (a.get('usage') or {}).get('model') or '—')}</td>"
+        + "".join(f"<td class=\"num\">{count(f'attestedUsage.{i}.usage.{k}', (a.get('usage') or {}).get(k), '—')}</td>"
+                  for k in ("inputTokens", "outputTokens", "totalTokens"))
+        + f"<td>{esc((a.get('usage') or {}).get('source') or '—')}</td>"
+        f"<td>{esc((a.get('usage') or {}).get('actor') or '—')}</td></tr>"
+        for i, a in enumerate(report.get("attestedUsage") or []))
+    usage = (f"<p>{count('usage.attestedUnits', u['attestedUnits'])} of {count('usage.units', u['units'])} units "
+             f"attested, {count('usage.unreportedUnits', u['unreportedUnits'])} unreported · coverage "
+             f"{coverage('usage.coverage', u['coverage'])} · tokens in "
+             f"{count('usage.inputTokens', u['inputTokens'])}, out {count('usage.outputTokens', u['outputTokens'])}, "
+             f"total {count('usage.totalTokens', u['totalTokens'])}</p>"
+             "<table><thead><tr><th>Unit</th><th>Kind</th><th>Model</th><th class=\"num\">In</th>"
+             "<th class=\"num\">Out</th><th class=\"num\">Total</th><th>Source</th><th>Actor</th></tr></thead>"
+             f"<tbody>{usage_rows or '<tr><td colspan=8 class=unreported>No attested usage: cost is unreported, not zero.</td></tr>'}"
+             "</tbody></table>")
+    notes = "".join(f"<li>{esc(n)}</li>" for n in c.get("notes") or [])
+    cost = (f"<table><tbody><tr><th>State</th><td>{badge('cost.state', c['state'])}</td></tr>"
+            f"<tr><th>Attested</th><td>{cost_amount('cost.attestedUsd', c.get('attestedUsd'), c)}</td></tr>"
+            f"<tr><th>Estimated</th><td>{cost_amount('cost.estimatedUsd', c.get('estimatedUsd'), c)}</td></tr>"
+            f"<tr><th>Priced coverage</th><td>{coverage('cost.pricedCoverage', c.get('pricedCoverage'))}</td></tr>"
+            f"<tr><th>Unpriced models</th><td class=\"mono\">{esc(', '.join(map(str, c.get('unpricedModels') or [])) or 'none')}</td></tr>"
+            f"<tr><th>Policy</th><td class=\"mono\">{esc(c.get('policyId') or 'none')}</td></tr></tbody></table>"
+            + (f'<ul class="notes">{notes}</ul>' if notes else ""))
+    return (f'<div class="cards">{cards}</div>'
+            f'<section class="panel"><h2>Rates</h2>{rates_table("rates", report["rates"])}</section>'
+            f'<section class="panel"><h2>Durations</h2>{durations}</section>'
+            f'<section class="panel"><h2>Usage</h2>{usage}</section>'
+            f'<section class="panel"><h2>Cost</h2>{cost}'
+            f'<p class="note">Next: {esc(report.get("nextAction", ""))}</p>'
+            + raw_block("Raw payload (metrics.show)", report) + "</section>")
+
+
+def revenue_panel(payload: dict[str, Any]) -> str:
+    """Revenue entries and totals from one ``revenue.list`` payload."""
+    rows = []
+    for i, e in enumerate(payload.get("entries") or []):
+        p = f"entries.{i}"
+        cur = e.get("currency") or ""
+        detail = f"ref {e['ref']}" if "ref" in e else f"reverses {e.get('reverses')}: {e.get('reason', '')}"
+        rows.append(f"<tr><td class=\"mono\">{esc(e.get('id'))}</td><td>{badge(p + '.kind', e.get('kind'))}</td>"
+                    f"<td class=\"num\">{money(p + '.amount', e.get('amount'), cur)} {esc(cur)}</td>"
+                    f"<td class=\"num\">{money(p + '.net', e['net'], cur) if 'net' in e else ''}</td>"
+                    f"<td>{esc(detail)}</td><td class=\"mono\">{esc(e.get('at'))}</td>"
+                    f"<td>{esc(e.get('actor'))}</td></tr>")
+    totals = "".join(
+        f"<tr class=\"total\"><td colspan=\"2\">Total {esc(t['currency'])}</td>"
+        f"<td class=\"num\">{money(f'totals.{i}.booked', t['booked'], t['currency'])} booked</td>"
+        f"<td class=\"num\">{money(f'totals.{i}.net', t['net'], t['currency'])}</td>"
+        f"<td colspan=\"3\">reversed {money(f'totals.{i}.reversed', t['reversed'], t['currency'])}</td></tr>"
+        for i, t in enumerate(payload.get("totals") or []))
+    unverified = "".join(f'<div class="error"><strong>Ledger of {esc(u.get("runId"))} does not verify; its revenue '
+                         f"is left out.</strong> {esc((u.get('problem') or {}).get('what', ''))}</div>"
+                         for u in payload.get("unverified") or [])
+    if not rows:
+        rows.append('<tr><td colspan="7" class="na">No revenue booked on this run.</td></tr>')
+    return (unverified + "<table><thead><tr><th>Entry</th><th>Kind</th><th class=\"num\">Amount</th>"
+            "<th class=\"num\">Net</th><th>Detail</th><th>At</th><th>Actor</th></tr></thead>"
+            f"<tbody>{''.join(rows)}{totals}</tbody></table>" + raw_block("Raw payload (revenue.list)", payload))
+
+
+def _param_key(wb: Workbench, name: str, *candidates: str) -> str | None:
+    """The MCP key of the first of ``candidates`` (handler names) that capability ``name`` declares."""
+    if not wb.has(name):
+        return None
+    keys = {p.name: p.mcp_key for p in wb.capability(name).params if p.mcp}
+    return next((keys[c] for c in candidates if c in keys), None)
+
+
+def _optional_section(title: str, render: Callable[[], str]) -> str:
+    try:
+        inner = render()
+    except CwError as err:
+        inner = error_block(err)
+    return f'<section class="panel"><h2>{esc(title)}</h2>{inner}</section>'
+
+
+def run_page(wb: Workbench, run_id: str, query: Mapping[str, list[str]]) -> str:
+    """One run: summary, metrics, revenue, ledger and raw state."""
+    cwd = wb.repo_arg(_first(query, "repo"))
+    where = {"cwd": cwd} if cwd else {}
+    shown_run = wb.call("run.show", {"runId": run_id, **where})
+    ref = shown_run["summary"]
+    t = ref["tasks"]
+    parents = ", ".join(link(run_href(p, _first(query, "repo")), p) for p in ref.get("parentRunIds") or [])
+    head = (f"<h1>Run <span class=\"id\">{esc(ref['runId'])}</span> {badge('summary.lifecycle', ref['lifecycle'])}</h1>"
+            f"<p class=\"sub\">app {shown('summary.app', ref.get('app'), ref.get('app') or '—')} · actor "
+            f"{shown('summary.actor', ref.get('actor'), ref.get('actor') or '—')} · created "
+            f"{esc(ref.get('createdAt') or '—')} · updated {esc(ref.get('updatedAt') or '—')}"
+            f" · tasks {count('summary.tasks.completed', t['completed'])}/{count('summary.tasks.total', t['total'])} done,"
+            f" {count('summary.tasks.failed', t['failed'])} failed"
+            + (f" · parents {parents}" if parents else "") + "</p>")
+    parts = [payload_block("run.show", {"runId": run_id, **where}, head)]
+
+    metrics_args = {"runId": run_id, **where}
+    if wb.has("metrics.show"):
+        try:
+            report = wb.call("metrics.show", metrics_args)
+            parts.append(payload_block("metrics.show", metrics_args, metrics_panels(report)))
+        except CwError as err:
+            parts.append(f'<section class="panel"><h2>Metrics</h2>{error_block(err)}</section>')
+    else:
+        parts.append('<section class="panel"><h2>Metrics</h2><p class="na">This cw has no metrics.show '
+                     "capability.</p></section>")
+
+    run_key = _param_key(wb, "revenue.list", "run", "run_id")
+    if run_key:
+        rev_args = {run_key: run_id, **where}
+        parts.append(_optional_section("Revenue", lambda: payload_block(
+            "revenue.list", rev_args, revenue_panel(wb.call("revenue.list", rev_args)))))
+    verify_key = _param_key(wb, "ledger.verify", "run", "run_id")
+    if verify_key:
+        ver_args = {verify_key: run_id, **where}
+
+        def ledger() -> str:
+            v = wb.call("ledger.verify", ver_args)
+            rows = "".join(
+                f"<tr><td class=\"mono\">{esc(r.get('runId'))}</td><td>{badge(f'runs.{i}.ok', 'ok' if r.get('ok') else 'failed')}</td>"
+                f"<td class=\"num\">{count(f'runs.{i}.entries', r.get('entries'))}</td>"
+                f"<td>{esc((r.get('problem') or {}).get('what') or r.get('note') or '')}</td></tr>"
+                for i, r in enumerate(v.get("runs") or []))
+            return payload_block("ledger.verify", ver_args,
+                                 "<table><thead><tr><th>Run</th><th>Ledger</th><th class=\"num\">Entries</th>"
+                                 f"<th>Note</th></tr></thead><tbody>{rows}</tbody></table>")
+        parts.append(_optional_section("Revenue ledger", ledger))
+    parts.append(f'<section class="panel"><h2>State</h2><p class="note">{esc(shown_run["statePath"])}</p>'
+                 + raw_block("Raw payload (run.show)", shown_run) + "</section>")
+    return layout(wb, f"Run {run_id}", "runs", "".join(parts))
+
+
+def _group_rows(path: str, groups: list[dict[str, Any]]) -> str:
+    rows = []
+    for i, g in enumerate(groups):
+        p = f"{path}.{i}"
+        c = g["cost"]
+        rows.append(f"<tr><td class=\"mono\">{esc(g['key'])}</td><td class=\"num\">{count(p + '.runCount', g['runCount'])}</td>"
+                    f"<td class=\"num\">{shown(p + '.rates.failure.rate', g['rates']['failure']['rate'], format_rate(g['rates']['failure']))}</td>"
+                    f"<td class=\"num\">{shown(p + '.rates.verifierPass.rate', g['rates']['verifierPass']['rate'], format_rate(g['rates']['verifierPass']))}</td>"
+                    f"<td class=\"num\">{coverage(p + '.usage.coverage', g['usage']['coverage'])}</td>"
+                    f"<td>{badge(p + '.cost.state', c['state'])}</td>"
+                    f"<td class=\"num\">{cost_amount(p + '.cost.attestedUsd', c.get('attestedUsd'), c)}</td>"
+                    f"<td class=\"num\">{cost_amount(p + '.cost.estimatedUsd', c.get('estimatedUsd'), c)}</td></tr>")
+    return "".join(rows)
+
+
+GROUP_HEAD = ("<tr><th>Key</th><th class=\"num\">Runs</th><th class=\"num\">Failure</th>"
+              "<th class=\"num\">Verifier pass</th><th class=\"num\">Coverage</th><th>Cost</th>"
+              "<th class=\"num\">Attested</th><th class=\"num\">Estimated</th></tr>")
+
+
+def summary_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
+    """The cross-run rollup (``metrics.summary``)."""
+    s = wb.call("metrics.summary")
+    u, c = s["usage"], s["cost"]
+    home = s.get("scope") == "home"
+    cards = "".join([
+        card("Runs", count("runCount", s["runCount"]),
+             f"{esc(js_number(s.get('unreadableRuns', 0)))} unreadable · {esc(js_number(s.get('omittedRuns', 0)))} omitted"),
+        card("Usage coverage", coverage("usage.coverage", u["coverage"]),
+             f"{esc(js_number(u['attestedUnits']))} of {esc(js_number(u['units']))} units attested"),
+        card("Tokens", count("usage.totalTokens", u["totalTokens"]),
+             f"in {esc(js_number(u['inputTokens']))} · out {esc(js_number(u['outputTokens']))}"),
+        card("Cost state", badge("cost.state", c["state"])),
+        card("Attested cost", cost_amount("cost.attestedUsd", c.get("attestedUsd"), c)),
+        card("Estimated cost", cost_amount("cost.estimatedUsd", c.get("estimatedUsd"), c)),
+    ])
+    run_rows = []
+    for i, r in enumerate(s["runs"]):
+        p = f"runs.{i}"
+        rc = r["cost"]
+        run_rows.append(
+            f"<tr><td class=\"mono\">{link(run_href(r['runId'], r.get('repo') if home else None), str(r['runId']))}</td>"
+            f"<td>{esc(r.get('app') or '—')}</td><td>{badge(p + '.freshness', r.get('freshness'))}</td>"
+            f"<td class=\"num\">{shown(p + '.rates.failure.rate', r['rates']['failure']['rate'], format_rate(r['rates']['failure']))}</td>"
+            f"<td class=\"num\">{shown(p + '.rates.verifierPass.rate', r['rates']['verifierPass']['rate'], format_rate(r['rates']['verifierPass']))}</td>"
+            f"<td class=\"num\">{shown(p + '.rates.candidateAcceptance.rate', r['rates']['candidateAcceptance']['rate'], format_rate(r['rates']['candidateAcceptance']))}</td>"
+            f"<td class=\"num\">{coverage(p + '.usage.coverage', r['usage']['coverage'])}</td>"
+            f"<td>{badge(p + '.cost.state', rc['state'])}</td>"
+            f"<td class=\"num\">{cost_amount(p + '.cost.attestedUsd', rc.get('attestedUsd'), rc)}</td>"
+            f"<td class=\"num\">{cost_amount(p + '.cost.estimatedUsd', rc.get('estimatedUsd'), rc)}</td></tr>")
+    unreadable = "".join(f'<li><span class="mono">{esc(x["runId"])}</span> ({esc(x["repo"])}): {esc(x["reason"])}</li>'
+                         for x in s.get("unreadable") or [])
+    backend_cost = "".join(
+        f"<tr><td class=\"mono\">{esc(b['backendId'])}</td><td class=\"num\">{count(f'byBackendCost.{i}.runCount', b['runCount'])}</td>"
+        f"<td class=\"num\">{count(f'byBackendCost.{i}.outputBytes', b['outputBytes'])}</td></tr>"
+        for i, b in enumerate(s.get("byBackendCost") or []))
+    notes = "".join(f"<li>{esc(n)}</li>" for n in c.get("notes") or [])
+    body = (f"<h1>Summary</h1><p class=\"sub\">Pooled over every run in scope <strong>{esc(s['scope'])}</strong>"
+            f" · pricing {esc(c.get('policyId') or wb.pricing or 'none')}</p>"
+            f'<div class="cards">{cards}</div>'
+            f'<section class="panel"><h2>Rates (pooled)</h2>{rates_table("rates", s["rates"])}'
+            + (f'<ul class="notes">{notes}</ul>' if notes else "") + "</section>"
+            f'<section class="panel"><h2>By app</h2><table><thead>{GROUP_HEAD}</thead>'
+            f'<tbody>{_group_rows("byApp", s["byApp"])}</tbody></table></section>'
+            f'<section class="panel"><h2>By backend</h2><table><thead>{GROUP_HEAD}</thead>'
+            f'<tbody>{_group_rows("byBackend", s["byBackend"])}</tbody></table>'
+            + (f"<h2>Worker output by backend</h2><table><thead><tr><th>Backend</th><th class=\"num\">Runs</th>"
+               f"<th class=\"num\">Output bytes</th></tr></thead><tbody>{backend_cost}</tbody></table>"
+               if backend_cost else "") + "</section>"
+            f'<section class="panel"><h2>Runs</h2><table><thead><tr><th>Run</th><th>App</th><th>Snapshot</th>'
+            "<th class=\"num\">Failure</th><th class=\"num\">Verifier pass</th><th class=\"num\">Acceptance</th>"
+            "<th class=\"num\">Coverage</th><th>Cost</th><th class=\"num\">Attested</th><th class=\"num\">Estimated</th>"
+            f"</tr></thead><tbody>{''.join(run_rows) or '<tr><td colspan=10 class=na>No runs.</td></tr>'}</tbody></table>"
+            + (f'<h2>Unreadable runs</h2><ul class="notes">{unreadable}</ul>' if unreadable else "")
+            + f'<p class="note">Next: {esc(s.get("nextAction", ""))}</p>'
+            + raw_block("Raw payload (metrics.summary)", s) + "</section>")
+    return layout(wb, "Summary", "summary", payload_block("metrics.summary", {}, body))
+
+
+def pnl_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
+    """The P&L table and its charts (``pnl``)."""
+    cap = wb.capability("pnl")
+    by_param = next((p for p in cap.params if p.name == "by"), None)
+    choices = tuple(by_param.choices or ()) if by_param else ()
+    by = _first(query, "by") or "actor"
+    if choices and by not in choices:
+        raise UsageError(f'Invalid by "{by}": expected one of {", ".join(choices)}.')
+    args = {by_param.mcp_key: by} if by_param else {}
+    pnl = wb.call("pnl", args)
+    cur = pnl["currency"]
+    rows = pnl["rows"]
+    keys = [str(r["key"]) for r in rows]
+
+    def fmt(v: Any) -> str:
+        return f"{format(round_money(Decimal(str(v)), cur), 'f') if is_currency(cur) else js_number(v)} {cur}"
+
+    charts = [
+        hbar_chart(f"Spend and revenue per {by}", keys,
+                   [("spend", "bar-spend", [r["spend"] for r in rows]),
+                    ("revenue", "bar-revenue", [r["revenue"] for r in rows])],
+                   fmt, lambda i, s: f"rows.{i}.{s}", legend=True),
+        hbar_chart(f"Net per {by}", keys, [("net", "bar-net", [r["net"] for r in rows])], fmt,
+                   lambda i, s: f"rows.{i}.{s}", sign_classes=True),
+    ]
+    model_block = ""
+    if "model" in choices and by != "model":
+        model_args = {by_param.mcp_key: "model"}  # type: ignore[union-attr]
+        by_model = wb.call("pnl", model_args)
+        model_rows = [r for r in by_model["rows"]]
+        chart = hbar_chart("Cost by model", [str(r["key"]) for r in model_rows],
+                           [("spend", "bar-cost", [r["spend"] for r in model_rows])], fmt,
+                           lambda i, s: f"rows.{i}.{s}")
+        model_block = payload_block("pnl", model_args, chart)
+    elif "model" not in choices:
+        model_block = ('<figure class="chart"><figcaption>Cost by model</figcaption><p class="na">The pnl '
+                       "capability cannot group by model in this cw.</p></figure>")
+
+    def row_html(key: str, r: Mapping[str, Any], p: str, cls: str = "") -> str:
+        u = r["units"]
+        klass = f' class="{cls}"' if cls else ""
+        return (f"<tr{klass}><td class=\"mono\">{esc(key)}</td>"
+                f"<td class=\"num\">{count(p + '.runs', r['runs'])}</td>"
+                f"<td class=\"num\">{count(p + '.units.total', u['total'])}</td>"
+                f"<td class=\"num\">{money(p + '.spend', r['spend'], cur)}</td>"
+                f"<td>{badge(p + '.spendState', r['spendState'])}</td>"
+                f"<td class=\"num\">{coverage(p + '.coverage', r['coverage'])}</td>"
+                f"<td class=\"num\">{money(p + '.revenue', r['revenue'], cur)}</td>"
+                f"<td class=\"num\">{money(p + '.net', r['net'], cur)}</td>"
+                f"<td>{shown(p + '.netComplete', r['netComplete'], 'yes' if r['netComplete'] else 'no', 'badge ' + ('ok' if r['netComplete'] else 'incomplete'))}</td></tr>")
+
+    table_rows = "".join(row_html(str(r["key"]), r, f"rows.{i}") for i, r in enumerate(rows))
+    table_rows += row_html("total", pnl["totals"], "totals", "total")
+    reasons = "".join(f"<li><span class=\"mono\">{esc(r['key'])}</span>: {esc(x)}</li>"
+                      for r in rows for x in r.get("reasons") or [])
+    notes = "".join(f"<li>{esc(n)}</li>" for n in pnl.get("notes") or [])
+    fx = pnl.get("fx") or {}
+    rates = ", ".join(f"{r['date']} {r['currency']} {js_number(r['perBase'])}" for r in fx.get("ratesUsed") or [])
+    fx_text = (f"FX policy {fx['policyId']} (per 1 {fx.get('base')}): {rates or 'no rates needed'}"
+               if fx.get("policyId") else "no FX policy")
+    att = pnl.get("attribution") or {}
+    tabs = " · ".join(link(f"/pnl?by={quote(c)}", c, "here" if c == by else "") if c != by else f"<strong>{esc(c)}</strong>"
+                      for c in choices)
+    body = (f"<h1>P&amp;L by {esc(by)}</h1><p class=\"sub\">{shown('currency', cur, cur)} · pricing "
+            f"{esc(pnl.get('pricingPolicyId') or 'none')} · attribution {esc(att.get('model', ''))} · "
+            f"{esc(fx_text)}{' · group by ' + tabs if tabs else ''}</p>"
+            f'<div class="charts">{"".join(charts)}</div>')
+    table = ("<section class=\"panel\"><h2>Table</h2><table><thead><tr><th>" + esc(by.capitalize())
+             + "</th><th class=\"num\">Runs</th><th class=\"num\">Units</th><th class=\"num\">Spend</th>"
+             "<th>Spend state</th><th class=\"num\">Coverage</th><th class=\"num\">Revenue</th>"
+             f"<th class=\"num\">Net</th><th>Complete</th></tr></thead><tbody>{table_rows}</tbody></table>"
+             + (f"<h2>What the incomplete rows leave out</h2><ul class=\"notes\">{reasons}</ul>" if reasons else "")
+             + (f'<ul class="notes">{notes}</ul>' if notes else "")
+             + raw_block("Raw payload (pnl)", pnl) + "</section>")
+    page = payload_block("pnl", args, body + table)
+    if model_block:
+        page += f'<div class="charts">{model_block}</div>'
+    return layout(wb, "P&L", "pnl", page)
+
+
+def api_index(wb: Workbench) -> dict[str, Any]:
+    """``/api``: the read-only capabilities served, with their arguments (MCP spelling)."""
+    return {"schemaVersion": 1, "surface": "workbench-api",
+            "capabilities": [{"name": c.name, "path": f"/api/{c.name}", "summary": c.summary,
+                              "arguments": [{"name": p.mcp_key, "type": p.type, "required": p.required,
+                                             "help": p.help} for p in c.params if p.mcp]}
+                             for c in read_only_capabilities()]}
+
+
+# ---------------------------------------------------------------------------
+# HTTP
+
+
+def status_of(err: CwError) -> HTTPStatus:
+    if isinstance(err, UsageError):
+        return HTTPStatus.BAD_REQUEST
+    if isinstance(err, NotFoundError):
+        return HTTPStatus.NOT_FOUND
+    return HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+class WorkbenchHandler(BaseHTTPRequestHandler):
+    """GET only; local Host headers only; every response carries the security headers."""
+
+    server: "WorkbenchServer"
+    server_version = f"cw-workbench/{__version__}"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's name)
+        self.server.log(f"{self.address_string()} {format % args}")
+
+    def _send(self, status: int, body: bytes, ctype: str, extra: Iterable[tuple[str, str]] = ()) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (*SECURITY_HEADERS, *extra):
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _text(self, status: int, message: str, extra: Iterable[tuple[str, str]] = ()) -> None:
+        self._send(status, (message + "\n").encode("utf-8"), "text/plain; charset=utf-8", extra)
+
+    def host_is_local(self) -> bool:
+        host = (self.headers.get("Host") or "").strip().lower()
+        port = self.server.server_address[1]
+        return any(host in (name, f"{name}:{port}") for name in LOCAL_NAMES)
+
+    def _refuse_method(self) -> None:
+        self.close_connection = True  # the request body (if any) is never read
+        if not self.host_is_local():
+            self._forbidden()
+            return
+        self._text(HTTPStatus.METHOD_NOT_ALLOWED, "405 Method Not Allowed: the workbench is read-only (GET only).",
+                   [("Allow", "GET"), ("Connection", "close")])
+
+    def _forbidden(self) -> None:
+        self.close_connection = True
+        self._text(HTTPStatus.FORBIDDEN, "403 Forbidden: the workbench answers only requests to a local host "
+                   "(127.0.0.1, localhost or [::1]).", [("Connection", "close")])
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = do_CONNECT = _refuse_method
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        if not self.host_is_local():
+            self._forbidden()
+            return
+        url = urlsplit(self.path)
+        query = parse_qs(url.query, keep_blank_values=True)
+        path = url.path
+        wb = self.server.workbench
+        try:
+            if path == "/assets/workbench.css":
+                self._send(HTTPStatus.OK, stylesheet(), "text/css; charset=utf-8")
+            elif path == "/favicon.ico":
+                self._send(HTTPStatus.NO_CONTENT, b"", "text/plain")
+            elif path in ("/api", "/api/"):
+                self._json(HTTPStatus.OK, dumps(api_index(wb)))
+            elif path.startswith("/api/"):
+                self._api(wb, unquote(path[len("/api/"):]), query)
+            else:
+                self._page(wb, path, query)
+        except BrokenPipeError:
+            pass
+
+    def _json(self, status: int, text: str) -> None:
+        self._send(status, (text + "\n").encode("utf-8"), "application/json; charset=utf-8")
+
+    def _api(self, wb: Workbench, name: str, query: Mapping[str, list[str]]) -> None:
+        try:
+            cap = wb.capability(name)
+            payload = cap.entry(wb.ws, wb.arguments(cap, query_arguments(cap, query)))
+        except CwError as err:
+            self._json(status_of(err), dumps({"error": err.message, "hint": err.hint}))
+            return
+        except Exception as exc:
+            self.server.log(f"/api/{name} failed:\n{traceback.format_exc()}")
+            self._json(HTTPStatus.INTERNAL_SERVER_ERROR, dumps({"error": f"internal error ({type(exc).__name__})",
+                                                                "hint": None}))
+            return
+        self._json(HTTPStatus.OK, dumps(payload))
+
+    def _page(self, wb: Workbench, path: str, query: Mapping[str, list[str]]) -> None:
+        try:
+            if path == "/":
+                text = runs_page(wb, query)
+            elif path.startswith("/run/") and len(path) > len("/run/"):
+                text = run_page(wb, unquote(path[len("/run/"):]), query)
+            elif path == "/summary":
+                text = summary_page(wb, query)
+            elif path == "/pnl":
+                text = pnl_page(wb, query)
+            else:
+                raise NotFoundError(f"No page at {path}.", hint="open / for the runs list")
+        except CwError as err:
+            self._html(status_of(err), layout(wb, "Error", "", f"<h1>Cannot show this page</h1>{error_block(err)}"))
+            return
+        except Exception as exc:
+            self.server.log(f"{path} failed:\n{traceback.format_exc()}")
+            err = CwError(f"internal error ({type(exc).__name__}: {exc}); the workbench's stderr has the traceback.")
+            self._html(HTTPStatus.INTERNAL_SERVER_ERROR, layout(wb, "Error", "", error_block(err)))
+            return
+        self._html(HTTPStatus.OK, text)
+
+    def _html(self, status: int, text: str) -> None:
+        self._send(status, text.encode("utf-8"), "text/html; charset=utf-8")
+
+
+class WorkbenchServer(ThreadingHTTPServer):
+    """A threading HTTP server bound to a loopback address, holding the shared ``Workbench``."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], workbench: Workbench, log: Callable[[str], None]) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, WorkbenchHandler)
+        self.workbench = workbench
+        self.log = log
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{'[::1]' if ':' in str(host) else host}:{port}/"
+
+
+def _stderr_log(line: str) -> None:
+    print(f"cw workbench: {line}", file=sys.stderr, flush=True)
+
+
+def make_server(ws: Workspace, host: str = "127.0.0.1", port: int = 0, scope: str = "repo",
+                cwd: str | None = None, pricing: str | None = None, *,
+                log: Callable[[str], None] | None = None) -> WorkbenchServer:
+    """A ready (bound, not yet serving) workbench server; ``port=0`` picks a free port.
+
+    The workspace is made read-only. ``host`` must be a loopback name
+    (127.0.0.1, ::1 or localhost). Call ``serve_forever()`` (tests run it in a
+    thread) and ``shutdown()``/``server_close()`` to stop.
+    """
+    if host not in BIND_HOSTS:
+        raise UsageError(f"The workbench listens on loopback only (127.0.0.1, ::1 or localhost), not {host}.")
+    if scope not in ("repo", "home"):
+        raise UsageError(f'Invalid scope "{scope}": expected repo or home.')
+    ro = dataclasses.replace(ws, read_only=True)
+    ro.repo(cwd)  # a bad --cwd fails now, not on the first request
+    wb = Workbench(ro, scope=scope, cwd=cwd, pricing=pricing)
+    bind = "127.0.0.1" if host == "localhost" else host
+    try:
+        return WorkbenchServer((bind, port), wb, log or _stderr_log)
+    except OSError as exc:
+        raise CwError(f"Cannot listen on {bind}:{port}: {exc.strerror or exc}. Pick another port with --port N "
+                      "(0 picks a free one).") from None
+
+
+def serve(ws: Workspace, *, port: int = 7717, scope: str = "repo", cwd: str | None = None,
+          pricing: str | None = None) -> None:
+    """``cw workbench``: serve until Ctrl-C, printing the URL on stderr."""
+    server = make_server(ws, "127.0.0.1", port, scope, cwd, pricing)
+    print(f"cw workbench: serving {server.url} (read-only, scope={scope}); press Ctrl-C to stop",
+          file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("cw workbench: stopped", file=sys.stderr, flush=True)
+    finally:
+        server.server_close()

@@ -1,0 +1,598 @@
+"""The read-only workbench: pages show the CLI's payloads, nothing is written, only local GETs are served.
+
+This module also holds what the MCP and browser tests share: a repo
+populated with the real verbs and CW's fixture runs (``populate``) and the
+per-capability call plan (``call_plan``, ``cli_argv``, ``mcp_args``) that
+covers every read-only capability of the table.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from contextlib import contextmanager
+from decimal import Decimal
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urlencode
+
+import pytest
+
+from conftest import FIXTURES, copy_fixture_run, tree_bytes
+from cw.capabilities import all_capabilities, by_name
+from cw.capabilities.table import Capability
+from cw.core.jsonout import dumps
+
+NOW = "2026-06-08T12:00:00.000Z"
+RESULT_TEXT = "# result\n\n```cw:result\n{\"summary\": \"done\", \"findings\": [], \"evidence\": [\"README.md:1\"]}\n```\n"
+NULL_WORDS = {"n/a", "unreported", "unpriced", "—"}
+
+
+# ---------------------------------------------------------------------------
+# a repo built with the real verbs (shared with test_mcp.py and test_browser.py)
+
+
+def populate(cw, repo: Path, other: Path) -> None:
+    """Fill ``repo`` (the process cwd) and ``other`` with runs, through the real verbs and CW's fixtures.
+
+    repo: fixture-run and empty-run (CW's fixtures), build-1 (alice, app shop,
+    a title with markup, one task with priced usage, one without usage, one
+    failed worker), build-2 (bob, child of build-1, usage of an unknown model,
+    revenue booked and partly reversed), nightly-1 (actor cron:nightly).
+    other: a copy of empty-run as other-empty and one run of carol.
+    Both repos are registered for the home scope.
+    """
+    copy_fixture_run(repo, "fixture-run")
+    copy_fixture_run(repo, "empty-run")
+    (repo / "res.md").write_text(RESULT_TEXT)
+    cw.ok("run", "new", "--id", "build-1", "--app", "shop", "--title", "Checkout <b>flow</b> & co",
+          "--actor", "alice", "--token-budget", "100000")
+    for task in ("t1", "t2", "t3"):
+        cw.ok("task", "add", "build-1", task, *(("--backend", "shell") if task == "t3" else ()))
+    cw.ok("dispatch", "build-1")
+    cw.ok("result", "build-1", "t1", "res.md", "--usage-input-tokens", "12000", "--usage-output-tokens", "3000",
+          "--usage-model", "claude-sonnet-4-6", "--actor", "alice")
+    cw.ok("result", "build-1", "t2", "res.md")
+    cw.ok("worker", "fail", "build-1", "worker-t3-0001", "the sandbox ran out of disk")
+    cw.ok("run", "new", "--id", "build-2", "--app", "shop", "--actor", "bob", "--parent", "build-1")
+    cw.ok("task", "add", "build-2", "t1")
+    cw.ok("dispatch", "build-2")
+    cw.ok("result", "build-2", "t1", "res.md", "--usage-input-tokens", "2000", "--usage-output-tokens", "500",
+          "--usage-model", "mystery-model-x", "--actor", "bob")
+    cw.ok("candidate", "register", "build-2", "--worker", "worker-t1-0001")
+    cw.ok("run", "new", "--id", "nightly-1", "--app", "triage", env={"CW_CRON_NAME": "nightly"})
+    cw.ok("task", "add", "nightly-1", "t1")
+    if _declared("revenue.add"):
+        cw.ok("revenue", "add", "build-2", "120.00", "USD", "--ref", "order-1", "--at", "2026-06-08T11:00:00.000Z")
+        cw.ok("revenue", "add", "build-1", "80.00", "USD", "--ref", "order-2", "--at", "2026-06-08T11:30:00.000Z")
+        listed = cw.json("revenue", "list", "--run", "build-1")
+        cw.ok("revenue", "reverse", "build-1", listed["entries"][0]["id"], "--amount", "20.00",
+              "--reason", "partial refund")
+    other.mkdir(exist_ok=True)
+    copy_fixture_run(other, "empty-run", "other-empty")
+    cw.ok("run", "new", "--id", "carol-1", "--app", "triage", "--actor", "carol", "--cwd", str(other))
+    cw.ok("registry", "add", str(repo))
+    cw.ok("registry", "add", str(other))
+
+
+def _declared(name: str) -> bool:
+    return any(c.name == name for c in all_capabilities())
+
+
+# ---------------------------------------------------------------------------
+# the call plan: every read-only capability, every parameter exercised
+
+
+def samples(repo: Path, other: Path) -> dict[str, list[Any]]:
+    """Values to try per handler parameter name (choices and flags are tried from the table itself)."""
+    return {
+        "run_id": ["fixture-run", "build-1", "empty-run"],
+        "run": ["build-2"],
+        "now": [NOW],
+        "cwd": [str(repo)],
+        "pricing": ["default", str(FIXTURES / "policy-exact.json")],
+        "app": ["shop"],
+        "actor": ["alice"],
+        "limit": [2],
+        "currency": ["USD"],
+        "fx": [],
+        "half_life": ["7"],
+    }
+
+
+def _values(p, table: dict[str, list[Any]]) -> list[Any]:
+    if p.name in table:
+        return table[p.name]
+    if p.choices:
+        return list(p.choices)
+    if p.type == "boolean":
+        return [True]
+    raise AssertionError(f"parameter {p.name} has no sample value: add one to samples() in tests/test_workbench.py")
+
+
+def call_plan(cap: Capability, table: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Argument sets (handler names -> values) for ``cap``: required ones plus ``now``, then each value of each parameter."""
+    params = [p for p in cap.params if p.mcp]
+    base: dict[str, Any] = {}
+    for p in params:
+        if p.required or p.name == "now":
+            values = _values(p, table)
+            assert values, f"{cap.name}: no value for required parameter {p.name}"
+            base[p.name] = values[0]
+    plans = [base]
+    for p in params:
+        for v in _values(p, table):
+            variant = {**base, p.name: v}
+            if variant not in plans:
+                plans.append(variant)
+    return plans
+
+
+def cli_argv(cap: Capability, args: dict[str, Any]) -> list[str]:
+    """The ``cw`` command line for these arguments (with ``--json`` when the verb has it)."""
+    argv = list(cap.path)
+    for p in cap.params:
+        if p.positional and p.name in args:
+            v = args[p.name]
+            argv += [str(x) for x in v] if isinstance(v, list) else [str(v)]
+    for p in cap.params:
+        if p.positional or p.name not in args:
+            continue
+        v = args[p.name]
+        if p.type == "boolean":
+            argv += [p.flag] if v else []
+        elif p.multiple:
+            for x in v:
+                argv += [p.flag, str(x)]
+        elif p.nargs > 1:
+            argv += [p.flag, *map(str, v)]
+        else:
+            argv += [f"{p.flag}={v}"]
+    if any(p.name == "json" for p in cap.params):
+        argv.append("--json")
+    else:
+        assert cap.text is None, f"{cap.name} prints text and has no --json flag"
+    return argv
+
+
+def mcp_args(cap: Capability, args: dict[str, Any]) -> dict[str, Any]:
+    keys = {p.name: p.mcp_key for p in cap.params}
+    return {keys[k]: v for k, v in args.items()}
+
+
+def read_only_caps() -> list[Capability]:
+    return [c for c in all_capabilities() if c.read_only]
+
+
+# ---------------------------------------------------------------------------
+# a workbench in a thread, a raw HTTP client, and a page reader
+
+
+@contextmanager
+def running(scope: str = "repo", cwd: str | None = None, pricing: str | None = None) -> Iterator[Any]:
+    from cw.shell.workspace import Workspace
+    from cw.surfaces.workbench import make_server
+
+    lines: list[str] = []
+    server = make_server(Workspace.from_process(), "127.0.0.1", 0, scope, cwd, pricing, log=lines.append)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def request(server, path: str, method: str = "GET", host: str | None = "default",
+            body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+    port = server.server_address[1]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    try:
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        if host == "default":
+            conn.putheader("Host", f"127.0.0.1:{port}")
+        elif host is not None:
+            conn.putheader("Host", host)
+        if body is not None:
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        res = conn.getresponse()
+        return res.status, {k.lower(): v for k, v in res.getheaders()}, res.read()
+    finally:
+        conn.close()
+
+
+def get_ok(server, path: str) -> str:
+    status, _, body = request(server, path)
+    assert status == 200, f"GET {path}: {status} {body[:500]!r}"
+    return body.decode("utf-8")
+
+
+class PageReader(HTMLParser):
+    """Collects every ``data-path`` element with its payload block, exact JSON value and visible text."""
+
+    VOID = {"br", "img", "meta", "link", "input", "hr", "line", "rect"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, dict[str, str | None]]] = []
+        self.fields: list[dict[str, Any]] = []
+        self.open: list[dict[str, Any]] = []
+        self.bars: list[dict[str, Any]] = []
+
+    def _block(self) -> tuple[str, dict[str, Any]] | None:
+        for _, attrs in reversed(self.stack):
+            if attrs.get("data-payload"):
+                return attrs["data-payload"], json.loads(attrs["data-args"] or "{}")
+        return None
+
+    def handle_starttag(self, tag: str, attrs_list: list[tuple[str, str | None]]) -> None:
+        attrs = dict(attrs_list)
+        if tag == "rect" and "data-value" in attrs:
+            self.bars.append({**attrs, "block": self._block()})
+        if tag in self.VOID:
+            return
+        self.stack.append((tag, attrs))
+        if "data-path" in attrs and tag != "rect":
+            field = {"path": attrs["data-path"], "value": json.loads(attrs["data-value"] or "null"),
+                     "block": self._block(), "text": "", "class": attrs.get("class") or ""}
+            self.fields.append(field)
+            self.open.append(field)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.VOID:
+            return
+        while self.stack:
+            t, attrs = self.stack.pop()
+            if "data-path" in attrs and self.open and t != "rect":
+                self.open.pop()
+            if t == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        for f in self.open:
+            f["text"] += data
+
+
+def read_page(text: str) -> PageReader:
+    reader = PageReader()
+    reader.feed(text)
+    reader.close()
+    return reader
+
+
+def at(payload: Any, path: str) -> Any:
+    for part in path.split("."):
+        payload = payload[int(part)] if isinstance(payload, list) else payload[part]
+    return payload
+
+
+def check_page_against_api(server, path: str) -> PageReader:
+    """Every shown value equals the value at its path in ``/api/<block>?<args>``; nulls never print as 0."""
+    page = read_page(get_ok(server, path))
+    assert page.fields, f"{path} shows no payload values"
+    cache: dict[str, Any] = {}
+    for f in page.fields:
+        assert f["block"] is not None, f"{path}: {f['path']} is outside a data-payload block"
+        name, args = f["block"]
+        url = f"/api/{name}?{urlencode(args)}"
+        if url not in cache:
+            cache[url] = json.loads(get_ok(server, url))
+        expected = at(cache[url], f["path"])
+        assert f["value"] == expected, f"{path}: {name} {f['path']} shows {f['value']!r}, payload has {expected!r}"
+        if expected is None:
+            assert f["text"].strip() in NULL_WORDS, f"{path}: null {f['path']} printed as {f['text']!r}"
+    return page
+
+
+# ---------------------------------------------------------------------------
+# fixtures
+
+
+@pytest.fixture
+def world(cw, repo: Path, tmp_path: Path) -> dict[str, Path]:
+    other = tmp_path / "other"
+    populate(cw, repo, other)
+    return {"repo": repo, "other": other}
+
+
+# ---------------------------------------------------------------------------
+# /api: the CLI's bytes
+
+
+def test_api_serves_every_read_only_capability_exactly_as_the_cli_prints_it(cw, world):
+    table = samples(world["repo"], world["other"])
+    with running() as server:
+        checked = 0
+        for cap in read_only_caps():
+            for args in call_plan(cap, table):
+                cli = cw(*cli_argv(cap, args))
+                assert cli.exit_code == 0, f"cw {' '.join(cli_argv(cap, args))}: {cli.stderr}"
+                query = []
+                for k, v in mcp_args(cap, args).items():
+                    for item in (v if isinstance(v, list) else [v]):
+                        query.append((k, "true" if item is True else str(item)))
+                status, headers, body = request(server, f"/api/{cap.name}?{urlencode(query)}")
+                assert status == 200, f"/api/{cap.name} {args}: {body!r}"
+                assert headers["content-type"] == "application/json; charset=utf-8"
+                assert body.decode("utf-8") == cli.stdout, f"/api/{cap.name} {args} differs from the CLI"
+                checked += 1
+    assert checked >= len(read_only_caps())
+
+
+def test_api_index_lists_the_read_only_capabilities(world):
+    with running() as server:
+        index = json.loads(get_ok(server, "/api"))
+    assert [c["name"] for c in index["capabilities"]] == [c.name for c in read_only_caps()]
+    show = next(c for c in index["capabilities"] if c["name"] == "run.show")
+    assert {"name": "runId", "type": "string", "required": True, "help": "the run's id"} in show["arguments"]
+
+
+def test_api_refusals_carry_the_cli_message_and_a_status(cw, world):
+    cli = cw("run", "show", "nope")
+    assert cli.exit_code == 1
+    with running() as server:
+        status, _, body = request(server, "/api/run.show?runId=nope")
+        assert status == 404
+        assert json.loads(body) == {"error": "Run not found: nope", "hint": "cw run list"}
+        assert cli.stderr == "cw: Run not found: nope\n  Try: cw run list\n"
+        status, _, body = request(server, "/api/run.show")
+        assert (status, json.loads(body)["error"]) == (400, "/api/run.show missing required argument: runId")
+        status, _, body = request(server, "/api/run.list?colour=red")
+        assert status == 400 and json.loads(body)["error"].startswith("/api/run.list got an unknown argument: colour")
+        status, _, body = request(server, "/api/run.list?lifecycle=sleeping")
+        assert status == 400 and '"sleeping" is not one of open, completed, failed, empty' in json.loads(body)["error"]
+        for writer in ("run.new", "result", "registry.add"):
+            status, _, body = request(server, f"/api/{writer}?runId=build-1")
+            assert status == 404 and "only serves read-only" in json.loads(body)["error"], writer
+        status, _, _ = request(server, "/api/no.such.verb")
+        assert status == 404
+
+
+# ---------------------------------------------------------------------------
+# pages: numbers come from the payloads
+
+
+def test_runs_page_shows_the_run_list_payload_and_filters_it(cw, world):
+    with running() as server:
+        page = check_page_against_api(server, "/")
+        ids = [f["value"] for f in page.fields if re.fullmatch(r"runs\.\d+\.app", f["path"])]
+        assert len(ids) == cw.json("run", "list")["runCount"] == 5
+        for query in ({"app": "shop"}, {"actor": "alice"}, {"lifecycle": "open"},
+                      {"app": "shop", "actor": "bob", "lifecycle": "completed"}):
+            text = get_ok(server, "/?" + urlencode(query))
+            expected = cw.json("run", "list", *[x for k, v in query.items() for x in (f"--{k}", v)])
+            shown_ids = re.findall(r'<tr data-run-id="([^"]+)"', text)
+            assert shown_ids == [r["runId"] for r in expected["runs"]], query
+            check_page_against_api(server, "/?" + urlencode(query))
+        assert re.findall(r'<tr data-run-id="([^"]+)"', get_ok(server, "/?actor=cron%3Anightly")) == ["nightly-1"]
+
+
+def test_run_page_shows_metrics_revenue_and_raw_payloads(cw, world):
+    with running(pricing="default") as server:
+        for rid in ("fixture-run", "build-1", "build-2", "empty-run", "nightly-1"):
+            page = check_page_against_api(server, f"/run/{rid}")
+            blocks = {f["block"][0] for f in page.fields}
+            assert {"run.show", "metrics.show"} <= blocks, rid
+            paths = {f["path"] for f in page.fields if f["block"][0] == "metrics.show"}
+            for needed in ("time.run.wallClockMs", "rates.failure.rate", "rates.failure.count",
+                           "rates.verifierPass.total", "rates.candidateAcceptance.rate", "usage.coverage",
+                           "usage.totalTokens", "cost.state", "cost.attestedUsd"):
+                assert needed in paths, (rid, needed)
+        text = get_ok(server, "/run/fixture-run")
+        report = json.loads(cw("metrics", "show", "fixture-run", "--pricing", "default", "--json",
+                               "--now", NOW).stdout)
+        # CW's fixture figures, as cw-compat §3 states them
+        assert report["rates"]["verifierPass"]["count"] == 2 and report["rates"]["verifierPass"]["total"] == 3
+        assert 'data-path="rates.verifierPass.rate" data-value="0.666667">66.7%<' in text
+        assert 'data-path="time.activeTaskMs" data-value="180000">180.0s<' in text
+        assert 'data-path="cost.state" data-value="&quot;estimated&quot;"' in text
+        if _declared("revenue.list"):
+            rev = check_page_against_api(server, "/run/build-2")
+            revenue = [f for f in rev.fields if f["block"][0] == "revenue.list"]
+            assert any(f["path"] == "entries.0.amount" and f["value"] == 120 and f["text"] == "120.00"
+                       for f in revenue)
+
+
+def test_empty_run_shows_n_a_and_unreported_never_zero(world):
+    with running() as server:
+        page = check_page_against_api(server, "/run/empty-run")
+    by_path = {f["path"]: f for f in page.fields if f["block"][0] == "metrics.show"}
+    assert by_path["rates.failure.rate"]["text"] == "n/a"
+    assert by_path["rates.failure.count"]["text"] == "n/a"
+    assert by_path["usage.coverage"]["text"] == "n/a"
+    assert by_path["cost.state"]["text"] == "unreported"
+    assert by_path["cost.attestedUsd"]["text"] == "unreported"
+    assert by_path["cost.estimatedUsd"]["text"] == "unreported"
+
+
+def test_unpriced_cost_is_shown_as_unpriced(world):
+    with running() as server:  # no pricing policy: attested usage is unpriced
+        page = check_page_against_api(server, "/run/build-1")
+    by_path = {f["path"]: f for f in page.fields if f["block"][0] == "metrics.show"}
+    assert by_path["cost.state"]["text"] == "unpriced"
+    assert by_path["cost.attestedUsd"]["text"] == "unpriced"
+
+
+def test_summary_page_matches_the_summary_payload(world):
+    with running(pricing="default") as server:
+        page = check_page_against_api(server, "/summary")
+        paths = {f["path"] for f in page.fields}
+        assert {"runCount", "rates.failure.rate", "usage.coverage", "cost.state", "byApp.0.runCount",
+                "runs.0.rates.failure.rate"} <= paths
+    with running(scope="home", pricing="default") as server:
+        page = check_page_against_api(server, "/summary")
+        assert next(f["value"] for f in page.fields if f["path"] == "runCount") == 8
+        text = get_ok(server, "/summary")
+        assert f'/run/carol-1?{urlencode({"repo": str(world["other"])})}'.replace("&", "&amp;") in text
+
+
+def test_pnl_page_table_and_charts_match_the_pnl_payload(world):
+    with running(pricing="default") as server:
+        page = check_page_against_api(server, "/pnl")
+        pnl = json.loads(get_ok(server, "/api/pnl"))
+        rows = pnl["rows"]
+        assert rows, "the P&L has rows"
+        spend_bars = {b["data-key"]: b for b in page.bars if b["data-series"] == "spend" and b["block"][1] == {"by": "actor"}}
+        revenue_bars = {b["data-key"]: b for b in page.bars if b["data-series"] == "revenue"}
+        net_bars = {b["data-key"]: b for b in page.bars if b["data-series"] == "net"}
+        assert list(spend_bars) == [r["key"] for r in rows]
+        for r in rows:
+            assert json.loads(spend_bars[r["key"]]["data-value"]) == r["spend"]
+            assert json.loads(revenue_bars[r["key"]]["data-value"]) == r["revenue"]
+            assert json.loads(net_bars[r["key"]]["data-value"]) == r["net"]
+            assert ("bar-neg" in net_bars[r["key"]]["class"]) == (Decimal(str(r["net"])) < 0)
+        # bar lengths are proportional to the values (one scale per chart)
+        values = [Decimal(str(v)) for r in rows for v in (r["spend"], r["revenue"])]
+        span = max(values + [Decimal(0)]) - min(values + [Decimal(0)])
+        for bar in list(spend_bars.values()) + list(revenue_bars.values()):
+            v = abs(Decimal(bar["data-value"]))
+            assert abs(Decimal(bar["width"]) - v / span * 330) <= Decimal("0.1")
+        for by in ("app", "run"):
+            check_page_against_api(server, f"/pnl?by={by}")
+        status, _, _ = request(server, "/pnl?by=colour")
+        assert status == 400
+
+
+# ---------------------------------------------------------------------------
+# safety: read-only, GET only, local Host only
+
+
+def test_nothing_is_written_not_even_the_metrics_snapshot(cw, world, isolated_home):
+    roots = [world["repo"], world["other"], isolated_home]
+    before = [tree_bytes(r) for r in roots]
+    snapshot = world["repo"] / ".cw" / "runs" / "fixture-run" / "metrics" / "metrics-report.json"
+    with running(scope="home", pricing="default") as server:
+        for path in ("/", "/summary", "/pnl", "/run/fixture-run", "/run/build-1",
+                     "/api/metrics.show?runId=fixture-run", "/api/metrics.summary", "/api/ledger.verify",
+                     f"/run/carol-1?{urlencode({'repo': str(world['other'])})}"):
+            get_ok(server, path)
+    assert [tree_bytes(r) for r in roots] == before
+    assert not snapshot.exists()
+    cw.ok("metrics", "show", "fixture-run")  # the CLI does write it: the check above can fail
+    assert snapshot.exists()
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"])
+def test_only_get_is_served(world, method):
+    with running() as server:
+        status, headers, body = request(server, "/api/run.list", method=method, body=b"{}")
+        assert status == 405
+        assert headers["allow"] == "GET"
+        assert request(server, "/api/run.list")[0] == 200
+
+
+@pytest.mark.parametrize("host", ["evil.example", "127.0.0.1.evil.example", "localhost.evil.example:80",
+                                  "10.0.0.7", "127.0.0.2", "localhost:1", None, ""])
+def test_requests_to_a_non_local_host_are_forbidden(world, host):
+    with running() as server:
+        status, _, body = request(server, "/", host=host)
+        assert status == 403, host
+        assert b"run.list" not in body
+        status, _, _ = request(server, "/api/run.show?runId=build-1", host=host)
+        assert status == 403
+
+
+def test_local_host_names_are_served(world):
+    with running() as server:
+        port = server.server_address[1]
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LOCALHOST:{port}", f"[::1]:{port}", "localhost",
+                     "127.0.0.1"):
+            assert request(server, "/", host=host)[0] == 200, host
+
+
+def test_all_text_is_escaped(world):
+    with running() as server:
+        listing = get_ok(server, "/")
+        page = get_ok(server, "/run/build-1")
+    for text in (listing, page):
+        assert "Checkout <b>" not in text
+    assert "Checkout &lt;b&gt;flow&lt;/b&gt; &amp; co" in listing
+    assert "&quot;Checkout &lt;b&gt;flow&lt;/b&gt; &amp; co&quot;" in page  # inside the raw payload
+
+
+def test_security_headers_and_unknown_pages(world):
+    with running() as server:
+        status, headers, _ = request(server, "/")
+        assert status == 200 and headers["content-type"] == "text/html; charset=utf-8"
+        assert "default-src 'none'" in headers["content-security-policy"]
+        assert headers["x-content-type-options"] == "nosniff"
+        assert request(server, "/nowhere")[0] == 404
+        assert request(server, "/run/no-such-run")[0] == 404
+        assert request(server, "/run/build-1?" + urlencode({"repo": "/etc"}))[0] == 404
+        status, headers, css = request(server, "/assets/workbench.css")
+        assert status == 200 and headers["content-type"].startswith("text/css") and b".badge" in css
+
+
+def test_make_server_listens_on_loopback_only(world):
+    from cw.model.errors import UsageError
+    from cw.shell.workspace import Workspace
+    from cw.surfaces.workbench import make_server
+
+    for host in ("0.0.0.0", "192.168.1.10", "::"):
+        with pytest.raises(UsageError, match="loopback only"):
+            make_server(Workspace.from_process(), host, 0, "repo", None, None)
+
+
+def test_cw_workbench_prints_its_url_and_stops_on_ctrl_c(world):
+    proc = subprocess.Popen([sys.executable, "-m", "cw", "workbench", "--port", "0"], cwd=world["repo"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        first = proc.stderr.readline()
+        m = re.match(r"cw workbench: serving http://127\.0\.0\.1:(\d+)/ \(read-only, scope=repo\)", first)
+        assert m, first
+        conn = http.client.HTTPConnection("127.0.0.1", int(m.group(1)), timeout=20)
+        conn.request("GET", "/api/run.list")
+        res = conn.getresponse()
+        assert res.status == 200 and json.loads(res.read())["runCount"] == 5
+        conn.close()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert out == ""
+    assert "Traceback" not in err and err.rstrip().endswith("cw workbench: stopped")
+
+
+def test_home_scope_lists_runs_of_every_registered_repo(world):
+    with running(scope="home") as server:
+        listing = json.loads(get_ok(server, "/api/run.list"))
+        assert {r["runId"] for r in listing["runs"]} >= {"carol-1", "other-empty", "build-1"}
+        text = get_ok(server, "/")
+        assert "carol-1" in text and str(world["other"]) in text
+        check_page_against_api(server, f"/run/carol-1?{urlencode({'repo': str(world['other'])})}")
+
+
+def test_the_page_dump_is_the_payload(world):
+    with running(pricing="default") as server:
+        text = get_ok(server, "/run/fixture-run")
+        raw = re.search(r"<summary>Raw payload \(metrics\.show\)</summary><pre>(.*?)</pre>", text, re.S).group(1)
+        import html as _html
+
+        shown = json.loads(_html.unescape(raw))
+        api = json.loads(get_ok(server, "/api/metrics.show?runId=fixture-run"))
+        shown.pop("generatedAt"), api.pop("generatedAt")
+        assert shown == api
+    assert dumps(shown) == dumps(api)
+
+
+def test_the_workbench_reads_through_the_table_and_needs_no_mcp_sdk():
+    from cw.surfaces import workbench
+
+    for name in ("run.list", "run.show", "metrics.show", "metrics.summary", "pnl", "revenue.list", "ledger.verify"):
+        assert by_name(name).read_only, name
+    assert workbench.read_only_capabilities() == tuple(read_only_caps())
+    code = "import sys, cw.surfaces.workbench; print('mcp' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
