@@ -101,10 +101,14 @@ def samples(repo: Path, other: Path) -> dict[str, list[Any]]:
         "app": ["shop"],
         "actor": ["alice"],
         "limit": [2],
-        "currency": ["USD"],
-        "fx": [],
+        "currency": ["USD", "EUR"],
+        "fx": ["default"],
         "half_life": ["7"],
     }
+
+
+# Parameters that only make sense together with another value.
+COMPANIONS = {"half_life": {"attribution": "time-decay"}}
 
 
 def _values(p, table: dict[str, list[Any]]) -> list[Any]:
@@ -122,14 +126,14 @@ def call_plan(cap: Capability, table: dict[str, list[Any]]) -> list[dict[str, An
     params = [p for p in cap.params if p.mcp]
     base: dict[str, Any] = {}
     for p in params:
-        if p.required or p.name == "now":
+        if p.required or p.positional or p.name == "now":  # metrics.show checks its run id itself
             values = _values(p, table)
             assert values, f"{cap.name}: no value for required parameter {p.name}"
             base[p.name] = values[0]
     plans = [base]
     for p in params:
         for v in _values(p, table):
-            variant = {**base, p.name: v}
+            variant = {**base, **COMPANIONS.get(p.name, {}), p.name: v}
             if variant not in plans:
                 plans.append(variant)
     return plans
@@ -169,6 +173,15 @@ def mcp_args(cap: Capability, args: dict[str, Any]) -> dict[str, Any]:
 
 def read_only_caps() -> list[Capability]:
     return [c for c in all_capabilities() if c.read_only]
+
+
+def parity_caps() -> list[Capability]:
+    """What must match the CLI byte for byte: every read-only capability, plus ``metrics.show``.
+
+    ``metrics.show`` writes its snapshot (so it is not read-only), but its
+    freshness is pinned precisely so that two surfaces agree (cw-compat §8.4).
+    """
+    return [c for c in all_capabilities() if c.read_only or c.name == "metrics.show"]
 
 
 # ---------------------------------------------------------------------------
@@ -313,7 +326,7 @@ def test_api_serves_every_read_only_capability_exactly_as_the_cli_prints_it(cw, 
     table = samples(world["repo"], world["other"])
     with running() as server:
         checked = 0
-        for cap in read_only_caps():
+        for cap in parity_caps():
             for args in call_plan(cap, table):
                 cli = cw(*cli_argv(cap, args))
                 assert cli.exit_code == 0, f"cw {' '.join(cli_argv(cap, args))}: {cli.stderr}"
@@ -326,13 +339,13 @@ def test_api_serves_every_read_only_capability_exactly_as_the_cli_prints_it(cw, 
                 assert headers["content-type"] == "application/json; charset=utf-8"
                 assert body.decode("utf-8") == cli.stdout, f"/api/{cap.name} {args} differs from the CLI"
                 checked += 1
-    assert checked >= len(read_only_caps())
+    assert checked >= len(parity_caps())
 
 
-def test_api_index_lists_the_read_only_capabilities(world):
+def test_api_index_lists_the_served_capabilities(world):
     with running() as server:
         index = json.loads(get_ok(server, "/api"))
-    assert [c["name"] for c in index["capabilities"]] == [c.name for c in read_only_caps()]
+    assert [c["name"] for c in index["capabilities"]] == [c.name for c in parity_caps()]
     show = next(c for c in index["capabilities"] if c["name"] == "run.show")
     assert {"name": "runId", "type": "string", "required": True, "help": "the run's id"} in show["arguments"]
 
@@ -590,9 +603,10 @@ def test_the_page_dump_is_the_payload(world):
 def test_the_workbench_reads_through_the_table_and_needs_no_mcp_sdk():
     from cw.surfaces import workbench
 
-    for name in ("run.list", "run.show", "metrics.show", "metrics.summary", "pnl", "revenue.list", "ledger.verify"):
+    for name in ("run.list", "run.show", "metrics.summary", "pnl", "revenue.list", "ledger.verify"):
         assert by_name(name).read_only, name
-    assert workbench.read_only_capabilities() == tuple(read_only_caps())
+    assert not by_name("metrics.show").read_only  # served as a projection: the read-only workspace skips its write
+    assert workbench.served_capabilities() == tuple(parity_caps())
     code = "import sys, cw.surfaces.workbench; print('mcp' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -65,6 +65,8 @@ SECURITY_HEADERS = (
     ("Cache-Control", "no-store"),
 )
 RATES = (("failure", "Failure"), ("verifierPass", "Verifier pass"), ("candidateAcceptance", "Candidate acceptance"))
+# Not read-only in the table only because they write a derived snapshot, which a read-only workspace skips.
+READ_ONLY_PROJECTIONS = ("metrics.show",)
 
 
 # ---------------------------------------------------------------------------
@@ -81,13 +83,13 @@ class Workbench:
     pricing: str | None = None
 
     def capability(self, name: str) -> Capability:
-        """A read-only capability by name (the workbench serves nothing else)."""
+        """A capability the workbench serves, by name (read-only ones, and ``READ_ONLY_PROJECTIONS``)."""
         try:
             cap = by_name(name)
         except KeyError:
             raise NotFoundError(f"No capability named {name}: the workbench serves "
-                                f"{', '.join(c.name for c in read_only_capabilities())}.") from None
-        if not cap.read_only:
+                                f"{', '.join(c.name for c in served_capabilities())}.") from None
+        if cap not in served_capabilities():
             raise NotFoundError(f"{name} changes state; the workbench only serves read-only capabilities.")
         return cap
 
@@ -124,8 +126,13 @@ class Workbench:
         return repo
 
 
-def read_only_capabilities() -> tuple[Capability, ...]:
-    return tuple(c for c in all_capabilities() if c.read_only)
+def served_capabilities() -> tuple[Capability, ...]:
+    """What ``/api`` serves, in table order: the read-only capabilities, plus ``metrics.show``.
+
+    ``metrics.show`` is marked as writing because the CLI and MCP write its
+    snapshot; the workbench's workspace is read-only, so it writes nothing here.
+    """
+    return tuple(c for c in all_capabilities() if c.read_only or c.name in READ_ONLY_PROJECTIONS)
 
 
 def query_arguments(cap: Capability, query: Mapping[str, list[str]]) -> dict[str, Any]:
@@ -468,6 +475,28 @@ def metrics_panels(report: dict[str, Any]) -> str:
             + raw_block("Raw payload (metrics.show)", report) + "</section>")
 
 
+def net_panel(report: dict[str, Any]) -> str:
+    """The run's own revenue and net, from the ``revenue``/``net`` keys of its ``metrics.show`` payload."""
+    rev, net = report.get("revenue"), report.get("net")
+    if rev is None:
+        return '<p class="na">No revenue ledger on this run: revenue n/a.</p>'
+    if rev.get("state") != "ok":
+        return (f'<div class="error"><strong>{badge("revenue.state", rev.get("state"))} '
+                f"{esc(rev.get('reason', ''))}</strong></div>")
+    out = []
+    if net is not None:
+        cur = net.get("currency") or "USD"
+        reasons = "".join(f"<li>{esc(r)}</li>" for r in net.get("reasons") or [])
+        out.append('<div class="cards">'
+                   + card(f"Revenue ({cur})", money("net.revenue", net["revenue"], cur))
+                   + card(f"Spend ({cur})", money("net.spend", net["spend"], cur))
+                   + card(f"Net ({cur})", money("net.net", net["net"], cur))
+                   + card("Net complete", shown("net.complete", net["complete"], "yes" if net["complete"] else "no",
+                                                "badge " + ("ok" if net["complete"] else "incomplete")))
+                   + "</div>" + (f'<ul class="notes">{reasons}</ul>' if reasons else ""))
+    return "".join(out)
+
+
 def revenue_panel(payload: dict[str, Any]) -> str:
     """Revenue entries and totals from one ``revenue.list`` payload."""
     rows = []
@@ -496,6 +525,42 @@ def revenue_panel(payload: dict[str, Any]) -> str:
             f"<tbody>{''.join(rows)}{totals}</tbody></table>" + raw_block("Raw payload (revenue.list)", payload))
 
 
+def ledger_panel(payload: dict[str, Any]) -> str:
+    """The run's ledger check, from one ``ledger.verify`` payload."""
+    rows = "".join(
+        f"<tr><td class=\"mono\">{esc(r.get('runId'))}</td>"
+        f"<td>{shown(f'runs.{i}.ok', r.get('ok'), 'verifies' if r.get('ok') else 'does not verify', 'badge ' + ('ok' if r.get('ok') else 'failed'))}</td>"
+        f"<td class=\"num\">{count(f'runs.{i}.entries', r.get('entries'))}</td>"
+        f"<td>{esc((r.get('problem') or {}).get('what') or r.get('note') or '')}</td></tr>"
+        for i, r in enumerate(payload.get("runs") or []))
+    rows = rows or '<tr><td colspan="4" class="na">No revenue ledger on this run.</td></tr>'
+    return ("<table><thead><tr><th>Run</th><th>Ledger</th><th class=\"num\">Entries</th><th>Note</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
+
+
+def budget_panel(payload: dict[str, Any]) -> str:
+    """Spend against the run's budgets, from one ``budget`` payload."""
+    tb, cb, d = payload.get("tokenBudget"), payload.get("costBudget"), payload.get("dispatch") or {}
+    rows = []
+    if tb:
+        rows.append(f"<tr><th>Tokens</th><td class=\"num\">{count('tokenBudget.spent', tb['spent'])} of "
+                    f"{count('tokenBudget.limit', tb['limit'])}</td><td class=\"num\">remaining "
+                    f"{count('tokenBudget.remaining', tb['remaining'])}</td></tr>")
+    else:
+        rows.append('<tr><th>Tokens</th><td colspan="2" class="na">no token budget</td></tr>')
+    if cb:
+        cur = cb.get("currency") or "USD"
+        rows.append(f"<tr><th>Cost</th><td class=\"num\">{money('costBudget.spent', cb['spent'], cur)} of "
+                    f"{money('costBudget.limit', cb['limit'], cur)} {esc(cur)}</td><td class=\"num\">remaining "
+                    f"{money('costBudget.remaining', cb['remaining'], cur)} {esc(cur)}</td></tr>")
+    else:
+        rows.append('<tr><th>Cost</th><td colspan="2" class="na">no cost budget</td></tr>')
+    allowed = d.get("allowed")
+    rows.append(f"<tr><th>Dispatch</th><td colspan=\"2\">{shown('dispatch.allowed', allowed, 'allowed' if allowed else 'refused', 'badge ' + ('ok' if allowed else 'failed'))}"
+                + "".join(f"<div class=\"note\">{esc(r)}</div>" for r in d.get("reasons") or []) + "</td></tr>")
+    return f"<table><tbody>{''.join(rows)}</tbody></table>"
+
+
 def _param_key(wb: Workbench, name: str, *candidates: str) -> str | None:
     """The MCP key of the first of ``candidates`` (handler names) that capability ``name`` declares."""
     if not wb.has(name):
@@ -504,63 +569,62 @@ def _param_key(wb: Workbench, name: str, *candidates: str) -> str | None:
     return next((keys[c] for c in candidates if c in keys), None)
 
 
-def _optional_section(title: str, render: Callable[[], str]) -> str:
+def _section(title: str, render: Callable[[], str], boxed: bool = True) -> str:
+    """A page section (or, unboxed, a part of one); a refusal inside shows as its message, the page still renders."""
     try:
         inner = render()
     except CwError as err:
         inner = error_block(err)
-    return f'<section class="panel"><h2>{esc(title)}</h2>{inner}</section>'
+    if boxed:
+        return f'<section class="panel"><h2>{esc(title)}</h2>{inner}</section>'
+    return f'<div class="part"><h3>{esc(title)}</h3>{inner}</div>'
 
 
 def run_page(wb: Workbench, run_id: str, query: Mapping[str, list[str]]) -> str:
-    """One run: summary, metrics, revenue, ledger and raw state."""
-    cwd = wb.repo_arg(_first(query, "repo"))
+    """One run: summary, metrics, revenue and net, ledger, budget and the raw state."""
+    repo = _first(query, "repo")
+    cwd = wb.repo_arg(repo)
     where = {"cwd": cwd} if cwd else {}
-    shown_run = wb.call("run.show", {"runId": run_id, **where})
+    run_args = {"runId": run_id, **where}
+    shown_run = wb.call("run.show", run_args)
     ref = shown_run["summary"]
     t = ref["tasks"]
-    parents = ", ".join(link(run_href(p, _first(query, "repo")), p) for p in ref.get("parentRunIds") or [])
+    parents = ", ".join(link(run_href(p, repo), p) for p in ref.get("parentRunIds") or [])
+    title = f" · {shown('summary.title', ref.get('title'), ref['title'])}" if ref.get("title") else ""
     head = (f"<h1>Run <span class=\"id\">{esc(ref['runId'])}</span> {badge('summary.lifecycle', ref['lifecycle'])}</h1>"
-            f"<p class=\"sub\">app {shown('summary.app', ref.get('app'), ref.get('app') or '—')} · actor "
+            f"<p class=\"sub\">app {shown('summary.app', ref.get('app'), ref.get('app') or '—')}{title} · actor "
             f"{shown('summary.actor', ref.get('actor'), ref.get('actor') or '—')} · created "
             f"{esc(ref.get('createdAt') or '—')} · updated {esc(ref.get('updatedAt') or '—')}"
             f" · tasks {count('summary.tasks.completed', t['completed'])}/{count('summary.tasks.total', t['total'])} done,"
             f" {count('summary.tasks.failed', t['failed'])} failed"
             + (f" · parents {parents}" if parents else "") + "</p>")
-    parts = [payload_block("run.show", {"runId": run_id, **where}, head)]
+    parts = [payload_block("run.show", run_args, head)]
 
-    metrics_args = {"runId": run_id, **where}
-    if wb.has("metrics.show"):
-        try:
-            report = wb.call("metrics.show", metrics_args)
-            parts.append(payload_block("metrics.show", metrics_args, metrics_panels(report)))
-        except CwError as err:
-            parts.append(f'<section class="panel"><h2>Metrics</h2>{error_block(err)}</section>')
-    else:
-        parts.append('<section class="panel"><h2>Metrics</h2><p class="na">This cw has no metrics.show '
-                     "capability.</p></section>")
+    report: dict[str, Any] | None = None
+    try:
+        report = wb.call("metrics.show", run_args)
+        parts.append(payload_block("metrics.show", run_args, metrics_panels(report)))
+    except CwError as err:
+        parts.append(f'<section class="panel"><h2>Metrics</h2>{error_block(err)}</section>')
 
-    run_key = _param_key(wb, "revenue.list", "run", "run_id")
+    revenue_parts = []
+    if report is not None:
+        revenue_parts.append(payload_block("metrics.show", run_args, net_panel(report)))
+    run_key = _param_key(wb, "revenue.list", "run")
     if run_key:
         rev_args = {run_key: run_id, **where}
-        parts.append(_optional_section("Revenue", lambda: payload_block(
-            "revenue.list", rev_args, revenue_panel(wb.call("revenue.list", rev_args)))))
-    verify_key = _param_key(wb, "ledger.verify", "run", "run_id")
+        revenue_parts.append(_section("Entries", lambda: payload_block(
+            "revenue.list", rev_args, revenue_panel(wb.call("revenue.list", rev_args))), boxed=False))
+    verify_key = _param_key(wb, "ledger.verify", "run")
     if verify_key:
         ver_args = {verify_key: run_id, **where}
-
-        def ledger() -> str:
-            v = wb.call("ledger.verify", ver_args)
-            rows = "".join(
-                f"<tr><td class=\"mono\">{esc(r.get('runId'))}</td><td>{badge(f'runs.{i}.ok', 'ok' if r.get('ok') else 'failed')}</td>"
-                f"<td class=\"num\">{count(f'runs.{i}.entries', r.get('entries'))}</td>"
-                f"<td>{esc((r.get('problem') or {}).get('what') or r.get('note') or '')}</td></tr>"
-                for i, r in enumerate(v.get("runs") or []))
-            return payload_block("ledger.verify", ver_args,
-                                 "<table><thead><tr><th>Run</th><th>Ledger</th><th class=\"num\">Entries</th>"
-                                 f"<th>Note</th></tr></thead><tbody>{rows}</tbody></table>")
-        parts.append(_optional_section("Revenue ledger", ledger))
-    parts.append(f'<section class="panel"><h2>State</h2><p class="note">{esc(shown_run["statePath"])}</p>'
+        revenue_parts.append(_section("Ledger", lambda: payload_block(
+            "ledger.verify", ver_args, ledger_panel(wb.call("ledger.verify", ver_args))), boxed=False))
+    parts.append(f'<section class="panel"><h2>Revenue and net</h2>{"".join(revenue_parts)}</section>')
+    if wb.has("budget"):
+        parts.append(_section("Budget", lambda: payload_block("budget", run_args,
+                                                              budget_panel(wb.call("budget", run_args)))))
+    parts.append(f'<section class="panel"><h2>State</h2><p class="note mono">{esc(shown_run["statePath"])}</p>'
                  + raw_block("Raw payload (run.show)", shown_run) + "</section>")
     return layout(wb, f"Run {run_id}", "runs", "".join(parts))
 
@@ -649,7 +713,7 @@ def pnl_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
     cap = wb.capability("pnl")
     by_param = next((p for p in cap.params if p.name == "by"), None)
     choices = tuple(by_param.choices or ()) if by_param else ()
-    by = _first(query, "by") or "actor"
+    by = _first(query, "by") or (by_param.default if by_param and by_param.default else "actor")
     if choices and by not in choices:
         raise UsageError(f'Invalid by "{by}": expected one of {", ".join(choices)}.')
     args = {by_param.mcp_key: by} if by_param else {}
@@ -700,16 +764,19 @@ def pnl_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
     reasons = "".join(f"<li><span class=\"mono\">{esc(r['key'])}</span>: {esc(x)}</li>"
                       for r in rows for x in r.get("reasons") or [])
     notes = "".join(f"<li>{esc(n)}</li>" for n in pnl.get("notes") or [])
+    left_out = "".join(f'<div class="error"><strong>Revenue of {esc(r.get("runId"))} is left out:</strong> '
+                       f"{esc(r.get('reason', ''))}</div>" for r in pnl.get("refusedRevenue") or [])
+    left_out += "".join(f'<div class="error"><strong>Run {esc(u.get("runId"))} ({esc(u.get("repo"))}) cannot be '
+                        f"read:</strong> {esc(u.get('reason', ''))}</div>" for u in pnl.get("unreadable") or [])
     fx = pnl.get("fx") or {}
     rates = ", ".join(f"{r['date']} {r['currency']} {js_number(r['perBase'])}" for r in fx.get("ratesUsed") or [])
     fx_text = (f"FX policy {fx['policyId']} (per 1 {fx.get('base')}): {rates or 'no rates needed'}"
                if fx.get("policyId") else "no FX policy")
     att = pnl.get("attribution") or {}
-    tabs = " · ".join(link(f"/pnl?by={quote(c)}", c, "here" if c == by else "") if c != by else f"<strong>{esc(c)}</strong>"
-                      for c in choices)
+    tabs = " · ".join(f"<strong>{esc(c)}</strong>" if c == by else link(f"/pnl?by={quote(c)}", c) for c in choices)
     body = (f"<h1>P&amp;L by {esc(by)}</h1><p class=\"sub\">{shown('currency', cur, cur)} · pricing "
             f"{esc(pnl.get('pricingPolicyId') or 'none')} · attribution {esc(att.get('model', ''))} · "
-            f"{esc(fx_text)}{' · group by ' + tabs if tabs else ''}</p>"
+            f"{esc(fx_text)}{' · group by ' + tabs if tabs else ''}</p>{left_out}"
             f'<div class="charts">{"".join(charts)}</div>')
     table = ("<section class=\"panel\"><h2>Table</h2><table><thead><tr><th>" + esc(by.capitalize())
              + "</th><th class=\"num\">Runs</th><th class=\"num\">Units</th><th class=\"num\">Spend</th>"
@@ -725,12 +792,12 @@ def pnl_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
 
 
 def api_index(wb: Workbench) -> dict[str, Any]:
-    """``/api``: the read-only capabilities served, with their arguments (MCP spelling)."""
+    """``/api``: the capabilities served, with their arguments (MCP spelling)."""
     return {"schemaVersion": 1, "surface": "workbench-api",
             "capabilities": [{"name": c.name, "path": f"/api/{c.name}", "summary": c.summary,
                               "arguments": [{"name": p.mcp_key, "type": p.type, "required": p.required,
                                              "help": p.help} for p in c.params if p.mcp]}
-                             for c in read_only_capabilities()]}
+                             for c in served_capabilities()]}
 
 
 # ---------------------------------------------------------------------------
