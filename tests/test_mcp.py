@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -236,23 +237,53 @@ def test_argument_errors_are_clear_tool_errors(world, tmp_path):
 # stdout is the protocol's alone
 
 
-def test_logs_go_to_stderr_and_stdout_carries_only_json_rpc(world):
-    repo = world["repo"]
-    msgs = [
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+def raw_session(repo: Path, msgs: list[dict[str, Any]], argv: list[str] | None = None) -> tuple[str, str, int]:
+    """Speak newline-delimited JSON-RPC to a server subprocess by hand; returns (stdout, stderr, exit code).
+
+    stdin stays open until every request has its reply, then closes (the server then exits).
+    """
+    wanted = sum(1 for m in msgs if "id" in m)
+    err_path = repo.parent / "raw-stderr.log"
+    with open(err_path, "w") as err:
+        proc = subprocess.Popen(argv or [sys.executable, "-m", "cw", "mcp"], cwd=repo, env=dict(os.environ),
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True)
+        watchdog = threading.Timer(120, proc.kill)
+        watchdog.start()
+        try:
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write("".join(json.dumps(m) + "\n" for m in msgs))
+            proc.stdin.flush()
+            lines = []
+            while sum(1 for line in lines if '"id"' in line) < wanted:
+                line = proc.stdout.readline()
+                if not line:
+                    break
+                lines.append(line)
+            proc.stdin.close()
+            lines.append(proc.stdout.read())
+            code = proc.wait()
+        finally:
+            watchdog.cancel()
+    return "".join(lines), err_path.read_text(), code
+
+
+INIT = [{"jsonrpc": "2.0", "id": 1, "method": "initialize",
          "params": {"protocolVersion": "2025-06-18", "capabilities": {},
                     "clientInfo": {"name": "raw-test", "version": "0"}}},
-        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"}]
+
+
+def test_logs_go_to_stderr_and_stdout_carries_only_json_rpc(world):
+    repo = world["repo"]
+    msgs = INIT + [
         {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
         {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "cw_run_show",
                                                                          "arguments": {"runId": "nope"}}},
         {"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "cw_run_list", "arguments": {}}},
     ]
-    stdin = "".join(json.dumps(m) + "\n" for m in msgs)
-    proc = subprocess.run([sys.executable, "-m", "cw", "mcp"], cwd=repo, env=dict(os.environ), input=stdin,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    replies = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    stdout, stderr, code = raw_session(repo, msgs)
+    assert code == 0, stderr
+    replies = [json.loads(line) for line in stdout.splitlines() if line.strip()]
     assert all(r.get("jsonrpc") == "2.0" for r in replies)
     by_id = {r["id"]: r for r in replies if "id" in r}
     assert set(by_id) == {1, 2, 3, 4}
@@ -272,8 +303,8 @@ def test_logs_go_to_stderr_and_stdout_carries_only_json_rpc(world):
     assert by_id[4]["result"].get("isError", False) is False
     assert by_id[4]["result"]["content"][0]["text"] + "\n" == cli(repo, "run", "list", "--json").stdout
     # the logs are there, on stderr
-    assert "cw mcp: INFO cw.mcp: serving" in proc.stderr
-    assert "cw_run_show refused: Run not found: nope" in proc.stderr
+    assert "cw mcp: INFO cw.mcp: serving" in stderr
+    assert "cw_run_show refused: Run not found: nope" in stderr
 
 
 def test_a_handler_printing_to_stdout_cannot_corrupt_the_protocol(world):
@@ -289,18 +320,15 @@ def test_a_handler_printing_to_stdout_cannot_corrupt_the_protocol(world):
             "c.all_capabilities.cache_clear()\n"
             "from cw.surfaces.mcp_server import serve\n"
             "serve()\n")
-    msgs = [{"jsonrpc": "2.0", "id": 1, "method": "initialize",
-             "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}},
-            {"jsonrpc": "2.0", "method": "notifications/initialized"},
-            {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "cw_run_list", "arguments": {}}}]
-    proc = subprocess.run([sys.executable, "-c", code], cwd=repo, env=dict(os.environ),
-                          input="".join(json.dumps(m) + "\n" for m in msgs), capture_output=True, text=True,
-                          timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert "stray line from a handler" not in proc.stdout
-    assert "stray line from a handler" in proc.stderr
-    replies = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    msgs = INIT + [{"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                    "params": {"name": "cw_run_list", "arguments": {}}}]
+    stdout, stderr, code = raw_session(repo, msgs, [sys.executable, "-c", code])
+    assert code == 0, stderr
+    assert "stray line from a handler" not in stdout
+    assert "stray line from a handler" in stderr
+    replies = [json.loads(line) for line in stdout.splitlines() if line.strip()]
     assert [r["id"] for r in replies] == [1, 2]
+    assert replies[1]["result"]["content"][0]["text"].startswith("{")
 
 
 # ---------------------------------------------------------------------------

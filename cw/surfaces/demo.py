@@ -1,0 +1,188 @@
+"""``make demo``: build a demo workspace through the real verbs, then show what cw derives from it.
+
+Two repos in a temporary folder, two scheduled jobs and one person doing work
+with several models, failures, candidates and feedback, revenue with a
+reversal and a refused double booking, and a chain of runs whose revenue is
+attributed two ways. Every step is an ordinary ``cw`` command; the commands
+are printed so they can be replayed by hand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import click
+
+from cw.surfaces.cli import cli
+
+
+class Demo:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.env: dict[str, str] = {}
+        self.steps = 0
+
+    @contextlib.contextmanager
+    def as_actor(self, **env: str) -> Iterator[None]:
+        saved = dict(self.env)
+        self.env.update(env)
+        try:
+            yield
+        finally:
+            self.env = saved
+
+    def _invoke(self, args: list[str], repo: Path) -> tuple[int, str, str]:
+        old_env = dict(os.environ)
+        old_cwd = os.getcwd()
+        out, err = io.StringIO(), io.StringIO()
+        os.environ.update(self.env)
+        for var in ("CW_CRON_NAME", "CW_ACTOR"):
+            if var not in self.env:
+                os.environ.pop(var, None)
+        os.chdir(repo)
+        code = 0
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    cli.main(args=args, prog_name="cw", standalone_mode=False)
+                except click.ClickException as exc:
+                    exc.show()
+                    code = exc.exit_code
+                except SystemExit as exc:
+                    code = int(exc.code or 0)
+        finally:
+            os.chdir(old_cwd)
+            os.environ.clear()
+            os.environ.update(old_env)
+        return code, out.getvalue(), err.getvalue()
+
+    def run(self, repo: Path, *args: str) -> str:
+        """A step that must succeed; its output is kept quiet."""
+        code, out, err = self._invoke(list(args), repo)
+        self.steps += 1
+        if code != 0:
+            raise SystemExit(f"demo step failed: cw {' '.join(args)}\n{err}")
+        return out
+
+    def show(self, repo: Path, *args: str) -> None:
+        """A step whose output the demo prints."""
+        code, out, err = self._invoke(list(args), repo)
+        who = f"{self.env['CW_CRON_NAME']} (cron) " if "CW_CRON_NAME" in self.env else ""
+        print(f"\n$ {who}cw {' '.join(args)}")
+        sys.stdout.write(out)
+        sys.stderr.flush()
+        if err:
+            print(err.rstrip())
+        if code:
+            print(f"(exit {code})")
+
+
+def _result_file(repo: Path, name: str, text: str) -> str:
+    p = repo / "results" / name
+    p.parent.mkdir(exist_ok=True)
+    p.write_text(text)
+    return str(p.relative_to(repo))
+
+
+def build(root: Path) -> tuple[Demo, Path, Path]:
+    d = Demo(root)
+    support, growth = root / "acme-support", root / "acme-growth"
+    support.mkdir()
+    growth.mkdir()
+    d.env["CW_HOME"] = str(root / "cw-home")
+
+    # 1. The nightly triage job: three runs, two models, one failed worker, one failed verification.
+    with d.as_actor(CW_CRON_NAME="nightly-triage"):
+        for n, model in enumerate(("claude-sonnet-4-5", "claude-haiku-4-5", "claude-sonnet-4-5"), start=1):
+            rid = f"triage-2026-11-{19 + n}"
+            d.run(support, "run", "new", "--id", rid, "--app", "ticket-triage", "--token-budget", "400000")
+            for t in ("classify", "draft-reply", "escalate", "summarize"):
+                d.run(support, "task", "add", rid, t, "--backend", "claude-code")
+            d.run(support, "dispatch", rid)
+            for i, t in enumerate(("classify", "draft-reply", "summarize")):
+                f = _result_file(support, f"{rid}-{t}.md", f"# {t}\nDone for run {rid}.\n")
+                d.run(support, "result", rid, t, f, "--usage-input-tokens", str(12000 + 3000 * i + 500 * n),
+                      "--usage-output-tokens", str(1800 + 400 * i), "--usage-cache-read-tokens", str(4000 * i),
+                      "--usage-model", model, "--usage-attested-at", f"2026-11-{19 + n}T03:0{i}:00.000Z")
+            d.run(support, "worker", "fail", rid, "worker-escalate-0001", "pager API timed out", "--code", "timeout")
+            if n == 2:
+                d.run(support, "verify", rid, "draft-reply", "--status", "rejected")
+            d.run(support, "feedback", "task", rid, "feedback-0001")
+        d.run(support, "revenue", "add", "triage-2026-11-20", "40.00", "USD", "--ref", "SUP-7001",
+              "--note", "support plan, 1 week", "--at", "2026-11-20T09:00:00Z")
+        d.run(support, "revenue", "add", "triage-2026-11-21", "40.00", "USD", "--ref", "SUP-7002",
+              "--at", "2026-11-21T09:00:00Z")
+
+    # 2. A person's research run: a multi-agent review, one result without usage (unreported, never zero).
+    with d.as_actor(CW_ACTOR="alice"):
+        rid = "research-pricing-page"
+        d.run(support, "run", "new", "--id", rid, "--app", "research", "--title", "Pricing page review")
+        for t in ("survey", "critique"):
+            d.run(support, "task", "add", rid, t, "--backend", "codex")
+        d.run(support, "dispatch", rid)
+        d.run(support, "result", rid, "survey", _result_file(support, "survey.md", "# survey\n"),
+              "--usage-input-tokens", "52000", "--usage-output-tokens", "6100", "--usage-model", "gpt-5",
+              "--usage-attested-at", "2026-11-21T15:00:00.000Z")
+        d.run(support, "result", rid, "critique", _result_file(support, "critique.md", "# critique\n"))
+        d.run(support, "member", "add", rid, "--agent", "reviewer-a", "--id", "m-a", "--status", "verified")
+        d.run(support, "member", "add", rid, "--agent", "reviewer-b", "--id", "m-b", "--status", "failed")
+        d.run(support, "candidate", "register", rid, "--worker", "worker-survey-0001", "--id", "draft-1")
+        d.run(support, "candidate", "register", rid, "--worker", "worker-critique-0001", "--id", "draft-2")
+        d.run(support, "candidate", "select", rid, "draft-1", "--by", "alice")
+        d.run(support, "candidate", "reject", rid, "draft-2", "--reason", "too long")
+
+    # 3. The weekly growth job: a chain of runs that ends in a sale (lead -> outreach -> deal).
+    with d.as_actor(CW_CRON_NAME="weekly-growth"):
+        chain = [("lead-scan-w47", "lead-scan", "gemini-2.5-flash", None),
+                 ("outreach-w47", "outreach", "gpt-5-mini", "lead-scan-w47"),
+                 ("deal-acme-w47", "deal-desk", "claude-sonnet-4-5", "outreach-w47")]
+        for i, (rid, app, model, parent) in enumerate(chain):
+            extra = ["--parent", parent] if parent else []
+            d.run(growth, "run", "new", "--id", rid, "--app", app, *extra)
+            d.run(growth, "task", "add", rid, "work", "--backend", "agent-sdk")
+            d.run(growth, "task", "add", rid, "review", "--backend", "agent-sdk")
+            d.run(growth, "dispatch", rid)
+            for j, t in enumerate(("work", "review")):
+                d.run(growth, "result", rid, t, _result_file(growth, f"{rid}-{t}.md", f"# {t}\n"),
+                      "--usage-input-tokens", str(30000 + 10000 * i), "--usage-output-tokens", str(4000 + 1000 * j),
+                      "--usage-model", model, "--usage-attested-at", f"2026-11-1{7 + i}T10:0{j}:00.000Z")
+            d.run(growth, "candidate", "register", rid, "--task", "work", "--id", "c1")
+            d.run(growth, "candidate", "select", rid, "c1")
+        d.run(growth, "revenue", "add", "deal-acme-w47", "1200.00", "EUR", "--ref", "INV-2026-118",
+              "--note", "annual plan", "--at", "2026-11-19T16:00:00Z")
+        d.run(growth, "revenue", "reverse", "deal-acme-w47", "rev-0001", "--amount", "200.00",
+              "--reason", "launch discount credited")
+    d.run(growth, "registry", "add", str(support))
+    return d, support, growth
+
+
+def main() -> None:
+    root = Path(tempfile.mkdtemp(prefix="cw-demo-"))
+    print(f"Building a demo workspace in {root} with the real cw verbs ...")
+    d, support, growth = build(root)
+    runs = sum(1 for repo in (support, growth) for _ in (repo / ".cw" / "runs").glob("*/state.json"))
+    print(f"Built it with {d.steps} cw commands: 2 repos ({support.name}, {growth.name}), {runs} runs by "
+          "cron:nightly-triage, cron:weekly-growth and alice; results with usage from 5 models, a failed worker, "
+          "a rejected verification, candidates, feedback, memberships, revenue with a reversal.")
+    print(f"Replay any command below with CW_HOME={root / 'cw-home'} from the repo folder.")
+    now = "2026-11-22T12:00:00.000Z"
+    print("\nA retried job tries to book the same invoice again; cw refuses it:")
+    with d.as_actor(CW_CRON_NAME="weekly-growth"):
+        d.show(growth, "revenue", "add", "deal-acme-w47", "1200.00", "EUR", "--ref", "INV-2026-118")
+    d.show(growth, "metrics", "summary", "--scope", "home", "--pricing", "default", "--now", now)
+    d.show(support, "metrics", "show", "research-pricing-page", "--pricing", "default", "--now", now)
+    d.show(growth, "ledger", "verify", "--scope", "home", "--now", now)
+    d.show(growth, "pnl", "--scope", "home", "--now", now)
+    d.show(growth, "pnl", "--scope", "home", "--by", "run", "--attribution", "linear", "--now", now)
+    print(f"\nThe workspace stays in {root}; look around, or serve it: "
+          f"cd {growth} && CW_HOME={root / 'cw-home'} cw workbench --scope home")
+
+
+if __name__ == "__main__":
+    main()
