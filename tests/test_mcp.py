@@ -244,9 +244,9 @@ def raw_session(repo: Path, msgs: list[dict[str, Any]], argv: list[str] | None =
     """
     wanted = sum(1 for m in msgs if "id" in m)
     err_path = repo.parent / "raw-stderr.log"
-    with open(err_path, "w") as err:
-        proc = subprocess.Popen(argv or [sys.executable, "-m", "cw", "mcp"], cwd=repo, env=dict(os.environ),
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True)
+    with open(err_path, "w") as err, subprocess.Popen(
+            argv or [sys.executable, "-m", "cw", "mcp"], cwd=repo, env=dict(os.environ), stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=err, text=True) as proc:
         watchdog = threading.Timer(120, proc.kill)
         watchdog.start()
         try:

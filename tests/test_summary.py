@@ -38,6 +38,11 @@ def summary_with_cw_keys() -> dict[str, Any]:
         if k == "unreadableRuns":
             out["unreadable"] = []
             out["omittedRuns"] = 0
+        if k == "byBackend":
+            # cw's per-actor breakdown: CW's runs carry no actor, so both runs pool as
+            # "unattributed" -- the same two runs as the single byApp group
+            (app,) = EXPECTED["summary_default"]["byApp"]
+            out["byActor"] = [{**app, "key": "unattributed"}]
     return out
 
 

@@ -46,7 +46,7 @@ def populate(cw, repo: Path, other: Path) -> None:
     a title with markup, one task with priced usage, one without usage, one
     failed worker), build-2 (bob, child of build-1, usage of an unknown model,
     revenue booked and partly reversed), nightly-1 (actor cron:nightly).
-    other: a copy of empty-run as other-empty and one run of carol.
+    other: another copy of empty-run (one id, two repos) and one run of carol.
     Both repos are registered for the home scope.
     """
     copy_fixture_run(repo, "fixture-run")
@@ -76,7 +76,7 @@ def populate(cw, repo: Path, other: Path) -> None:
         cw.ok("revenue", "reverse", "build-1", listed["entries"][0]["id"], "--amount", "20.00",
               "--reason", "partial refund")
     other.mkdir(exist_ok=True)
-    copy_fixture_run(other, "empty-run", "other-empty")
+    copy_fixture_run(other, "empty-run")  # the same run id in two repos
     cw.ok("run", "new", "--id", "carol-1", "--app", "triage", "--actor", "carol", "--cwd", str(other))
     cw.ok("registry", "add", str(repo))
     cw.ok("registry", "add", str(other))
@@ -444,7 +444,7 @@ def test_summary_page_matches_the_summary_payload(world):
                 "runs.0.rates.failure.rate"} <= paths
     with running(scope="home", pricing="default") as server:
         page = check_page_against_api(server, "/summary")
-        assert next(f["value"] for f in page.fields if f["path"] == "runCount") == 8
+        assert next(f["value"] for f in page.fields if f["path"] == "runCount") == 7
         text = get_ok(server, "/summary")
         assert f'/run/carol-1?{urlencode({"repo": str(world["other"])})}'.replace("&", "&amp;") in text
 
@@ -581,7 +581,8 @@ def test_cw_workbench_prints_its_url_and_stops_on_ctrl_c(world):
 def test_home_scope_lists_runs_of_every_registered_repo(world):
     with running(scope="home") as server:
         listing = json.loads(get_ok(server, "/api/run.list"))
-        assert {r["runId"] for r in listing["runs"]} >= {"carol-1", "other-empty", "build-1"}
+        assert {(r["runId"], r["repo"]) for r in listing["runs"]} >= {
+            ("carol-1", str(world["other"])), ("empty-run", str(world["other"])), ("empty-run", str(world["repo"]))}
         text = get_ok(server, "/")
         assert "carol-1" in text and str(world["other"]) in text
         check_page_against_api(server, f"/run/carol-1?{urlencode({'repo': str(world['other'])})}")

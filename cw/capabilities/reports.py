@@ -7,7 +7,7 @@ from typing import Any, Iterator
 
 from cw.capabilities.table import CWD, NOW, PRICING, SCOPE, Capability, Param
 from cw.core.jsonout import dumps
-from cw.core.metrics import derive_report, pin_valid
+from cw.core.metrics import derive_report, derive_summary_report, pin_valid
 from cw.core.netting import revenue_and_net
 from cw.core.render import render_report_text, render_summary_text
 from cw.core.summary import RunEntry, parse_limit, pool_summary, run_entry
@@ -79,8 +79,7 @@ def _summary_entry(item: ScannedRun, policy: Any, now: str) -> RunEntry:
         if not res.ok:
             p = res.problem or {}
             raise LedgerError(f"revenue ledger does not verify ({p.get('entryId') or 'ledger'}: {p.get('what')})")
-    report = derive_report(state, now, policy, sidefiles.persisted_fingerprint(item.dir),
-                           telemetry=sidefiles.read_telemetry(item.dir))
+    report = derive_summary_report(state, now, policy, sidefiles.persisted_fingerprint(item.dir))
     return run_entry(report, state, str(item.repo))
 
 

@@ -100,6 +100,8 @@ def render_summary_text(summary: dict[str, Any]) -> str:
     for g in summary["byBackend"]:
         lines.append(f"  backend {js_string(g['key'])}: runs={g['runCount']} "
                      f"failure={format_rate(g['rates']['failure'])}")
+    for g in summary.get("byActor", ()):
+        lines.append(f"  actor {js_string(g['key'])}: runs={g['runCount']} cost={format_cost(g['cost'])}")
     for bad in summary.get("unreadable", ()):
         lines.append(f"  unreadable {js_string(bad['runId'])} ({js_string(bad['repo'])}): {js_string(bad['reason'])}")
     omitted = summary.get("omittedRuns") or 0

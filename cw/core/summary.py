@@ -56,10 +56,12 @@ _RATES = (("failure", "failure"), ("verifierPass", "verifier-pass"), ("candidate
 class RunEntry:
     """What the summary keeps of one run: its RunRef and its workers' output bytes per backend."""
 
-    __slots__ = ("ref", "run_id", "repo", "created_at", "backend_bytes", "output_bytes")
+    __slots__ = ("ref", "run_id", "repo", "created_at", "backend_bytes", "output_bytes", "actor")
 
     def __init__(self, ref: dict[str, Any], run_id: Any, repo: str, created_at: str,
-                 backend_bytes: tuple[tuple[Any, int | float], ...], output_bytes: int | float) -> None:
+                 backend_bytes: tuple[tuple[Any, int | float], ...], output_bytes: int | float,
+                 actor: str = "unattributed") -> None:
+        self.actor = actor
         self.ref = ref
         self.run_id = run_id
         self.repo = repo
@@ -95,8 +97,10 @@ def run_entry(report: dict[str, Any], run: dict[str, Any], repo: str) -> RunEntr
         per_backend[key] = per_backend.get(key, 0) + size
         total += size
     created = run.get("createdAt")
+    actor = run.get("actor")
     return RunEntry(ref, report.get("runId", MISSING), repo, created if isinstance(created, str) else "",
-                    tuple(per_backend.items()), total)
+                    tuple(per_backend.items()), total,
+                    actor if isinstance(actor, str) and actor else "unattributed")
 
 
 # ---------------------------------------------------------------------------
@@ -187,7 +191,7 @@ def _pooled_block(refs: list[dict[str, Any]]) -> dict[str, Any]:
 def _groups(entries: list[RunEntry], keys_of: Any) -> list[dict[str, Any]]:
     groups: dict[Any, tuple[Any, list[dict[str, Any]]]] = {}
     for e in entries:
-        for key in keys_of(e.ref):
+        for key in keys_of(e):
             hk = key if isinstance(key, (str, int, float)) else js_string(key)
             groups.setdefault(hk, (key, []))[1].append(e.ref)
     out = []
@@ -196,13 +200,18 @@ def _groups(entries: list[RunEntry], keys_of: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _app_key(ref: dict[str, Any]) -> list[Any]:
-    app = ref.get("app", MISSING)
+def _app_key(e: RunEntry) -> list[Any]:
+    app = e.ref.get("app", MISSING)
     return [app if js_truthy(app) else "unknown"]
 
 
-def _backend_keys(ref: dict[str, Any]) -> list[Any]:
-    return list(ref["backendIds"]) or ["unreported"]
+def _backend_keys(e: RunEntry) -> list[Any]:
+    return list(e.ref["backendIds"]) or ["unreported"]
+
+
+def _actor_key(e: RunEntry) -> list[Any]:
+    """cw's per-actor breakdown: the actor that started each run (``unattributed`` for CW's runs)."""
+    return [e.actor]
 
 
 def _newest_key(e: RunEntry) -> tuple[bytes, bytes, bytes]:
@@ -259,6 +268,7 @@ def pool_summary(entries: Iterable[RunEntry], unreadable: list[dict[str, Any]], 
                           for b, (n, size) in sorted(by_backend.items(), key=lambda kv: js_string(kv[0]))],
         "byApp": _groups(kept, _app_key),
         "byBackend": _groups(kept, _backend_keys),
+        "byActor": _groups(kept, _actor_key),
         "runs": refs,
         "nextAction": NEXT_EMPTY if not kept else NEXT_RUNS,
     }

@@ -47,7 +47,7 @@ from cw.capabilities import all_capabilities, by_name
 from cw.capabilities.table import Capability
 from cw.core.currency import is_currency, round_money
 from cw.core.jsonout import dumps
-from cw.core.numbers import js_number
+from cw.core.numbers import js_number, to_fixed
 from cw.core.render import format_coverage, format_ms, format_rate
 from cw.model.errors import CwError, NotFoundError, UsageError
 from cw.shell.scan import scope_repos
@@ -214,12 +214,21 @@ def money(path: str, value: Any, currency: str) -> str:
     return shown(path, value, text)
 
 
+def rate(path: str, value: Mapping[str, Any]) -> str:
+    """A rate with its samples (``66.7% (2/3)``), or ``n/a`` when it has none; tagged with the rate's value."""
+    if value.get("state") == "n/a" or value.get("rate") is None:
+        return shown(f"{path}.rate", value.get("rate"), "n/a", "na")
+    return shown(f"{path}.rate", value["rate"], format_rate(dict(value)))
+
+
 def rate_row(path: str, label: str, rate: Mapping[str, Any]) -> str:
+    """One row of a rates table: the rate, its count and samples (total), its state and buckets."""
     buckets = rate.get("buckets") or {}
     samples = ", ".join(f"{k} {js_number(v)}" for k, v in buckets.items()) or "none"
-    text = "n/a" if rate.get("state") == "n/a" else format_rate(dict(rate)).split(" ")[0]
+    value = rate.get("rate")
+    text = "n/a" if rate.get("state") == "n/a" or value is None else f"{to_fixed(value * 100, 1)}%"
     return (f"<tr><td>{esc(label)}</td>"
-            f"<td class=\"num\">{shown(path + '.rate', rate.get('rate'), text, 'na' if rate.get('rate') is None else '')}</td>"
+            f"<td class=\"num\">{shown(path + '.rate', value, text, 'na' if value is None else '')}</td>"
             f"<td class=\"num\">{count(path + '.count', rate.get('count'))}</td>"
             f"<td class=\"num\">{count(path + '.total', rate.get('total'))}</td>"
             f"<td>{badge(path + '.state', rate.get('state'))}</td>"
@@ -425,6 +434,23 @@ def _time_table(path: str, rows: list[dict[str, Any]]) -> str:
     return "".join(out)
 
 
+def present(path: str, record: Mapping[str, Any], key: str, render: Callable[[str, Any], str] = count) -> str:
+    """A value the record may not have: shown with its path when present, a dash when the key is absent."""
+    if not isinstance(record, Mapping) or key not in record:
+        return '<span class="na">—</span>'
+    return render(f"{path}.{key}", record[key])
+
+
+def _usage_row(path: str, unit: Mapping[str, Any]) -> str:
+    usage = unit.get("usage") if isinstance(unit.get("usage"), Mapping) else {}
+    model = present(f"{path}.usage", usage, "model", lambda p, v: shown(p, v, str(v)))
+    tokens = "".join(f'<td class="num">{present(f"{path}.usage", usage, k)}</td>'
+                     for k in ("inputTokens", "outputTokens", "totalTokens"))
+    return (f"<tr><td class=\"mono\">{esc(unit.get('unit'))}</td><td>{esc(unit.get('kind'))}</td>"
+            f"<td class=\"mono\">{model}</td>{tokens}<td>{esc(usage.get('source') or '—')}</td>"
+            f"<td>{esc(usage.get('actor') or '—')}</td></tr>")
+
+
 def metrics_panels(report: dict[str, Any]) -> str:
     """The run page's metrics sections, from one ``metrics.show`` payload."""
     t, u, c = report["time"], report["usage"], report["cost"]
@@ -441,14 +467,7 @@ def metrics_panels(report: dict[str, Any]) -> str:
     durations = ("<table><thead><tr><th>Item</th><th>Kind</th><th>Status</th><th>Started</th><th>Ended</th>"
                  "<th class=\"num\">Wall clock</th><th>In flight</th></tr></thead>"
                  f"<tbody>{rows or '<tr><td colspan=7 class=na>No tasks or workers.</td></tr>'}</tbody></table>")
-    usage_rows = "".join(
-        f"<tr><td class=\"mono\">{esc(a.get('unit'))}</td><td>{esc(a.get('kind'))}</td>"
-        f"<td class=\"mono\">{shown(f'attestedUsage.{i}.usage.model', (a.get('usage') or {}).get('model'), (a.get('usage') or {}).get('model') or '—')}</td>"
-        + "".join(f"<td class=\"num\">{count(f'attestedUsage.{i}.usage.{k}', (a.get('usage') or {}).get(k), '—')}</td>"
-                  for k in ("inputTokens", "outputTokens", "totalTokens"))
-        + f"<td>{esc((a.get('usage') or {}).get('source') or '—')}</td>"
-        f"<td>{esc((a.get('usage') or {}).get('actor') or '—')}</td></tr>"
-        for i, a in enumerate(report.get("attestedUsage") or []))
+    usage_rows = "".join(_usage_row(f"attestedUsage.{i}", a) for i, a in enumerate(report.get("attestedUsage") or []))
     usage = (f"<p>{count('usage.attestedUnits', u['attestedUnits'])} of {count('usage.units', u['units'])} units "
              f"attested, {count('usage.unreportedUnits', u['unreportedUnits'])} unreported · coverage "
              f"{coverage('usage.coverage', u['coverage'])} · tokens in "
@@ -635,8 +654,8 @@ def _group_rows(path: str, groups: list[dict[str, Any]]) -> str:
         p = f"{path}.{i}"
         c = g["cost"]
         rows.append(f"<tr><td class=\"mono\">{esc(g['key'])}</td><td class=\"num\">{count(p + '.runCount', g['runCount'])}</td>"
-                    f"<td class=\"num\">{shown(p + '.rates.failure.rate', g['rates']['failure']['rate'], format_rate(g['rates']['failure']))}</td>"
-                    f"<td class=\"num\">{shown(p + '.rates.verifierPass.rate', g['rates']['verifierPass']['rate'], format_rate(g['rates']['verifierPass']))}</td>"
+                    f"<td class=\"num\">{rate(p + '.rates.failure', g['rates']['failure'])}</td>"
+                    f"<td class=\"num\">{rate(p + '.rates.verifierPass', g['rates']['verifierPass'])}</td>"
                     f"<td class=\"num\">{coverage(p + '.usage.coverage', g['usage']['coverage'])}</td>"
                     f"<td>{badge(p + '.cost.state', c['state'])}</td>"
                     f"<td class=\"num\">{cost_amount(p + '.cost.attestedUsd', c.get('attestedUsd'), c)}</td>"
@@ -672,9 +691,9 @@ def summary_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
         run_rows.append(
             f"<tr><td class=\"mono\">{link(run_href(r['runId'], r.get('repo') if home else None), str(r['runId']))}</td>"
             f"<td>{esc(r.get('app') or '—')}</td><td>{badge(p + '.freshness', r.get('freshness'))}</td>"
-            f"<td class=\"num\">{shown(p + '.rates.failure.rate', r['rates']['failure']['rate'], format_rate(r['rates']['failure']))}</td>"
-            f"<td class=\"num\">{shown(p + '.rates.verifierPass.rate', r['rates']['verifierPass']['rate'], format_rate(r['rates']['verifierPass']))}</td>"
-            f"<td class=\"num\">{shown(p + '.rates.candidateAcceptance.rate', r['rates']['candidateAcceptance']['rate'], format_rate(r['rates']['candidateAcceptance']))}</td>"
+            f"<td class=\"num\">{rate(p + '.rates.failure', r['rates']['failure'])}</td>"
+            f"<td class=\"num\">{rate(p + '.rates.verifierPass', r['rates']['verifierPass'])}</td>"
+            f"<td class=\"num\">{rate(p + '.rates.candidateAcceptance', r['rates']['candidateAcceptance'])}</td>"
             f"<td class=\"num\">{coverage(p + '.usage.coverage', r['usage']['coverage'])}</td>"
             f"<td>{badge(p + '.cost.state', rc['state'])}</td>"
             f"<td class=\"num\">{cost_amount(p + '.cost.attestedUsd', rc.get('attestedUsd'), rc)}</td>"
