@@ -91,7 +91,8 @@ def test_fully_reversed_bookings_contribute_nothing():
 def test_pnl_by_actor_hand_computed():
     p = validated(pnl())
     assert list(p) == ["schemaVersion", "surface", "generatedAt", "by", "currency", "minorUnits",
-                       "pricingPolicyId", "fx", "attribution", "rows", "totals", "notes"]
+                       "pricingPolicyId", "fx", "attribution", "rows", "totals", "notes", "refusedRevenue",
+                       "unreadable"]
     assert p["fx"] == {"policyId": "test-fx", "base": "EUR",
                        "ratesUsed": [{"date": "2026-01-05", "currency": "USD", "perBase": 1.1}]}
     assert p["attribution"] == {"model": "linear"}
@@ -220,3 +221,17 @@ def test_text_flags_incomplete_rows_and_shows_rates():
     assert "* alice: revenue of 20.00 GBP not converted to USD" in text
     last_column = lines[2].index("complete")
     assert [line.index("no *") for line in lines[3:6]] == [last_column] * 3
+
+
+def test_refused_revenue_marks_the_row_and_totals_incomplete():
+    spend = [{"runId": "r", "app": "a", "actor": "bob", "at": NOW, "state": "attested", "amount": Decimal("1"),
+              "currency": "USD"}]
+    p = build_pnl(spend, [], by="actor", currency="USD", fx_policy=None, pricing_policy_id="p",
+                  attribution=AttributionModel(), now=NOW,
+                  refused=[{"runId": "r", "repo": "/x", "actor": "bob", "app": "a", "reason": "rev-0002: bad hash"}],
+                  unreadable=[{"runId": "q", "repo": "/x", "reason": "Invalid JSON"}])
+    (row,) = p["rows"]
+    assert row["netComplete"] is False and p["totals"]["netComplete"] is False
+    assert row["reasons"][-1] == "revenue of run r refused: rev-0002: bad hash"
+    assert p["refusedRevenue"] == [{"runId": "r", "repo": "/x", "reason": "rev-0002: bad hash"}]
+    assert p["unreadable"] == [{"runId": "q", "repo": "/x", "reason": "Invalid JSON"}]

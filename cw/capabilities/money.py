@@ -299,32 +299,9 @@ def pnl(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
                 refused.append({"runId": rid, "repo": str(item.repo), "actor": node.actor, "app": node.app,
                                 "reason": f"revenue ledger does not verify ({p.get('entryId') or 'ledger'}: "
                                           f"{p.get('what')})"})
-    payload = build_pnl(spend, revenue_items(ledgers, nodes, model), by=by, currency=currency, fx_policy=fx,
-                        pricing_policy_id=policy.id if policy is not None else None, attribution=model, now=now,
-                        runs=runs)
-    _mark_refused(payload, refused, by)
-    payload["refusedRevenue"] = [{k: r[k] for k in ("runId", "repo", "reason")} for r in refused]
-    payload["unreadable"] = unreadable
-    if unreadable:
-        payload["notes"].append(f"{len(unreadable)} run(s) could not be read and are not in these figures; "
-                                "see unreadable.")
-    return payload
-
-
-def _mark_refused(payload: dict[str, Any], refused: list[dict[str, Any]], by: str) -> None:
-    """A run whose ledger fails verification fails closed: its row and the totals are not complete."""
-    if not refused:
-        return
-    rows = {r["key"]: r for r in payload["rows"]}
-    for r in refused:
-        key = {"actor": r["actor"], "app": r["app"] or "unknown", "run": r["runId"]}[by]
-        why = f"revenue of run {r['runId']} refused: {r['reason']}"
-        for target in (rows.get(key), payload["totals"]):
-            if target is not None:
-                target["netComplete"] = False
-                target["reasons"].append(why)
-    payload["notes"].append(f"Revenue of {len(refused)} run(s) was refused because their ledger does not verify "
-                            "(see refusedRevenue); their spend is included.")
+    return build_pnl(spend, revenue_items(ledgers, nodes, model), by=by, currency=currency, fx_policy=fx,
+                     pricing_policy_id=policy.id if policy is not None else None, attribution=model, now=now,
+                     runs=runs, refused=refused, unreadable=unreadable)
 
 
 def _text_pnl(p: dict[str, Any]) -> str:

@@ -86,6 +86,7 @@ class Capability:
     mcp: bool = True
     examples: tuple[str, ...] = field(default_factory=tuple)
     exit_code: Callable[[Any], int] | None = None  # a read verb that reports problems (ledger verify)
+    output_schema: str | None = None  # the schemas/ file its payload validates against
 
     @property
     def tool_name(self) -> str:

@@ -165,14 +165,20 @@ def _row_fields(acc: _Acc, currency: str) -> dict[str, Any]:
 def build_pnl(spend_items: Iterable[Mapping[str, Any]], revenue_items: Iterable[Mapping[str, Any]], *,
               by: str, currency: str, fx_policy: FxPolicy | None, pricing_policy_id: str | None,
               attribution: AttributionModel, now: str,
-              runs: Iterable[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+              runs: Iterable[Mapping[str, Any]] | None = None,
+              refused: Iterable[Mapping[str, Any]] = (),
+              unreadable: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """The P&L payload (``schemas/pnl.schema.json``).
 
     Keys: ``schemaVersion, surface, generatedAt, by, currency, minorUnits,
     pricingPolicyId, fx {policyId, base, ratesUsed [{date, currency,
     perBase}]}, attribution {model, halfLifeDays?}, rows, totals, notes``.
     ``runs`` (optional ``{runId, app, actor}`` mappings) makes runs without
-    units or revenue appear and count too. ``revenue_items`` must come from
+    units or revenue appear and count too. ``refused`` lists runs whose ledger
+    does not verify (``{runId, repo, actor, app, reason}``): their revenue is
+    left out (fail closed), and their row and the totals are marked not
+    complete. ``unreadable`` lists runs that could not be read at all
+    (``{runId, repo, reason}``); both lists end the payload. ``revenue_items`` must come from
     ``revenue_items()`` with the same ``attribution`` model.
     """
     if by not in GROUPINGS:
@@ -237,6 +243,21 @@ def build_pnl(spend_items: Iterable[Mapping[str, Any]], revenue_items: Iterable[
         notes.append("Rows with netComplete false leave out usage that was never reported or "
                      f"priced, or amounts that could not be converted to {cur}: their net is not "
                      "a complete figure (see reasons).")
+    refused = list(refused)
+    unreadable = [{"runId": u["runId"], "repo": u["repo"], "reason": u["reason"]} for u in unreadable]
+    by_key = {r["key"]: r for r in row_payloads}
+    for r in refused:
+        key = {"actor": r.get("actor") or "unattributed", "app": r.get("app") or "unknown", "run": r["runId"]}[by]
+        why = f"revenue of run {r['runId']} refused: {r['reason']}"
+        for target in (by_key.get(key), totals):
+            if target is not None:
+                target["netComplete"] = False
+                target["reasons"].append(why)
+    if refused:
+        notes.append(f"Revenue of {len(refused)} run(s) was refused because their ledger does not verify "
+                     "(see refusedRevenue); their spend is included.")
+    if unreadable:
+        notes.append(f"{len(unreadable)} run(s) could not be read and are not in these figures; see unreadable.")
     return {
         "schemaVersion": 1,
         "surface": "pnl",
@@ -250,6 +271,8 @@ def build_pnl(spend_items: Iterable[Mapping[str, Any]], revenue_items: Iterable[
         "rows": row_payloads,
         "totals": totals,
         "notes": notes,
+        "refusedRevenue": [{"runId": r["runId"], "repo": r["repo"], "reason": r["reason"]} for r in refused],
+        "unreadable": unreadable,
     }
 
 

@@ -46,7 +46,7 @@ from cw import __version__
 from cw.capabilities import all_capabilities, by_name
 from cw.capabilities.table import Capability
 from cw.core.currency import is_currency, round_money
-from cw.core.jsonout import dumps
+from cw.core.jsonout import dumps, dumps_compact
 from cw.core.numbers import js_number, to_fixed
 from cw.core.render import format_coverage, format_ms, format_rate
 from cw.model.errors import CwError, NotFoundError, UsageError
@@ -166,8 +166,8 @@ def esc(value: Any) -> str:
 
 
 def _jv(value: Any) -> str:
-    """A payload value as compact JSON text (for ``data-value``)."""
-    return dumps(value) if not isinstance(value, (dict, list)) else dumps(value).replace("\n", "")
+    """A payload value as compact JSON text (for ``data-value`` and ``data-args``)."""
+    return dumps_compact(value).decode("utf-8")
 
 
 def shown(path: str, value: Any, text: str, cls: str = "") -> str:
@@ -390,7 +390,7 @@ def runs_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
         p = f"runs.{i}"
         t = r["tasks"]
         rows.append(
-            f'<tr data-run-id="{esc(r["runId"])}"><td class="mono">'
+            f'<tr data-run-id="{esc(r["runId"])}"><td class="mono nowrap">'
             f'{link(run_href(r["runId"], r.get("repo") if home else None), r["runId"])}</td>'
             f'<td>{shown(p + ".app", r.get("app"), r.get("app") or "—")}</td>'
             f'<td>{shown(p + ".title", r.get("title"), r.get("title") or "")}</td>'
@@ -399,7 +399,7 @@ def runs_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
             f'<td class="num">{count(p + ".tasks.completed", t["completed"])}/{count(p + ".tasks.total", t["total"])}'
             f'</td><td class="num">{count(p + ".tasks.failed", t["failed"])}</td>'
             f'<td class="num">{count(p + ".workers", r["workers"])}</td>'
-            f'<td class="mono">{shown(p + ".createdAt", r.get("createdAt"), r.get("createdAt") or "—")}</td>'
+            f'<td class="mono when">{shown(p + ".createdAt", r.get("createdAt"), r.get("createdAt") or "—")}</td>'
             + (f'<td class="mono">{shown(p + ".repo", r.get("repo"), r.get("repo") or "")}</td>' if home else "")
             + "</tr>")
     if not rows:
@@ -689,7 +689,7 @@ def summary_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
         p = f"runs.{i}"
         rc = r["cost"]
         run_rows.append(
-            f"<tr><td class=\"mono\">{link(run_href(r['runId'], r.get('repo') if home else None), str(r['runId']))}</td>"
+            f"<tr><td class=\"mono nowrap\">{link(run_href(r['runId'], r.get('repo') if home else None), str(r['runId']))}</td>"
             f"<td>{esc(r.get('app') or '—')}</td><td>{badge(p + '.freshness', r.get('freshness'))}</td>"
             f"<td class=\"num\">{rate(p + '.rates.failure', r['rates']['failure'])}</td>"
             f"<td class=\"num\">{rate(p + '.rates.verifierPass', r['rates']['verifierPass'])}</td>"
@@ -756,14 +756,14 @@ def pnl_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
     if "model" in choices and by != "model":
         model_args = {by_param.mcp_key: "model"}  # type: ignore[union-attr]
         by_model = wb.call("pnl", model_args)
-        model_rows = [r for r in by_model["rows"]]
+        model_rows = by_model["rows"]
         chart = hbar_chart("Cost by model", [str(r["key"]) for r in model_rows],
                            [("spend", "bar-cost", [r["spend"] for r in model_rows])], fmt,
                            lambda i, s: f"rows.{i}.{s}")
         model_block = payload_block("pnl", model_args, chart)
     elif "model" not in choices:
-        model_block = ('<figure class="chart"><figcaption>Cost by model</figcaption><p class="na">The pnl '
-                       "capability cannot group by model in this cw.</p></figure>")
+        model_block = ('<figure class="chart"><figcaption>Cost by model</figcaption><p class="na">Not available: '
+                       "the pnl capability of this cw cannot group spend by model.</p></figure>")
 
     def row_html(key: str, r: Mapping[str, Any], p: str, cls: str = "") -> str:
         u = r["units"]
@@ -796,7 +796,7 @@ def pnl_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
     body = (f"<h1>P&amp;L by {esc(by)}</h1><p class=\"sub\">{shown('currency', cur, cur)} · pricing "
             f"{esc(pnl.get('pricingPolicyId') or 'none')} · attribution {esc(att.get('model', ''))} · "
             f"{esc(fx_text)}{' · group by ' + tabs if tabs else ''}</p>{left_out}"
-            f'<div class="charts">{"".join(charts)}</div>')
+            f'<div class="charts">{"".join(charts)}{model_block}</div>')
     table = ("<section class=\"panel\"><h2>Table</h2><table><thead><tr><th>" + esc(by.capitalize())
              + "</th><th class=\"num\">Runs</th><th class=\"num\">Units</th><th class=\"num\">Spend</th>"
              "<th>Spend state</th><th class=\"num\">Coverage</th><th class=\"num\">Revenue</th>"
@@ -804,10 +804,7 @@ def pnl_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
              + (f"<h2>What the incomplete rows leave out</h2><ul class=\"notes\">{reasons}</ul>" if reasons else "")
              + (f'<ul class="notes">{notes}</ul>' if notes else "")
              + raw_block("Raw payload (pnl)", pnl) + "</section>")
-    page = payload_block("pnl", args, body + table)
-    if model_block:
-        page += f'<div class="charts">{model_block}</div>'
-    return layout(wb, "P&L", "pnl", page)
+    return layout(wb, "P&L", "pnl", payload_block("pnl", args, body + table))
 
 
 def api_index(wb: Workbench) -> dict[str, Any]:
