@@ -244,3 +244,26 @@ def test_every_verb_has_help(cw):
     for cap in all_capabilities():
         res = cw.ok(*cap.path, "--help")
         assert cap.summary in res.stdout
+
+
+def test_tasks_that_require_evidence_reject_free_text(cw, repo):
+    cw.ok("run", "new", "--id", "r1")
+    cw.ok("task", "add", "r1", "t1")
+    cw.ok("task", "add", "r1", "t2")
+    p = repo / ".cw/runs/r1/state.json"
+    st = json.loads(p.read_text())
+    for t in st["tasks"]:
+        t["requiresEvidence"] = True  # set by CW's planner for some apps
+    p.write_text(json.dumps(st))
+    cw.ok("dispatch", "r1")
+    (repo / "free.md").write_text("```cw:result\n{\"summary\":\"s\",\"findings\":[],\"evidence\":[\"trust me\"]}\n```\n")
+    (repo / "good.md").write_text("```cw:result\n{\"summary\":\"s\",\"findings\":[],\"evidence\":[\"README.md:1\", "
+                                  "\"https://example.org/x\", \"ticket:123\"]}\n```\n")
+    res = cw.fails(1, "result", "r1", "t1", "free.md", "--usage-input-tokens", "5")
+    assert "requires grounded cw:result evidence" in res.stderr
+    st = state_of(repo, "r1")
+    w1 = _by_id(st["workers"], "worker-t1-0001")
+    assert w1["status"] == "rejected" and "usage" not in w1, "usage from a rejected call is dropped"
+    assert _by_id(st["tasks"], "t1")["status"] == "failed" and st["feedback"][-1]["status"] == "open"
+    cw.ok("result", "r1", "t2", "good.md")
+    assert _by_id(state_of(repo, "r1")["tasks"], "t2")["status"] == "completed"

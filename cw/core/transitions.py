@@ -149,7 +149,18 @@ def dispatch(state: dict[str, Any], *, task_ids: list[str], backend: str | None,
 
 
 _FENCE = re.compile(r"```cw:result\s*\n(.*?)\n```", re.S)
-_LOCATOR = re.compile(r"^(?:[\w.\-/]+(?::\d+(?:-\d+)?)?|https?://\S+|[A-Za-z][\w.-]*:\S+)$")
+_URL = re.compile(r"^https?://\S+$")
+_PATH_LIKE = re.compile(r"^[\w.\-/]+(?::\d+(?:-\d+)?)?$")
+_NAMESPACED = re.compile(r"^[A-Za-z][\w.-]*:\S+$")
+
+
+def _grounded(locator: object) -> bool:
+    """A path-like locator (with a ``/`` or a ``.``), a URL, or a ``namespace:value`` token."""
+    if not isinstance(locator, str) or not locator.strip():
+        return False
+    if _URL.match(locator) or _NAMESPACED.match(locator):
+        return True
+    return bool(_PATH_LIKE.match(locator)) and ("/" in locator or "." in locator)
 
 
 def evidence_problem(task: dict[str, Any], text: str) -> str | None:
@@ -162,13 +173,11 @@ def evidence_problem(task: dict[str, Any], text: str) -> str | None:
     if not m:
         return msg
     try:
-        env = json.loads(m.group(1))
+        envelope = json.loads(m.group(1))
     except ValueError:
         return msg
-    ev = env.get("evidence") if isinstance(env, dict) else None
-    if not isinstance(ev, list) or not ev or not all(isinstance(e, str) and "/" in e or
-                                                     isinstance(e, str) and _LOCATOR.match(e) and
-                                                     ("." in e or ":" in e) for e in ev):
+    evidence = envelope.get("evidence") if isinstance(envelope, dict) else None
+    if not isinstance(evidence, list) or not evidence or not all(_grounded(e) for e in evidence):
         return msg
     return None
 
