@@ -179,3 +179,11 @@ def test_parent_links_refuse_cycles(cw, repo):
     cw.ok("run", "new", "--id", "d")
     cw.ok("run", "link", "c", "--parent", "d")
     assert state_of(repo, "c")["parentRunIds"] == ["b", "d"]
+
+
+def test_pnl_by_model(cw, shop):
+    cw.ok("revenue", "add", "deal", "100.00", "USD", "--ref", "INV-1")
+    rows = {r["key"]: r for r in cw.json("pnl", "--by", "model", "--now", NOW)["rows"]}
+    assert set(rows) == {"claude-sonnet-4-5", "(revenue)"}
+    assert rows["claude-sonnet-4-5"]["spend"] == 0.6 and rows["claude-sonnet-4-5"]["revenue"] == 0
+    assert rows["(revenue)"]["revenue"] == 100 and rows["(revenue)"]["spend"] == 0

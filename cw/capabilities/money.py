@@ -250,7 +250,9 @@ def spend_items(run: dict[str, Any], policy: Any) -> Iterator[dict[str, Any]]:
     for u in usage_units(run):
         usage = u.usage if isinstance(u.usage, dict) else {}
         actor = usage.get("actor") if isinstance(usage.get("actor"), str) else run_actor
+        model = usage.get("model")
         item = {"runId": run.get("id"), "app": app, "actor": actor or "unattributed",
+                "model": model if isinstance(model, str) and model else None,
                 "at": usage.get("attestedAt"), "currency": currency, "amount": None}
         if not u.attested:
             item["state"] = "unreported"
@@ -350,7 +352,8 @@ CAPABILITIES: tuple[Capability, ...] = (
         text=ledger.render_verify_text, description="Exits 1 when any ledger does not verify.",
         exit_code=_exit_verify),
     Capability("pnl", ("pnl",), "Spend against revenue per actor, app or run, in one currency.", (
-        SCOPE, Param("by", "group rows by", choices=GROUPINGS, default="actor"),
+        SCOPE, Param("by", "group rows by (model: spend per usage model; revenue then has its own row)",
+                     choices=GROUPINGS, default="actor"),
         Param("currency", "reporting currency", default="USD", metavar="CODE"), FX, PRICING,
         Param("attribution", "how revenue is shared along parent runs", choices=attr.MODELS, default="last-touch"),
         Param("half_life", "time-decay half-life (e.g. 7, 7d, 36h; default 7 days)", metavar="DAYS"),

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+import heapq
+import os
+import sys
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -10,9 +17,10 @@ from cw.core.jsonout import dumps
 from cw.core.metrics import derive_report, derive_summary_report, pin_valid
 from cw.core.netting import revenue_and_net
 from cw.core.render import render_report_text, render_summary_text
-from cw.core.summary import RunEntry, parse_limit, pool_summary, run_entry
+from cw.core.summary import RunEntry, newest_key, parse_limit, pool_summary, run_entry
 from cw.model.errors import CwError, LedgerError, UsageError
 from cw.shell import registry, sidefiles
+from cw.shell.fastload import read_state_header, read_summary_state
 from cw.shell.policies import load_pricing_policy
 from cw.shell.scan import ScannedRun, iter_run_dirs, load_scanned
 from cw.shell.workspace import Workspace
@@ -69,7 +77,8 @@ def metrics_show(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     return report
 
 
-def _summary_entry(item: ScannedRun, policy: Any, now: str) -> RunEntry:
+def _check_ledger(item: ScannedRun) -> None:
+    """A run whose revenue ledger does not verify is unreadable for the summary (cw-compat §16 c)."""
     from cw.capabilities.money import has_ledger, verify_loaded
 
     state = item.state
@@ -79,38 +88,155 @@ def _summary_entry(item: ScannedRun, policy: Any, now: str) -> RunEntry:
         if not res.ok:
             p = res.problem or {}
             raise LedgerError(f"revenue ledger does not verify ({p.get('entryId') or 'ledger'}: {p.get('what')})")
+
+
+def _summary_entry(item: ScannedRun, policy: Any, now: str) -> RunEntry:
+    _check_ledger(item)
+    state = item.state
+    assert state is not None
     report = derive_summary_report(state, now, policy, sidefiles.persisted_fingerprint(item.dir))
     return run_entry(report, state, str(item.repo))
 
 
+# How the summary reads runs. One run at a time per process; with many runs and
+# more than one core, a few forked processes share the runs (in order, in chunks)
+# and send back only the small per-run entries. Forking is skipped when the
+# process runs other threads (the workbench, the MCP server): a fork copies
+# their locks in whatever state they are.
+_PARALLEL_MIN_RUNS = 400
+_MAX_PROCESSES = 4
+
+
+@dataclass(frozen=True)
+class _SummaryJob:
+    """What every run of one summary is read with; ``derive`` False only ranks and checks it."""
+
+    policy: Any
+    now: str
+    derive: bool
+
+
+_ACTIVE_JOB: _SummaryJob | None = None  # set before forking; the children read it
+
+
+def _ranking_entry(state: dict[str, Any], repo: str) -> RunEntry:
+    """An entry carrying only what ``newest_key`` reads, built by ``run_entry`` itself so the keys agree."""
+    report: dict[str, Any] = {"freshness": {"status": "absent"}, "rates": {}, "usage": {}, "cost": {}}
+    if "id" in state:
+        report["runId"] = state["id"]
+    return run_entry(report, state, repo)
+
+
+def _summary_item(job: _SummaryJob, repo: Path, d: Path) -> RunEntry | dict[str, Any]:
+    """One run's entry (with ``derive`` False, a ranking entry), or its unreadable row."""
+    item = load_scanned(repo, d, read_summary_state if job.derive else read_state_header)
+    if item.error is None:
+        try:
+            if job.derive:
+                return _summary_entry(item, job.policy, job.now)
+            _check_ledger(item)
+            return _ranking_entry(item.state, str(repo))  # type: ignore[arg-type]
+        except CwError as exc:
+            item.error = exc.message
+    return {"runId": item.run_id, "repo": str(item.repo), "reason": item.error}
+
+
+def _summary_chunk(chunk: list[tuple[Path, Path]]) -> list[RunEntry | dict[str, Any]]:
+    job = _ACTIVE_JOB
+    assert job is not None
+    return [_summary_item(job, repo, d) for repo, d in chunk]
+
+
+def _processes(n_runs: int) -> int:
+    """How many processes read ``n_runs`` runs: 1 unless there are many runs, several cores and no threads."""
+    if n_runs < _PARALLEL_MIN_RUNS or threading.active_count() > 1:
+        return 1
+    import multiprocessing  # here, not at the top: most commands never fork, and start-up time counts
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, _MAX_PROCESSES))
+
+
+def _read_runs(job: _SummaryJob, run_dirs: list[tuple[Path, Path]]) -> list[RunEntry | dict[str, Any]]:
+    """Every run's result, in ``run_dirs`` order, read in this process or in a few forked ones."""
+    global _ACTIVE_JOB
+    procs = _processes(len(run_dirs))
+    if procs == 1:
+        return [_summary_item(job, repo, d) for repo, d in run_dirs]
+    size = max(8, min(64, len(run_dirs) // (procs * 8) or 1))
+    chunks = [run_dirs[i:i + size] for i in range(0, len(run_dirs), size)]
+    for stream in (sys.stdout, sys.stderr):  # a child flushes what it inherited: flush it once, here
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+    import multiprocessing
+
+    _ACTIVE_JOB = job
+    try:
+        with multiprocessing.get_context("fork").Pool(procs) as pool:
+            return [r for results in pool.imap(_summary_chunk, chunks) for r in results]
+    finally:
+        _ACTIVE_JOB = None
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Decoded JSON holds no reference cycles; the collector would only rescan it, run after run."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _summary_runs(run_dirs: list[tuple[Path, Path]], policy: Any, now: str,
+                  limit: int) -> tuple[list[RunEntry], list[dict[str, Any]], int]:
+    """The entries to pool, the unreadable rows, and how many readable runs ``--limit`` left out underived.
+
+    When ``--limit`` leaves runs out, every run is first read just far enough to
+    know that it is readable and where it ranks (``newest_key``), and only the
+    kept runs are derived. Should a kept run have changed in between, all runs
+    are read again in one pass, so the result is always that of a single pass.
+    """
+    derive = _SummaryJob(policy, now, derive=True)
+    if limit < len(run_dirs):
+        ranking = _read_runs(_SummaryJob(policy, now, derive=False), run_dirs)
+        readable = [(r, i) for i, r in enumerate(ranking) if isinstance(r, RunEntry)]
+        kept = heapq.nlargest(limit, readable, key=lambda ri: newest_key(ri[0]))
+        entries = _read_runs(derive, [run_dirs[i] for _, i in kept])
+        if all(isinstance(e, RunEntry) and newest_key(e) == newest_key(r) for e, (r, _) in zip(entries, kept)):
+            unreadable = [r for r in ranking if not isinstance(r, RunEntry)]
+            return entries, unreadable, len(readable) - len(kept)  # type: ignore[return-value]
+    results = _read_runs(derive, run_dirs)
+    return ([r for r in results if isinstance(r, RunEntry)], [r for r in results if not isinstance(r, RunEntry)],
+            0)
+
+
 def metrics_summary(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
-    """Pool every readable run of the scope, one run in memory at a time; unreadable runs are listed."""
+    """Pool every readable run of the scope; unreadable runs are listed (see ``_summary_runs``)."""
     limit = parse_limit(a.get("limit"))
     scope = "home" if a.get("scope") == "home" else "repo"
     now = ws.now(a.get("now"))
     run_dirs = list(iter_run_dirs(ws, scope, a.get("cwd")))
     policy = load_pricing_policy(a.get("pricing"), ws.process_cwd)
-    unreadable: list[dict[str, Any]] = []
-
-    def entries() -> Iterator[RunEntry]:
-        for repo, d in run_dirs:
-            item = load_scanned(repo, d)
-            if item.error is None:
-                try:
-                    yield _summary_entry(item, policy, now)
-                    continue
-                except CwError as exc:
-                    item.error = exc.message
-            unreadable.append({"runId": item.run_id, "repo": str(item.repo), "reason": item.error})
-
-    return pool_summary(entries(), unreadable, scope, now, limit)
+    with _gc_paused():
+        entries, unreadable, omitted = _summary_runs(run_dirs, policy, now, limit)
+        return pool_summary(entries, unreadable, scope, now, limit, omitted=omitted)
 
 
 CAPABILITIES: tuple[Capability, ...] = (
     Capability("metrics.show", ("metrics", "show"),
                "Derive one run's metrics: durations, rates with samples, attested usage, cost.", (
-        Param("run_id", "the run's id", positional=True, metavar="RUN", mcp_name="runId"),
-        PRICING, NOW, CWD, JSON_OUT), metrics_show, read_only=False, text=render_report_text,
+        Param("run_id", "the run's id", positional=True, metavar="RUN", mcp_name="runId", mcp_required=True),
+        PRICING, NOW, CWD, JSON_OUT), metrics_show, read_only=False, derived_write=True, text=render_report_text,
         description="Also writes the snapshot .cw/runs/<id>/metrics/metrics-report.json (the exact --json "
                     "bytes). Cost is attested, estimated, unpriced or unreported — never a made-up zero; "
                     "pass --pricing default for the bundled prices.",

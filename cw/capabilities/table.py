@@ -40,6 +40,11 @@ class Param:
     mcp_name: str | None = None
     cli: bool = True
     mcp: bool = True
+    mcp_required: bool = False  # required over MCP although the CLI owns the message when it is missing
+
+    @property
+    def required_in_mcp(self) -> bool:
+        return self.required or self.mcp_required
 
     @property
     def flag(self) -> str:
@@ -87,6 +92,7 @@ class Capability:
     examples: tuple[str, ...] = field(default_factory=tuple)
     exit_code: Callable[[Any], int] | None = None  # a read verb that reports problems (ledger verify)
     output_schema: str | None = None  # the schemas/ file its payload validates against
+    derived_write: bool = False  # writes only a derived snapshot, skipped in a read-only workspace
 
     @property
     def tool_name(self) -> str:
@@ -94,7 +100,7 @@ class Capability:
 
     def input_schema(self) -> dict[str, Any]:
         props = {p.mcp_key: p.json_schema() for p in self.params if p.mcp}
-        required = [p.mcp_key for p in self.params if p.mcp and p.required]
+        required = [p.mcp_key for p in self.params if p.mcp and p.required_in_mcp]
         sch: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
         if required:
             sch["required"] = required

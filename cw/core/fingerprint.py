@@ -46,6 +46,9 @@ class _Missing:
     def __repr__(self) -> str:
         return "MISSING"
 
+    def __reduce__(self) -> str:
+        return "MISSING"  # pickled by name: a copy sent to another process is the same sentinel
+
 
 MISSING: Any = _Missing()
 
@@ -168,19 +171,26 @@ def usage_key(usage: Any) -> str:
         if not js_truthy(usage):
             return "unreported"
         usage = {}
-    return (f"{js_string(usage.get('source', MISSING))}:{_or_dash(usage.get('model'))}:"
-            f"{_nullish_dash(usage.get('inputTokens'))}:{_nullish_dash(usage.get('outputTokens'))}")
+    get = usage.get
+    source = get("source", MISSING)
+    model = get("model")
+    inp = get("inputTokens")
+    out = get("outputTokens")
+    # Plain strings and safe integers print as themselves; anything else goes through the JS rules.
+    return (f"{source if type(source) is str else js_string(source)}:"
+            f"{model if type(model) is str and model else _or_dash(model)}:"
+            f"{inp if type(inp) is int and -_MAX_SAFE <= inp <= _MAX_SAFE else _nullish_dash(inp)}:"
+            f"{out if type(out) is int and -_MAX_SAFE <= out <= _MAX_SAFE else _nullish_dash(out)}")
 
 
-def _usage_extensions(parts: list[str], kind: str, rec: dict[str, Any]) -> None:
-    usage = rec.get("usage")
-    if not isinstance(usage, dict):
-        return
-    rid = js_string(rec.get("id", MISSING))
-    if "actor" in usage:
-        parts.append(f"usage-actor:{kind}:{rid}:{js_string(usage['actor'])}")
-    if "reasoningTokens" in usage:
-        parts.append(f"reasoning:{kind}:{rid}:{js_string(usage['reasoningTokens'])}")
+def _s(v: Any) -> str:
+    """``js_string`` with the plain-string case first (the common one, called per record)."""
+    return v if type(v) is str else js_string(v)
+
+
+def _d(v: Any) -> str:
+    """``_or_dash`` with the non-empty-string case first."""
+    return v if type(v) is str and v else _or_dash(v)
 
 
 def fingerprint_parts(run: dict[str, Any]) -> list[str]:
@@ -192,24 +202,39 @@ def fingerprint_parts(run: dict[str, Any]) -> list[str]:
         f"updatedAt:{S(run.get('updatedAt', MISSING))}",
         f"app:{S(run_app(run))}",
     ]
+    append = parts.append
+    # Per task and worker: CW's string, then cw's usage-actor / reasoning additions when present.
     for t in object_records(run.get("tasks")):
-        parts.append(
-            f"task:{S(t.get('id', MISSING))}:{S(t.get('status', MISSING))}:{_or_dash(t.get('dispatchedAt'))}:"
-            f"{_or_dash(t.get('completedAt'))}:{usage_key(t.get('usage', MISSING))}:{_or_dash(t.get('backendId'))}")
-        _usage_extensions(parts, "task", t)
+        get = t.get
+        rid = _s(get("id", MISSING))
+        usage = get("usage", MISSING)
+        append(f"task:{rid}:{_s(get('status', MISSING))}:{_d(get('dispatchedAt'))}:{_d(get('completedAt'))}:"
+               f"{usage_key(usage)}:{_d(get('backendId'))}")
+        if isinstance(usage, dict):
+            if "actor" in usage:
+                append(f"usage-actor:task:{rid}:{_s(usage['actor'])}")
+            if "reasoningTokens" in usage:
+                append(f"reasoning:task:{rid}:{_s(usage['reasoningTokens'])}")
     for w in object_records(run.get("workers")):
-        parts.append(
-            f"worker:{S(w.get('id', MISSING))}:{S(w.get('status', MISSING))}:"
-            f"{_or_dash(js_get(w.get('output'), 'recordedAt'))}:{usage_key(w.get('usage', MISSING))}:"
-            f"{_or_dash(w.get('backendId'))}")
-        _usage_extensions(parts, "worker", w)
+        get = w.get
+        rid = _s(get("id", MISSING))
+        usage = get("usage", MISSING)
+        output = get("output")
+        recorded = output.get("recordedAt", MISSING) if type(output) is dict else js_get(output, "recordedAt")
+        append(f"worker:{rid}:{_s(get('status', MISSING))}:{_d(recorded)}:{usage_key(usage)}:"
+               f"{_d(get('backendId'))}")
+        if isinstance(usage, dict):
+            if "actor" in usage:
+                append(f"usage-actor:worker:{rid}:{_s(usage['actor'])}")
+            if "reasoningTokens" in usage:
+                append(f"reasoning:worker:{rid}:{_s(usage['reasoningTokens'])}")
     for n in object_records(run.get("nodes")):
         if n.get("kind") == "verifier":
-            parts.append(f"verifier:{S(n.get('id', MISSING))}:{S(n.get('status', MISSING))}")
+            append(f"verifier:{_s(n.get('id', MISSING))}:{_s(n.get('status', MISSING))}")
     for prefix, records in (("candidate", run.get("candidates")), ("feedback", run.get("feedback")),
                             ("membership", js_get(run.get("multiAgent"), "memberships"))):
         for r in object_records(records):
-            parts.append(f"{prefix}:{S(r.get('id', MISSING))}:{S(r.get('status', MISSING))}")
+            append(f"{prefix}:{_s(r.get('id', MISSING))}:{_s(r.get('status', MISSING))}")
     # cw additions: only when present, so CW runs keep CW's fingerprint.
     if "actor" in run:
         parts.append(f"actor:{S(run['actor'])}")

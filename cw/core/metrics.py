@@ -154,6 +154,11 @@ def _worker_end(w: dict[str, Any]) -> Any:
 # ---------------------------------------------------------------------------
 
 
+def _unit_sort_key(u: Unit) -> str:
+    rid = u.record.get("id", MISSING)
+    return rid if type(rid) is str else _row_key(rid)
+
+
 def usage_units(run: dict[str, Any]) -> list[Unit]:
     """The run's usage units in code-point order of their id (§3.6, §16 j).
 
@@ -164,14 +169,17 @@ def usage_units(run: dict[str, Any]) -> list[Unit]:
     covered: set[Any] = set()
     for w in object_records(run.get("workers")):
         output = w.get("output", MISSING)
-        if js_truthy(output):
-            task_id = js_get(output, "taskId")
-            covered.add(hkey(task_id if js_truthy(task_id) else w.get("taskId", MISSING)))
+        if type(output) is dict or js_truthy(output):  # any object is truthy, even {}
+            task_id = output.get("taskId", MISSING) if type(output) is dict else js_get(output, "taskId")
+            key = task_id if js_truthy(task_id) else w.get("taskId", MISSING)
+            covered.add(key if type(key) is str else hkey(key))
             units.append(Unit(w.get("id"), "worker", w.get("usage"), w))
     for t in object_records(run.get("tasks")):
-        if t.get("status") == "completed" and hkey(t.get("id", MISSING)) not in covered:
-            units.append(Unit(t.get("id"), "task", t.get("usage"), t))
-    units.sort(key=lambda u: _row_key(u.record.get("id", MISSING)))
+        if t.get("status") == "completed":
+            tid = t.get("id", MISSING)
+            if (tid if type(tid) is str else hkey(tid)) not in covered:
+                units.append(Unit(t.get("id"), "task", t.get("usage"), t))
+    units.sort(key=_unit_sort_key)
     return units
 
 
@@ -179,11 +187,20 @@ def usage_totals(units: list[Unit]) -> dict[str, Any]:
     """UsageTotals (§3.6) over a unit list."""
     attested = [u for u in units if u.attested]
     inp = out = total = 0
+    models = []
     for u in attested:
         usage = u.usage if isinstance(u.usage, dict) else {}
-        inp += token_number(usage.get("inputTokens"))
-        out += token_number(usage.get("outputTokens"))
-        total += token_total(usage)
+        get = usage.get
+        i = get("inputTokens")
+        o = get("outputTokens")
+        t = get("totalTokens")
+        # ints are the common case; anything else is read by CW's rules (token_number / token_total)
+        inp += i if type(i) is int else token_number(i)
+        out += o if type(o) is int else token_number(o)
+        total += t if type(t) is int else token_total(usage)
+        m = get("model")
+        if js_truthy(m):
+            models.append(m)
     n = len(units)
     return {
         "units": n,
@@ -193,7 +210,7 @@ def usage_totals(units: list[Unit]) -> dict[str, Any]:
         "inputTokens": as_int_if_integral(inp),
         "outputTokens": as_int_if_integral(out),
         "totalTokens": as_int_if_integral(total),
-        "models": distinct_sorted([m for u in attested if js_truthy(m := js_get(u.usage, "model"))]),
+        "models": distinct_sorted(models),
     }
 
 

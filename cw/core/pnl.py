@@ -12,8 +12,10 @@ Inputs (plain values; the shell gathers them from run state):
   ``{runId, app, actor, at, amount, currency, entryId, bookedRunId}``. Each
   booking is attributed once, by what remains of it after reversals.
 
-Each row (``key`` = the actor, app or run id; missing actor ->
-``unattributed``, missing app -> ``unknown``):
+Each row (``key`` = the actor, app, run id or model; missing actor ->
+``unattributed``, missing app -> ``unknown``; by model, spend rows are the
+usage's model (``(no model)`` for units without one) and revenue, which no
+model earns, has its own ``(revenue)`` row):
 
 * ``runs``: distinct runs contributing units or revenue to the row (the
   totals row counts distinct runs overall, so rows can add up to more);
@@ -59,7 +61,7 @@ from cw.core.numbers import money_out, round6, to_fixed
 from cw.model.errors import UsageError
 
 SPEND_STATES = ("attested", "estimated", "unpriced", "unreported")
-GROUPINGS = ("actor", "app", "run")
+GROUPINGS = ("actor", "app", "run", "model")
 _PRICED = ("attested", "estimated")
 
 
@@ -115,6 +117,10 @@ def _key(item: Mapping[str, Any], by: str) -> str:
         return str(item["runId"])
     if by == "app":
         return item.get("app") or "unknown"
+    if by == "model":
+        if "entryId" in item:
+            return "(revenue)"
+        return str(item.get("model") or "(no model)")
     return item.get("actor") or "unattributed"
 
 
@@ -194,7 +200,7 @@ def build_pnl(spend_items: Iterable[Mapping[str, Any]], revenue_items: Iterable[
         total.run_ids.add(str(item["runId"]))
         return acc, total
 
-    for run in runs or ():
+    for run in runs if by != "model" and runs is not None else ():  # a run is not a model
         accs(run)
     for item in spend_items:
         state = item["state"]
@@ -247,7 +253,8 @@ def build_pnl(spend_items: Iterable[Mapping[str, Any]], revenue_items: Iterable[
     unreadable = [{"runId": u["runId"], "repo": u["repo"], "reason": u["reason"]} for u in unreadable]
     by_key = {r["key"]: r for r in row_payloads}
     for r in refused:
-        key = {"actor": r.get("actor") or "unattributed", "app": r.get("app") or "unknown", "run": r["runId"]}[by]
+        key = {"actor": r.get("actor") or "unattributed", "app": r.get("app") or "unknown", "run": r["runId"],
+               "model": "(revenue)"}[by]
         why = f"revenue of run {r['runId']} refused: {r['reason']}"
         for target in (by_key.get(key), totals):
             if target is not None:

@@ -214,16 +214,23 @@ def _actor_key(e: RunEntry) -> list[Any]:
     return [e.actor]
 
 
-def _newest_key(e: RunEntry) -> tuple[bytes, bytes, bytes]:
+def newest_key(e: RunEntry) -> tuple[bytes, bytes, bytes]:
+    """The order ``--limit`` keeps runs by: ``createdAt``, then run id, then repo (code units); largest = newest.
+
+    It reads only ``created_at``, ``run_id`` and ``repo``, so a caller can rank
+    runs it has not derived yet (see ``pool_summary``'s ``omitted``).
+    """
     return cu_key(e.created_at), cu_key(js_string(e.run_id)), cu_key(e.repo)
 
 
 def pool_summary(entries: Iterable[RunEntry], unreadable: list[dict[str, Any]], scope: str, now: str,
-                 limit: int | None) -> dict[str, Any]:
+                 limit: int | None, *, omitted: int = 0) -> dict[str, Any]:
     """The summary payload (§5.4 key order, with cw's ``unreadable`` and ``omittedRuns``).
 
     ``limit`` keeps the N newest readable runs (``None`` keeps all); unreadable
-    runs are always listed.
+    runs are always listed. ``omitted`` counts readable runs the caller already
+    left out by the same rule (``newest_key``) before deriving them; it is
+    added to ``omittedRuns``.
     """
     seen = 0
 
@@ -234,7 +241,7 @@ def pool_summary(entries: Iterable[RunEntry], unreadable: list[dict[str, Any]], 
             yield e
 
     # Consume the entries first: a streaming caller may add to ``unreadable`` while it yields them.
-    kept = list(entries) if limit is None else heapq.nlargest(max(limit, 0), counted(entries), key=_newest_key)
+    kept = list(entries) if limit is None else heapq.nlargest(max(limit, 0), counted(entries), key=newest_key)
     if limit is None:
         seen = len(kept)
     kept.sort(key=lambda e: (js_string(e.run_id), e.repo))
@@ -259,7 +266,7 @@ def pool_summary(entries: Iterable[RunEntry], unreadable: list[dict[str, Any]], 
         "runCount": len(kept),
         "unreadableRuns": len(unreadable_rows),
         "unreadable": unreadable_rows,
-        "omittedRuns": seen - len(kept),
+        "omittedRuns": seen - len(kept) + omitted,
         "rates": pooled["rates"],
         "usage": pooled["usage"],
         "cost": pooled["cost"],

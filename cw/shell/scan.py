@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from cw.core.numbers import cu_key
 from cw.model.errors import CwError
@@ -37,9 +37,10 @@ def iter_run_dirs(ws: Workspace, scope: str, cwd: str | None) -> Iterator[tuple[
             yield repo, d
 
 
-def load_scanned(repo: Path, d: Path) -> ScannedRun:
+def load_scanned(repo: Path, d: Path, reader: Callable[[Path], dict[str, Any]] = read_run_dir) -> ScannedRun:
+    """One run read by ``reader`` (the store's ``read_run_dir`` unless told), or why it cannot be read."""
     try:
-        return ScannedRun(repo, d.name, d, read_run_dir(d), None)
+        return ScannedRun(repo, d.name, d, reader(d), None)
     except CwError as exc:
         return ScannedRun(repo, d.name, d, None, exc.message)
     except OSError as exc:

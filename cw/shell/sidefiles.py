@@ -50,11 +50,16 @@ def persisted_fingerprint(run_dir: Path) -> str | None:
 
 
 def write_snapshot(run_dir: Path, text: str) -> Path:
-    """Write the snapshot (the exact ``--json`` bytes) atomically under its own sidecar lock, mode 0600."""
+    """Write the snapshot (the exact ``--json`` bytes) atomically under its own sidecar lock, mode 0600.
+
+    Not fsync'd, as in CW (cw-compat §4.2): it is derived data. The rename
+    still means a reader sees the old file or the new one, never a torn one,
+    and a snapshot lost to a crash only reads as ``absent``.
+    """
     target = snapshot_path(run_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
     with filelock.FileLock(str(target) + ".lock", timeout=10):
-        atomic_write(target, text.encode("utf-8"), mode=0o600)
+        atomic_write(target, text.encode("utf-8"), fsync=False, mode=0o600)
     return target
 
 

@@ -20,7 +20,7 @@ from cw import __version__
 from cw.capabilities import all_capabilities
 from cw.capabilities.table import Capability, Param
 from cw.core.jsonout import dumps
-from cw.model.errors import CwError, EXIT_REFUSED, UsageError
+from cw.model.errors import EXIT_REFUSED, CwError, UsageError, from_os_error, internal_error_message
 from cw.shell.workspace import Workspace
 
 EXIT_INTERNAL = 70
@@ -56,14 +56,11 @@ class CwGroup(click.Group):
         except BrokenPipeError:
             raise SystemExit(EXIT_REFUSED) from None
         except OSError as exc:
-            where = f" {exc.filename}" if exc.filename else ""
-            raise CwClickError(CwError(f"Cannot access{where}: {exc.strerror or exc}. Nothing was changed "
-                                       "by this command unless it said so.")) from None
+            raise CwClickError(from_os_error(exc)) from None
         except Exception as exc:  # never show a traceback to a user
             if os.environ.get("CW_DEBUG"):
                 raise
-            click.echo(f"cw: internal error ({type(exc).__name__}: {exc}). Please report it with the command "
-                       "you ran; set CW_DEBUG=1 to see the traceback.", err=True)
+            click.echo(f"cw: {internal_error_message(exc, 'command you ran')}", err=True)
             raise SystemExit(EXIT_INTERNAL) from None
 
 

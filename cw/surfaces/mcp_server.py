@@ -34,7 +34,7 @@ from cw.capabilities import all_capabilities
 from cw.capabilities.table import Capability, Param
 from cw.core.jsonout import dumps
 from cw.core.numbers import js_number
-from cw.model.errors import CwError, UsageError
+from cw.model.errors import CwError, UsageError, from_os_error, internal_error_message
 from cw.shell.workspace import Workspace
 
 SERVER_NAME = "cw"
@@ -86,7 +86,7 @@ def tools_markdown() -> str:
     """The tool list of ``docs/mcp.md``, generated from the table (``*`` marks a required argument)."""
     lines = ["| tool | read-only | arguments | what it does |", "| --- | --- | --- | --- |"]
     for cap in mcp_capabilities():
-        args = ", ".join(f"`{p.mcp_key}`" + ("\\*" if p.required else "") for p in cap.params if p.mcp)
+        args = ", ".join(f"`{p.mcp_key}`" + ("\\*" if p.required_in_mcp else "") for p in cap.params if p.mcp)
         summary = cap.summary.replace("|", "\\|")
         lines.append(f"| `{cap.tool_name}` | {'yes' if cap.read_only else 'no'} | {args or '—'} | {summary} |")
     return "\n".join(lines)
@@ -157,7 +157,7 @@ def handler_args(cap: Capability, arguments: Mapping[str, Any] | None, label: st
     for p in params:
         value = given.get(p.mcp_key)
         if value is None or value is False and p.type == "boolean":
-            if p.required:
+            if p.required_in_mcp:
                 raise UsageError(f"{label} missing required argument: {p.mcp_key}")
             if p.default is not None and p.type != "boolean":
                 out[p.name] = p.default
@@ -170,7 +170,7 @@ def handler_args(cap: Capability, arguments: Mapping[str, Any] | None, label: st
                                  f"got {len(value)}.")
             items = [_scalar(v, p, label) for v in value]
             if not items:
-                if p.required:
+                if p.required_in_mcp:
                     raise UsageError(f"{label} missing required argument: {p.mcp_key}")
                 continue
             out[p.name] = items
@@ -198,11 +198,8 @@ def _as_cw_error(exc: Exception) -> CwError:
     if isinstance(exc, CwError):
         return exc
     if isinstance(exc, OSError):
-        where = f" {exc.filename}" if exc.filename else ""
-        return CwError(f"Cannot access{where}: {exc.strerror or exc}. Nothing was changed by this command "
-                       "unless it said so.")
-    return CwError(f"internal error ({type(exc).__name__}: {exc}). Please report it with the tool call you "
-                   "made; the server's stderr has the traceback.")
+        return from_os_error(exc)
+    return CwError(internal_error_message(exc, "tool call you made"))
 
 
 def call_tool(name: str, arguments: Mapping[str, Any] | None,

@@ -66,7 +66,7 @@ SECURITY_HEADERS = (
 )
 RATES = (("failure", "Failure"), ("verifierPass", "Verifier pass"), ("candidateAcceptance", "Candidate acceptance"))
 # Not read-only in the table only because they write a derived snapshot, which a read-only workspace skips.
-READ_ONLY_PROJECTIONS = ("metrics.show",)
+NUM = "num"  # the class of right-aligned numeric cells
 
 
 # ---------------------------------------------------------------------------
@@ -83,7 +83,7 @@ class Workbench:
     pricing: str | None = None
 
     def capability(self, name: str) -> Capability:
-        """A capability the workbench serves, by name (read-only ones, and ``READ_ONLY_PROJECTIONS``)."""
+        """A capability the workbench serves, by name (read-only ones, and those that only write a derived snapshot)."""
         try:
             cap = by_name(name)
         except KeyError:
@@ -132,7 +132,7 @@ def served_capabilities() -> tuple[Capability, ...]:
     ``metrics.show`` is marked as writing because the CLI and MCP write its
     snapshot; the workbench's workspace is read-only, so it writes nothing here.
     """
-    return tuple(c for c in all_capabilities() if c.read_only or c.name in READ_ONLY_PROJECTIONS)
+    return tuple(c for c in all_capabilities() if c.read_only or c.derived_write)
 
 
 def query_arguments(cap: Capability, query: Mapping[str, list[str]]) -> dict[str, Any]:
@@ -221,25 +221,38 @@ def rate(path: str, value: Mapping[str, Any]) -> str:
     return shown(f"{path}.rate", value["rate"], format_rate(dict(value)))
 
 
-def rate_row(path: str, label: str, rate: Mapping[str, Any]) -> str:
+def rate_row(path: str, label: str, metric: Mapping[str, Any]) -> str:
     """One row of a rates table: the rate, its count and samples (total), its state and buckets."""
-    buckets = rate.get("buckets") or {}
-    samples = ", ".join(f"{k} {js_number(v)}" for k, v in buckets.items()) or "none"
-    value = rate.get("rate")
-    text = "n/a" if rate.get("state") == "n/a" or value is None else f"{to_fixed(value * 100, 1)}%"
-    return (f"<tr><td>{esc(label)}</td>"
-            f"<td class=\"num\">{shown(path + '.rate', value, text, 'na' if value is None else '')}</td>"
-            f"<td class=\"num\">{count(path + '.count', rate.get('count'))}</td>"
-            f"<td class=\"num\">{count(path + '.total', rate.get('total'))}</td>"
-            f"<td>{badge(path + '.state', rate.get('state'))}</td>"
-            f"<td class=\"mono\">{esc(samples)}</td></tr>")
+    buckets = ", ".join(f"{k} {js_number(v)}" for k, v in (metric.get("buckets") or {}).items()) or "none"
+    value = metric.get("rate")
+    text = "n/a" if metric.get("state") == "n/a" or value is None else f"{to_fixed(value * 100, 1)}%"
+    return ("<tr>" + td(esc(label)) + td(shown(f"{path}.rate", value, text, "na" if value is None else ""), NUM)
+            + td(count(f"{path}.count", metric.get("count")), NUM)
+            + td(count(f"{path}.total", metric.get("total")), NUM)
+            + td(badge(f"{path}.state", metric.get("state"))) + td(esc(buckets), "mono") + "</tr>")
 
 
 def rates_table(path: str, rates: Mapping[str, Any]) -> str:
-    rows = "".join(rate_row(f"{path}.{key}", label, rates[key]) for key, label in RATES if key in rates)
-    return ("<table><thead><tr><th>Rate</th><th class=\"num\">Value</th><th class=\"num\">Count</th>"
-            "<th class=\"num\">Samples</th><th>State</th><th>Buckets</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>")
+    rows = [rate_row(f"{path}.{key}", label, rates[key]) for key, label in RATES if key in rates]
+    return table(["Rate", ("Value", NUM), ("Count", NUM), ("Samples", NUM), "State", "Buckets"], rows, "")
+
+
+def td(inner: str, cls: str = "") -> str:
+    """A cell around already-escaped HTML."""
+    return f'<td class="{cls}">{inner}</td>' if cls else f"<td>{inner}</td>"
+
+
+def table(heads: Sequence[str | tuple[str, str]], rows: Sequence[str], empty: str) -> str:
+    """A table: ``heads`` are titles or ``(title, css class)``; ``empty`` is said when there are no rows."""
+    cols = "".join(f'<th class="{cls}">{esc(h)}</th>' if cls else f"<th>{esc(h)}</th>"
+                   for h, cls in ((h, "") if isinstance(h, str) else h for h in heads))
+    body = "".join(rows) or f'<tr><td colspan="{max(len(heads), 1)}" class="na">{esc(empty)}</td></tr>'
+    return f"<table>{f'<thead><tr>{cols}</tr></thead>' if cols else ''}<tbody>{body}</tbody></table>"
+
+
+def notes_list(notes: Iterable[str] | None) -> str:
+    items = "".join(f"<li>{esc(n)}</li>" for n in notes or [])
+    return f'<ul class="notes">{items}</ul>' if items else ""
 
 
 def raw_block(title: str, payload: Any) -> str:
@@ -374,7 +387,7 @@ def runs_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
     lifecycles = next((p.choices for p in cap.params if p.name == "lifecycle" and p.choices), ())
 
     def select(key: str, label: str, options: Iterable[str]) -> str:
-        opts = [f'<option value="">any</option>'] + [
+        opts = ['<option value="">any</option>'] + [
             f'<option value="{esc(o)}"{" selected" if filters.get(key) == o else ""}>{esc(o)}</option>'
             for o in options]
         return f'<label>{esc(label)}<select name="{esc(key)}">{"".join(opts)}</select></label>'
@@ -387,51 +400,43 @@ def runs_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
     home = payload.get("scope") == "home"
     rows = []
     for i, r in enumerate(payload["runs"]):
-        p = f"runs.{i}"
-        t = r["tasks"]
-        rows.append(
-            f'<tr data-run-id="{esc(r["runId"])}"><td class="mono nowrap">'
-            f'{link(run_href(r["runId"], r.get("repo") if home else None), r["runId"])}</td>'
-            f'<td>{shown(p + ".app", r.get("app"), r.get("app") or "—")}</td>'
-            f'<td>{shown(p + ".title", r.get("title"), r.get("title") or "")}</td>'
-            f'<td>{shown(p + ".actor", r.get("actor"), r.get("actor") or "")}</td>'
-            f'<td>{badge(p + ".lifecycle", r["lifecycle"])}</td>'
-            f'<td class="num">{count(p + ".tasks.completed", t["completed"])}/{count(p + ".tasks.total", t["total"])}'
-            f'</td><td class="num">{count(p + ".tasks.failed", t["failed"])}</td>'
-            f'<td class="num">{count(p + ".workers", r["workers"])}</td>'
-            f'<td class="mono when">{shown(p + ".createdAt", r.get("createdAt"), r.get("createdAt") or "—")}</td>'
-            + (f'<td class="mono">{shown(p + ".repo", r.get("repo"), r.get("repo") or "")}</td>' if home else "")
-            + "</tr>")
-    if not rows:
-        rows.append(f'<tr><td colspan="10" class="na">No runs{" match these filters" if filters else ""}. '
-                    "Create one with <code>cw run new</code>.</td></tr>")
-    head = ("<tr><th>Run</th><th>App</th><th>Title</th><th>Actor</th><th>Lifecycle</th>"
-            "<th class=\"num\">Tasks done</th><th class=\"num\">Failed</th><th class=\"num\">Workers</th>"
-            "<th>Created</th>" + ("<th>Repo</th>" if home else "") + "</tr>")
-    unreadable = "".join(
-        f'<li><span class="mono">{esc(u["runId"])}</span> ({esc(u["repo"])}): {esc(u["reason"])}</li>'
-        for u in payload["unreadable"])
+        p, t = f"runs.{i}", r["tasks"]
+        cells = [td(link(run_href(r["runId"], r.get("repo") if home else None), r["runId"]), "mono nowrap"),
+                 td(shown(f"{p}.app", r.get("app"), r.get("app") or "—")),
+                 td(shown(f"{p}.title", r.get("title"), r.get("title") or "")),
+                 td(shown(f"{p}.actor", r.get("actor"), r.get("actor") or "")),
+                 td(badge(f"{p}.lifecycle", r["lifecycle"])),
+                 td(f'{count(f"{p}.tasks.completed", t["completed"])}/{count(f"{p}.tasks.total", t["total"])}', NUM),
+                 td(count(f"{p}.tasks.failed", t["failed"]), NUM),
+                 td(count(f"{p}.workers", r["workers"]), NUM),
+                 td(shown(f"{p}.createdAt", r.get("createdAt"), r.get("createdAt") or "—"), "mono when")]
+        if home:
+            cells.append(td(shown(f"{p}.repo", r.get("repo"), r.get("repo") or ""), "mono"))
+        rows.append(f'<tr data-run-id="{esc(r["runId"])}">{"".join(cells)}</tr>')
+    heads = ["Run", "App", "Title", "Actor", "Lifecycle", ("Tasks done", NUM), ("Failed", NUM), ("Workers", NUM),
+             "Created"] + (["Repo"] if home else [])
+    empty = "No runs match these filters." if filters else "No runs yet: create one with cw run new."
+    unreadable = "".join(f'<li><span class="mono">{esc(u["runId"])}</span> ({esc(u["repo"])}): {esc(u["reason"])}</li>'
+                         for u in payload["unreadable"])
     body = (f"<h1>Runs</h1><p class=\"sub\">{count('runCount', payload['runCount'])} run(s) in scope "
             f"<strong>{esc(payload['scope'])}</strong>{' matching the filters' if filters else ''}.</p>"
-            f'<section class="panel">{form}<table><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+            f'<section class="panel">{form}{table(heads, rows, empty)}'
             + (f'<h2>Unreadable runs</h2><ul class="notes">{unreadable}</ul>' if unreadable else "")
             + raw_block("Raw payload (run.list)", payload) + "</section>")
     return layout(wb, "Runs", "runs", payload_block("run.list", filters, body))
 
 
-def _time_table(path: str, rows: list[dict[str, Any]]) -> str:
+def _time_rows(path: str, rows: list[dict[str, Any]]) -> list[str]:
     out = []
     for i, r in enumerate(rows):
-        p = f"{path}.{i}"
-        d = r.get("duration") or {}
-        out.append(f"<tr><td class=\"mono\">{esc(r.get('id'))}</td><td>{esc(r.get('kind'))}</td>"
-                   f"<td>{badge(p + '.status', r.get('status'))}</td>"
-                   f"<td class=\"mono\">{esc(d.get('startedAt') or '—')}</td>"
-                   f"<td class=\"mono\">{esc(d.get('endedAt') or '—')}</td>"
-                   f"<td class=\"num\">{duration(p + '.duration.wallClockMs', d.get('wallClockMs'))}</td>"
-                   f"<td>{shown(p + '.duration.inFlight', d.get('inFlight'), 'yes' if d.get('inFlight') else 'no')}"
-                   "</td></tr>")
-    return "".join(out)
+        p, d = f"{path}.{i}", r.get("duration") or {}
+        flying = d.get("inFlight")
+        out.append("<tr>" + td(esc(r.get("id")), "mono") + td(esc(r.get("kind")))
+                   + td(badge(f"{p}.status", r.get("status")))
+                   + td(esc(d.get("startedAt") or "—"), "mono when") + td(esc(d.get("endedAt") or "—"), "mono when")
+                   + td(duration(f"{p}.duration.wallClockMs", d.get("wallClockMs")), NUM)
+                   + td(shown(f"{p}.duration.inFlight", flying, "yes" if flying else "no")) + "</tr>")
+    return out
 
 
 def present(path: str, record: Mapping[str, Any], key: str, render: Callable[[str, Any], str] = count) -> str:
@@ -444,11 +449,10 @@ def present(path: str, record: Mapping[str, Any], key: str, render: Callable[[st
 def _usage_row(path: str, unit: Mapping[str, Any]) -> str:
     usage = unit.get("usage") if isinstance(unit.get("usage"), Mapping) else {}
     model = present(f"{path}.usage", usage, "model", lambda p, v: shown(p, v, str(v)))
-    tokens = "".join(f'<td class="num">{present(f"{path}.usage", usage, k)}</td>'
+    tokens = "".join(td(present(f"{path}.usage", usage, k), NUM)
                      for k in ("inputTokens", "outputTokens", "totalTokens"))
-    return (f"<tr><td class=\"mono\">{esc(unit.get('unit'))}</td><td>{esc(unit.get('kind'))}</td>"
-            f"<td class=\"mono\">{model}</td>{tokens}<td>{esc(usage.get('source') or '—')}</td>"
-            f"<td>{esc(usage.get('actor') or '—')}</td></tr>")
+    return ("<tr>" + td(esc(unit.get("unit")), "mono") + td(esc(unit.get("kind"))) + td(model, "mono") + tokens
+            + td(esc(usage.get("source") or "—")) + td(esc(usage.get("actor") or "—")) + "</tr>")
 
 
 def metrics_panels(report: dict[str, Any]) -> str:
@@ -461,35 +465,32 @@ def metrics_panels(report: dict[str, Any]) -> str:
         card("In-flight items", count("time.inFlight", t["inFlight"])),
         card("Usage coverage", coverage("usage.coverage", u["coverage"]),
              f"{esc(js_number(u['attestedUnits']))} of {esc(js_number(u['units']))} units attested"),
-        card("Cost state", badge("cost.state", c["state"]), esc(c.get("policyId") or "no policy id")),
+        card("Cost state", badge("cost.state", c["state"]), esc(c.get("policyId") or "no pricing policy")),
     ])
-    rows = _time_table("time.tasks", t["tasks"]) + _time_table("time.workers", t["workers"])
-    durations = ("<table><thead><tr><th>Item</th><th>Kind</th><th>Status</th><th>Started</th><th>Ended</th>"
-                 "<th class=\"num\">Wall clock</th><th>In flight</th></tr></thead>"
-                 f"<tbody>{rows or '<tr><td colspan=7 class=na>No tasks or workers.</td></tr>'}</tbody></table>")
-    usage_rows = "".join(_usage_row(f"attestedUsage.{i}", a) for i, a in enumerate(report.get("attestedUsage") or []))
+    durations = table(["Item", "Kind", "Status", "Started", "Ended", ("Wall clock", NUM), "In flight"],
+                      _time_rows("time.tasks", t["tasks"]) + _time_rows("time.workers", t["workers"]),
+                      "No tasks or workers yet.")
     usage = (f"<p>{count('usage.attestedUnits', u['attestedUnits'])} of {count('usage.units', u['units'])} units "
              f"attested, {count('usage.unreportedUnits', u['unreportedUnits'])} unreported · coverage "
-             f"{coverage('usage.coverage', u['coverage'])} · tokens in "
-             f"{count('usage.inputTokens', u['inputTokens'])}, out {count('usage.outputTokens', u['outputTokens'])}, "
-             f"total {count('usage.totalTokens', u['totalTokens'])}</p>"
-             "<table><thead><tr><th>Unit</th><th>Kind</th><th>Model</th><th class=\"num\">In</th>"
-             "<th class=\"num\">Out</th><th class=\"num\">Total</th><th>Source</th><th>Actor</th></tr></thead>"
-             f"<tbody>{usage_rows or '<tr><td colspan=8 class=unreported>No attested usage: cost is unreported, not zero.</td></tr>'}"
-             "</tbody></table>")
-    notes = "".join(f"<li>{esc(n)}</li>" for n in c.get("notes") or [])
-    cost = (f"<table><tbody><tr><th>State</th><td>{badge('cost.state', c['state'])}</td></tr>"
-            f"<tr><th>Attested</th><td>{cost_amount('cost.attestedUsd', c.get('attestedUsd'), c)}</td></tr>"
-            f"<tr><th>Estimated</th><td>{cost_amount('cost.estimatedUsd', c.get('estimatedUsd'), c)}</td></tr>"
-            f"<tr><th>Priced coverage</th><td>{coverage('cost.pricedCoverage', c.get('pricedCoverage'))}</td></tr>"
-            f"<tr><th>Unpriced models</th><td class=\"mono\">{esc(', '.join(map(str, c.get('unpricedModels') or [])) or 'none')}</td></tr>"
-            f"<tr><th>Policy</th><td class=\"mono\">{esc(c.get('policyId') or 'none')}</td></tr></tbody></table>"
-            + (f'<ul class="notes">{notes}</ul>' if notes else ""))
+             f"{coverage('usage.coverage', u['coverage'])} · tokens in {count('usage.inputTokens', u['inputTokens'])}"
+             f", out {count('usage.outputTokens', u['outputTokens'])}, total "
+             f"{count('usage.totalTokens', u['totalTokens'])}</p>"
+             + table(["Unit", "Kind", "Model", ("In", NUM), ("Out", NUM), ("Total", NUM), "Source", "Actor"],
+                     [_usage_row(f"attestedUsage.{i}", a) for i, a in enumerate(report.get("attestedUsage") or [])],
+                     "No attested usage: cost is unreported, not zero."))
+    unpriced = ", ".join(map(str, c.get("unpricedModels") or [])) or "none"
+    cost = table([], [
+        "<tr><th>State</th>" + td(badge("cost.state", c["state"])) + "</tr>",
+        "<tr><th>Attested</th>" + td(cost_amount("cost.attestedUsd", c.get("attestedUsd"), c)) + "</tr>",
+        "<tr><th>Estimated</th>" + td(cost_amount("cost.estimatedUsd", c.get("estimatedUsd"), c)) + "</tr>",
+        "<tr><th>Priced coverage</th>" + td(coverage("cost.pricedCoverage", c.get("pricedCoverage"))) + "</tr>",
+        "<tr><th>Unpriced models</th>" + td(esc(unpriced), "mono") + "</tr>",
+        "<tr><th>Policy</th>" + td(esc(c.get("policyId") or "none"), "mono") + "</tr>"], "")
     return (f'<div class="cards">{cards}</div>'
             f'<section class="panel"><h2>Rates</h2>{rates_table("rates", report["rates"])}</section>'
             f'<section class="panel"><h2>Durations</h2>{durations}</section>'
             f'<section class="panel"><h2>Usage</h2>{usage}</section>'
-            f'<section class="panel"><h2>Cost</h2>{cost}'
+            f'<section class="panel"><h2>Cost</h2>{cost}{notes_list(c.get("notes"))}'
             f'<p class="note">Next: {esc(report.get("nextAction", ""))}</p>'
             + raw_block("Raw payload (metrics.show)", report) + "</section>")
 
@@ -500,61 +501,55 @@ def net_panel(report: dict[str, Any]) -> str:
     if rev is None:
         return '<p class="na">No revenue ledger on this run: revenue n/a.</p>'
     if rev.get("state") != "ok":
-        return (f'<div class="error"><strong>{badge("revenue.state", rev.get("state"))} '
-                f"{esc(rev.get('reason', ''))}</strong></div>")
-    out = []
-    if net is not None:
-        cur = net.get("currency") or "USD"
-        reasons = "".join(f"<li>{esc(r)}</li>" for r in net.get("reasons") or [])
-        out.append('<div class="cards">'
-                   + card(f"Revenue ({cur})", money("net.revenue", net["revenue"], cur))
-                   + card(f"Spend ({cur})", money("net.spend", net["spend"], cur))
-                   + card(f"Net ({cur})", money("net.net", net["net"], cur))
-                   + card("Net complete", shown("net.complete", net["complete"], "yes" if net["complete"] else "no",
-                                                "badge " + ("ok" if net["complete"] else "incomplete")))
-                   + "</div>" + (f'<ul class="notes">{reasons}</ul>' if reasons else ""))
-    return "".join(out)
+        return f'<div class="error">{badge("revenue.state", rev.get("state"))} {esc(rev.get("reason", ""))}</div>'
+    if net is None:
+        return ""
+    cur = net.get("currency") or "USD"
+    complete = net["complete"]
+    return ('<div class="cards">'
+            + card(f"Revenue ({cur})", money("net.revenue", net["revenue"], cur))
+            + card(f"Spend ({cur})", money("net.spend", net["spend"], cur))
+            + card(f"Net ({cur})", money("net.net", net["net"], cur))
+            + card("Net complete", shown("net.complete", complete, "yes" if complete else "no",
+                                         "badge " + ("ok" if complete else "incomplete")))
+            + "</div>" + notes_list(net.get("reasons")))
 
 
 def revenue_panel(payload: dict[str, Any]) -> str:
     """Revenue entries and totals from one ``revenue.list`` payload."""
     rows = []
     for i, e in enumerate(payload.get("entries") or []):
-        p = f"entries.{i}"
-        cur = e.get("currency") or ""
+        p, cur = f"entries.{i}", e.get("currency") or ""
         detail = f"ref {e['ref']}" if "ref" in e else f"reverses {e.get('reverses')}: {e.get('reason', '')}"
-        rows.append(f"<tr><td class=\"mono\">{esc(e.get('id'))}</td><td>{badge(p + '.kind', e.get('kind'))}</td>"
-                    f"<td class=\"num\">{money(p + '.amount', e.get('amount'), cur)} {esc(cur)}</td>"
-                    f"<td class=\"num\">{money(p + '.net', e['net'], cur) if 'net' in e else ''}</td>"
-                    f"<td>{esc(detail)}</td><td class=\"mono\">{esc(e.get('at'))}</td>"
-                    f"<td>{esc(e.get('actor'))}</td></tr>")
-    totals = "".join(
-        f"<tr class=\"total\"><td colspan=\"2\">Total {esc(t['currency'])}</td>"
-        f"<td class=\"num\">{money(f'totals.{i}.booked', t['booked'], t['currency'])} booked</td>"
-        f"<td class=\"num\">{money(f'totals.{i}.net', t['net'], t['currency'])}</td>"
-        f"<td colspan=\"3\">reversed {money(f'totals.{i}.reversed', t['reversed'], t['currency'])}</td></tr>"
-        for i, t in enumerate(payload.get("totals") or []))
-    unverified = "".join(f'<div class="error"><strong>Ledger of {esc(u.get("runId"))} does not verify; its revenue '
-                         f"is left out.</strong> {esc((u.get('problem') or {}).get('what', ''))}</div>"
+        rows.append("<tr>" + td(esc(e.get("id")), "mono") + td(badge(f"{p}.kind", e.get("kind")))
+                    + td(f"{money(f'{p}.amount', e.get('amount'), cur)} {esc(cur)}", NUM)
+                    + td(money(f"{p}.net", e["net"], cur) if "net" in e else "", NUM)
+                    + td(esc(detail)) + td(esc(e.get("at")), "mono when") + td(esc(e.get("actor"))) + "</tr>")
+    for i, t in enumerate(payload.get("totals") or []):
+        p, cur = f"totals.{i}", t["currency"]
+        rows.append(f'<tr class="total"><td colspan="2">Total {esc(cur)}</td>'
+                    + td(f"{money(f'{p}.booked', t['booked'], cur)} booked", NUM)
+                    + td(money(f"{p}.net", t["net"], cur), NUM)
+                    + f'<td colspan="3">reversed {money(f"{p}.reversed", t["reversed"], cur)}</td></tr>')
+    unverified = "".join(f'<div class="error"><strong>The ledger of {esc(u.get("runId"))} does not verify; its '
+                         f"revenue is left out.</strong> {esc((u.get('problem') or {}).get('what', ''))}</div>"
                          for u in payload.get("unverified") or [])
-    if not rows:
-        rows.append('<tr><td colspan="7" class="na">No revenue booked on this run.</td></tr>')
-    return (unverified + "<table><thead><tr><th>Entry</th><th>Kind</th><th class=\"num\">Amount</th>"
-            "<th class=\"num\">Net</th><th>Detail</th><th>At</th><th>Actor</th></tr></thead>"
-            f"<tbody>{''.join(rows)}{totals}</tbody></table>" + raw_block("Raw payload (revenue.list)", payload))
+    return (unverified + table(["Entry", "Kind", ("Amount", NUM), ("Net", NUM), "Detail", "At", "Actor"], rows,
+                               "No revenue booked on this run.")
+            + raw_block("Raw payload (revenue.list)", payload))
 
 
 def ledger_panel(payload: dict[str, Any]) -> str:
     """The run's ledger check, from one ``ledger.verify`` payload."""
-    rows = "".join(
-        f"<tr><td class=\"mono\">{esc(r.get('runId'))}</td>"
-        f"<td>{shown(f'runs.{i}.ok', r.get('ok'), 'verifies' if r.get('ok') else 'does not verify', 'badge ' + ('ok' if r.get('ok') else 'failed'))}</td>"
-        f"<td class=\"num\">{count(f'runs.{i}.entries', r.get('entries'))}</td>"
-        f"<td>{esc((r.get('problem') or {}).get('what') or r.get('note') or '')}</td></tr>"
-        for i, r in enumerate(payload.get("runs") or []))
-    rows = rows or '<tr><td colspan="4" class="na">No revenue ledger on this run.</td></tr>'
-    return ("<table><thead><tr><th>Run</th><th>Ledger</th><th class=\"num\">Entries</th><th>Note</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>")
+    rows = []
+    for i, r in enumerate(payload.get("runs") or []):
+        ok = r.get("ok")
+        rows.append("<tr>" + td(esc(r.get("runId")), "mono")
+                    + td(shown(f"runs.{i}.ok", ok, "verifies" if ok else "does not verify",
+                               "badge " + ("ok" if ok else "failed")))
+                    + td(count(f"runs.{i}.entries", r.get("entries")), NUM)
+                    + td(esc((r.get("problem") or {}).get("what") or r.get("note") or "")) + "</tr>")
+    return table(["Run", "Ledger", ("Entries", NUM), "Note"], rows, "No revenue ledger on this run.")
 
 
 def budget_panel(payload: dict[str, Any]) -> str:
@@ -562,22 +557,24 @@ def budget_panel(payload: dict[str, Any]) -> str:
     tb, cb, d = payload.get("tokenBudget"), payload.get("costBudget"), payload.get("dispatch") or {}
     rows = []
     if tb:
-        rows.append(f"<tr><th>Tokens</th><td class=\"num\">{count('tokenBudget.spent', tb['spent'])} of "
-                    f"{count('tokenBudget.limit', tb['limit'])}</td><td class=\"num\">remaining "
-                    f"{count('tokenBudget.remaining', tb['remaining'])}</td></tr>")
+        rows.append("<tr><th>Tokens</th>" + td(f"{count('tokenBudget.spent', tb['spent'])} of "
+                                               f"{count('tokenBudget.limit', tb['limit'])}", NUM)
+                    + td(f"remaining {count('tokenBudget.remaining', tb['remaining'])}", NUM) + "</tr>")
     else:
         rows.append('<tr><th>Tokens</th><td colspan="2" class="na">no token budget</td></tr>')
     if cb:
         cur = cb.get("currency") or "USD"
-        rows.append(f"<tr><th>Cost</th><td class=\"num\">{money('costBudget.spent', cb['spent'], cur)} of "
-                    f"{money('costBudget.limit', cb['limit'], cur)} {esc(cur)}</td><td class=\"num\">remaining "
-                    f"{money('costBudget.remaining', cb['remaining'], cur)} {esc(cur)}</td></tr>")
+        rows.append("<tr><th>Cost</th>" + td(f"{money('costBudget.spent', cb['spent'], cur)} of "
+                                             f"{money('costBudget.limit', cb['limit'], cur)} {esc(cur)}", NUM)
+                    + td(f"remaining {money('costBudget.remaining', cb['remaining'], cur)} {esc(cur)}", NUM) + "</tr>")
     else:
         rows.append('<tr><th>Cost</th><td colspan="2" class="na">no cost budget</td></tr>')
     allowed = d.get("allowed")
-    rows.append(f"<tr><th>Dispatch</th><td colspan=\"2\">{shown('dispatch.allowed', allowed, 'allowed' if allowed else 'refused', 'badge ' + ('ok' if allowed else 'failed'))}"
-                + "".join(f"<div class=\"note\">{esc(r)}</div>" for r in d.get("reasons") or []) + "</td></tr>")
-    return f"<table><tbody>{''.join(rows)}</tbody></table>"
+    verdict = shown("dispatch.allowed", allowed, "allowed" if allowed else "refused",
+                    "badge " + ("ok" if allowed else "failed"))
+    reasons = "".join(f'<div class="note">{esc(r)}</div>' for r in d.get("reasons") or [])
+    rows.append(f'<tr><th>Dispatch</th><td colspan="2">{verdict}{reasons}</td></tr>')
+    return table([], rows, "")
 
 
 def _param_key(wb: Workbench, name: str, *candidates: str) -> str | None:
@@ -603,69 +600,59 @@ def run_page(wb: Workbench, run_id: str, query: Mapping[str, list[str]]) -> str:
     """One run: summary, metrics, revenue and net, ledger, budget and the raw state."""
     repo = _first(query, "repo")
     cwd = wb.repo_arg(repo)
-    where = {"cwd": cwd} if cwd else {}
-    run_args = {"runId": run_id, **where}
-    shown_run = wb.call("run.show", run_args)
-    ref = shown_run["summary"]
-    t = ref["tasks"]
+    run_args = {"runId": run_id, **({"cwd": cwd} if cwd else {})}
+    state = wb.call("run.show", run_args)
+    ref, t = state["summary"], state["summary"]["tasks"]
     parents = ", ".join(link(run_href(p, repo), p) for p in ref.get("parentRunIds") or [])
-    title = f" · {shown('summary.title', ref.get('title'), ref['title'])}" if ref.get("title") else ""
-    head = (f"<h1>Run <span class=\"id\">{esc(ref['runId'])}</span> {badge('summary.lifecycle', ref['lifecycle'])}</h1>"
-            f"<p class=\"sub\">app {shown('summary.app', ref.get('app'), ref.get('app') or '—')}{title} · actor "
-            f"{shown('summary.actor', ref.get('actor'), ref.get('actor') or '—')} · created "
-            f"{esc(ref.get('createdAt') or '—')} · updated {esc(ref.get('updatedAt') or '—')}"
-            f" · tasks {count('summary.tasks.completed', t['completed'])}/{count('summary.tasks.total', t['total'])} done,"
-            f" {count('summary.tasks.failed', t['failed'])} failed"
-            + (f" · parents {parents}" if parents else "") + "</p>")
+    title = f" · {shown('summary.title', ref['title'], ref['title'])}" if ref.get("title") else ""
+    head = (f"<h1>Run <span class=\"id\">{esc(ref['runId'])}</span> {badge('summary.lifecycle', ref['lifecycle'])}"
+            f"</h1><p class=\"sub\">app {shown('summary.app', ref.get('app'), ref.get('app') or '—')}{title} · "
+            f"actor {shown('summary.actor', ref.get('actor'), ref.get('actor') or '—')} · created "
+            f"{esc(ref.get('createdAt') or '—')} · updated {esc(ref.get('updatedAt') or '—')} · tasks "
+            f"{count('summary.tasks.completed', t['completed'])}/{count('summary.tasks.total', t['total'])} done, "
+            f"{count('summary.tasks.failed', t['failed'])} failed" + (f" · parents {parents}" if parents else "")
+            + "</p>")
     parts = [payload_block("run.show", run_args, head)]
-
-    report: dict[str, Any] | None = None
     try:
-        report = wb.call("metrics.show", run_args)
+        report: dict[str, Any] | None = wb.call("metrics.show", run_args)
         parts.append(payload_block("metrics.show", run_args, metrics_panels(report)))
     except CwError as err:
+        report = None
         parts.append(f'<section class="panel"><h2>Metrics</h2>{error_block(err)}</section>')
 
-    revenue_parts = []
-    if report is not None:
-        revenue_parts.append(payload_block("metrics.show", run_args, net_panel(report)))
-    run_key = _param_key(wb, "revenue.list", "run")
-    if run_key:
-        rev_args = {run_key: run_id, **where}
-        revenue_parts.append(_section("Entries", lambda: payload_block(
-            "revenue.list", rev_args, revenue_panel(wb.call("revenue.list", rev_args))), boxed=False))
-    verify_key = _param_key(wb, "ledger.verify", "run")
-    if verify_key:
-        ver_args = {verify_key: run_id, **where}
-        revenue_parts.append(_section("Ledger", lambda: payload_block(
-            "ledger.verify", ver_args, ledger_panel(wb.call("ledger.verify", ver_args))), boxed=False))
-    parts.append(f'<section class="panel"><h2>Revenue and net</h2>{"".join(revenue_parts)}</section>')
+    revenue = [payload_block("metrics.show", run_args, net_panel(report))] if report is not None else []
+    for name, title_, panel in (("revenue.list", "Entries", revenue_panel), ("ledger.verify", "Ledger", ledger_panel)):
+        key = _param_key(wb, name, "run")
+        if key:
+            args = {key: run_id, **({"cwd": cwd} if cwd else {})}
+            revenue.append(_section(title_, lambda n=name, a=args, f=panel: payload_block(n, a, f(wb.call(n, a))),
+                                    boxed=False))
+    parts.append(f'<section class="panel"><h2>Revenue and net</h2>{"".join(revenue)}</section>')
     if wb.has("budget"):
         parts.append(_section("Budget", lambda: payload_block("budget", run_args,
                                                               budget_panel(wb.call("budget", run_args)))))
-    parts.append(f'<section class="panel"><h2>State</h2><p class="note mono">{esc(shown_run["statePath"])}</p>'
-                 + raw_block("Raw payload (run.show)", shown_run) + "</section>")
+    parts.append(f'<section class="panel"><h2>State</h2><p class="note mono">{esc(state["statePath"])}</p>'
+                 + raw_block("Raw payload (run.show)", state) + "</section>")
     return layout(wb, f"Run {run_id}", "runs", "".join(parts))
 
 
-def _group_rows(path: str, groups: list[dict[str, Any]]) -> str:
-    rows = []
-    for i, g in enumerate(groups):
-        p = f"{path}.{i}"
-        c = g["cost"]
-        rows.append(f"<tr><td class=\"mono\">{esc(g['key'])}</td><td class=\"num\">{count(p + '.runCount', g['runCount'])}</td>"
-                    f"<td class=\"num\">{rate(p + '.rates.failure', g['rates']['failure'])}</td>"
-                    f"<td class=\"num\">{rate(p + '.rates.verifierPass', g['rates']['verifierPass'])}</td>"
-                    f"<td class=\"num\">{coverage(p + '.usage.coverage', g['usage']['coverage'])}</td>"
-                    f"<td>{badge(p + '.cost.state', c['state'])}</td>"
-                    f"<td class=\"num\">{cost_amount(p + '.cost.attestedUsd', c.get('attestedUsd'), c)}</td>"
-                    f"<td class=\"num\">{cost_amount(p + '.cost.estimatedUsd', c.get('estimatedUsd'), c)}</td></tr>")
-    return "".join(rows)
+GROUP_HEADS = ["Key", ("Runs", NUM), ("Failure", NUM), ("Verifier pass", NUM), ("Coverage", NUM), "Cost",
+               ("Attested", NUM), ("Estimated", NUM)]
 
 
-GROUP_HEAD = ("<tr><th>Key</th><th class=\"num\">Runs</th><th class=\"num\">Failure</th>"
-              "<th class=\"num\">Verifier pass</th><th class=\"num\">Coverage</th><th>Cost</th>"
-              "<th class=\"num\">Attested</th><th class=\"num\">Estimated</th></tr>")
+def _cost_cells(path: str, c: Mapping[str, Any]) -> str:
+    return (td(badge(f"{path}.state", c["state"]))
+            + td(cost_amount(f"{path}.attestedUsd", c.get("attestedUsd"), c), NUM)
+            + td(cost_amount(f"{path}.estimatedUsd", c.get("estimatedUsd"), c), NUM))
+
+
+def _group_rows(path: str, groups: list[dict[str, Any]]) -> list[str]:
+    return ["<tr>" + td(esc(g["key"]), "mono") + td(count(f"{path}.{i}.runCount", g["runCount"]), NUM)
+            + td(rate(f"{path}.{i}.rates.failure", g["rates"]["failure"]), NUM)
+            + td(rate(f"{path}.{i}.rates.verifierPass", g["rates"]["verifierPass"]), NUM)
+            + td(coverage(f"{path}.{i}.usage.coverage", g["usage"]["coverage"]), NUM)
+            + _cost_cells(f"{path}.{i}.cost", g["cost"]) + "</tr>"
+            for i, g in enumerate(groups)]
 
 
 def summary_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
@@ -674,8 +661,8 @@ def summary_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
     u, c = s["usage"], s["cost"]
     home = s.get("scope") == "home"
     cards = "".join([
-        card("Runs", count("runCount", s["runCount"]),
-             f"{esc(js_number(s.get('unreadableRuns', 0)))} unreadable · {esc(js_number(s.get('omittedRuns', 0)))} omitted"),
+        card("Runs", count("runCount", s["runCount"]), f"{esc(js_number(s.get('unreadableRuns', 0)))} unreadable · "
+                                                       f"{esc(js_number(s.get('omittedRuns', 0)))} omitted"),
         card("Usage coverage", coverage("usage.coverage", u["coverage"]),
              f"{esc(js_number(u['attestedUnits']))} of {esc(js_number(u['units']))} units attested"),
         card("Tokens", count("usage.totalTokens", u["totalTokens"]),
@@ -684,46 +671,39 @@ def summary_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
         card("Attested cost", cost_amount("cost.attestedUsd", c.get("attestedUsd"), c)),
         card("Estimated cost", cost_amount("cost.estimatedUsd", c.get("estimatedUsd"), c)),
     ])
-    run_rows = []
+    runs = []
     for i, r in enumerate(s["runs"]):
         p = f"runs.{i}"
-        rc = r["cost"]
-        run_rows.append(
-            f"<tr><td class=\"mono nowrap\">{link(run_href(r['runId'], r.get('repo') if home else None), str(r['runId']))}</td>"
-            f"<td>{esc(r.get('app') or '—')}</td><td>{badge(p + '.freshness', r.get('freshness'))}</td>"
-            f"<td class=\"num\">{rate(p + '.rates.failure', r['rates']['failure'])}</td>"
-            f"<td class=\"num\">{rate(p + '.rates.verifierPass', r['rates']['verifierPass'])}</td>"
-            f"<td class=\"num\">{rate(p + '.rates.candidateAcceptance', r['rates']['candidateAcceptance'])}</td>"
-            f"<td class=\"num\">{coverage(p + '.usage.coverage', r['usage']['coverage'])}</td>"
-            f"<td>{badge(p + '.cost.state', rc['state'])}</td>"
-            f"<td class=\"num\">{cost_amount(p + '.cost.attestedUsd', rc.get('attestedUsd'), rc)}</td>"
-            f"<td class=\"num\">{cost_amount(p + '.cost.estimatedUsd', rc.get('estimatedUsd'), rc)}</td></tr>")
+        runs.append("<tr>" + td(link(run_href(r["runId"], r.get("repo") if home else None), str(r["runId"])),
+                                "mono nowrap")
+                    + td(esc(r.get("app") or "—")) + td(badge(f"{p}.freshness", r.get("freshness")))
+                    + "".join(td(rate(f"{p}.rates.{k}", r["rates"][k]), NUM) for k, _ in RATES)
+                    + td(coverage(f"{p}.usage.coverage", r["usage"]["coverage"]), NUM)
+                    + _cost_cells(f"{p}.cost", r["cost"]) + "</tr>")
+    backend_cost = [("<tr>" + td(esc(b["backendId"]), "mono")
+                     + td(count(f"byBackendCost.{i}.runCount", b["runCount"]), NUM)
+                     + td(count(f"byBackendCost.{i}.outputBytes", b["outputBytes"]), NUM) + "</tr>")
+                    for i, b in enumerate(s.get("byBackendCost") or [])]
     unreadable = "".join(f'<li><span class="mono">{esc(x["runId"])}</span> ({esc(x["repo"])}): {esc(x["reason"])}</li>'
                          for x in s.get("unreadable") or [])
-    backend_cost = "".join(
-        f"<tr><td class=\"mono\">{esc(b['backendId'])}</td><td class=\"num\">{count(f'byBackendCost.{i}.runCount', b['runCount'])}</td>"
-        f"<td class=\"num\">{count(f'byBackendCost.{i}.outputBytes', b['outputBytes'])}</td></tr>"
-        for i, b in enumerate(s.get("byBackendCost") or []))
-    notes = "".join(f"<li>{esc(n)}</li>" for n in c.get("notes") or [])
+    groups = [(key, title) for key, title in (("byActor", "By actor"), ("byApp", "By app"), ("byBackend", "By backend"))
+              if key in s]
+    sections = [f'<section class="panel"><h2>Rates (pooled)</h2>{rates_table("rates", s["rates"])}'
+                f'{notes_list(c.get("notes"))}</section>']
+    sections += [f'<section class="panel"><h2>{title}</h2>{table(GROUP_HEADS, _group_rows(key, s[key]), "No runs.")}'
+                 "</section>" for key, title in groups]
+    if backend_cost:
+        sections.append('<section class="panel"><h2>Worker output by backend</h2>'
+                        + table(["Backend", ("Runs", NUM), ("Output bytes", NUM)], backend_cost, "") + "</section>")
+    sections.append('<section class="panel"><h2>Runs</h2>'
+                    + table(["Run", "App", "Snapshot", ("Failure", NUM), ("Verifier pass", NUM), ("Acceptance", NUM),
+                             ("Coverage", NUM), "Cost", ("Attested", NUM), ("Estimated", NUM)], runs, "No runs.")
+                    + (f'<h2>Unreadable runs</h2><ul class="notes">{unreadable}</ul>' if unreadable else "")
+                    + f'<p class="note">Next: {esc(s.get("nextAction", ""))}</p>'
+                    + raw_block("Raw payload (metrics.summary)", s) + "</section>")
     body = (f"<h1>Summary</h1><p class=\"sub\">Pooled over every run in scope <strong>{esc(s['scope'])}</strong>"
-            f" · pricing {esc(c.get('policyId') or wb.pricing or 'none')}</p>"
-            f'<div class="cards">{cards}</div>'
-            f'<section class="panel"><h2>Rates (pooled)</h2>{rates_table("rates", s["rates"])}'
-            + (f'<ul class="notes">{notes}</ul>' if notes else "") + "</section>"
-            f'<section class="panel"><h2>By app</h2><table><thead>{GROUP_HEAD}</thead>'
-            f'<tbody>{_group_rows("byApp", s["byApp"])}</tbody></table></section>'
-            f'<section class="panel"><h2>By backend</h2><table><thead>{GROUP_HEAD}</thead>'
-            f'<tbody>{_group_rows("byBackend", s["byBackend"])}</tbody></table>'
-            + (f"<h2>Worker output by backend</h2><table><thead><tr><th>Backend</th><th class=\"num\">Runs</th>"
-               f"<th class=\"num\">Output bytes</th></tr></thead><tbody>{backend_cost}</tbody></table>"
-               if backend_cost else "") + "</section>"
-            f'<section class="panel"><h2>Runs</h2><table><thead><tr><th>Run</th><th>App</th><th>Snapshot</th>'
-            "<th class=\"num\">Failure</th><th class=\"num\">Verifier pass</th><th class=\"num\">Acceptance</th>"
-            "<th class=\"num\">Coverage</th><th>Cost</th><th class=\"num\">Attested</th><th class=\"num\">Estimated</th>"
-            f"</tr></thead><tbody>{''.join(run_rows) or '<tr><td colspan=10 class=na>No runs.</td></tr>'}</tbody></table>"
-            + (f'<h2>Unreadable runs</h2><ul class="notes">{unreadable}</ul>' if unreadable else "")
-            + f'<p class="note">Next: {esc(s.get("nextAction", ""))}</p>'
-            + raw_block("Raw payload (metrics.summary)", s) + "</section>")
+            f" · pricing {esc(c.get('policyId') or wb.pricing or 'none')}</p><div class=\"cards\">{cards}</div>"
+            + "".join(sections))
     return layout(wb, "Summary", "summary", payload_block("metrics.summary", {}, body))
 
 
@@ -737,52 +717,47 @@ def pnl_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
         raise UsageError(f'Invalid by "{by}": expected one of {", ".join(choices)}.')
     args = {by_param.mcp_key: by} if by_param else {}
     pnl = wb.call("pnl", args)
-    cur = pnl["currency"]
-    rows = pnl["rows"]
+    cur, rows = pnl["currency"], pnl["rows"]
     keys = [str(r["key"]) for r in rows]
 
     def fmt(v: Any) -> str:
         return f"{format(round_money(Decimal(str(v)), cur), 'f') if is_currency(cur) else js_number(v)} {cur}"
 
+    def path(i: int, series: str) -> str:
+        return f"rows.{i}.{series}"
+
     charts = [
-        hbar_chart(f"Spend and revenue per {by}", keys,
-                   [("spend", "bar-spend", [r["spend"] for r in rows]),
-                    ("revenue", "bar-revenue", [r["revenue"] for r in rows])],
-                   fmt, lambda i, s: f"rows.{i}.{s}", legend=True),
-        hbar_chart(f"Net per {by}", keys, [("net", "bar-net", [r["net"] for r in rows])], fmt,
-                   lambda i, s: f"rows.{i}.{s}", sign_classes=True),
+        hbar_chart(f"Spend and revenue per {by}", keys, [("spend", "bar-spend", [r["spend"] for r in rows]),
+                                                         ("revenue", "bar-revenue", [r["revenue"] for r in rows])],
+                   fmt, path, legend=True),
+        hbar_chart(f"Net per {by}", keys, [("net", "bar-net", [r["net"] for r in rows])], fmt, path, sign_classes=True),
     ]
-    model_block = ""
-    if "model" in choices and by != "model":
-        model_args = {by_param.mcp_key: "model"}  # type: ignore[union-attr]
-        by_model = wb.call("pnl", model_args)
-        model_rows = by_model["rows"]
-        chart = hbar_chart("Cost by model", [str(r["key"]) for r in model_rows],
-                           [("spend", "bar-cost", [r["spend"] for r in model_rows])], fmt,
-                           lambda i, s: f"rows.{i}.{s}")
-        model_block = payload_block("pnl", model_args, chart)
-    elif "model" not in choices:
-        model_block = ('<figure class="chart"><figcaption>Cost by model</figcaption><p class="na">Not available: '
-                       "the pnl capability of this cw cannot group spend by model.</p></figure>")
+    if by_param and "model" in choices:
+        if by != "model":
+            model_args = {by_param.mcp_key: "model"}
+            by_model = wb.call("pnl", model_args)["rows"]
+            charts.append(payload_block("pnl", model_args, hbar_chart(
+                "Cost by model", [str(r["key"]) for r in by_model],
+                [("spend", "bar-cost", [r["spend"] for r in by_model])], fmt, path)))
+    else:
+        charts.append('<figure class="chart"><figcaption>Cost by model</figcaption><p class="na">Not available: the '
+                      "pnl capability of this cw cannot group spend by model.</p></figure>")
 
-    def row_html(key: str, r: Mapping[str, Any], p: str, cls: str = "") -> str:
-        u = r["units"]
-        klass = f' class="{cls}"' if cls else ""
-        return (f"<tr{klass}><td class=\"mono\">{esc(key)}</td>"
-                f"<td class=\"num\">{count(p + '.runs', r['runs'])}</td>"
-                f"<td class=\"num\">{count(p + '.units.total', u['total'])}</td>"
-                f"<td class=\"num\">{money(p + '.spend', r['spend'], cur)}</td>"
-                f"<td>{badge(p + '.spendState', r['spendState'])}</td>"
-                f"<td class=\"num\">{coverage(p + '.coverage', r['coverage'])}</td>"
-                f"<td class=\"num\">{money(p + '.revenue', r['revenue'], cur)}</td>"
-                f"<td class=\"num\">{money(p + '.net', r['net'], cur)}</td>"
-                f"<td>{shown(p + '.netComplete', r['netComplete'], 'yes' if r['netComplete'] else 'no', 'badge ' + ('ok' if r['netComplete'] else 'incomplete'))}</td></tr>")
+    def row(key: str, r: Mapping[str, Any], p: str, cls: str = "") -> str:
+        done = r["netComplete"]
+        return ((f'<tr class="{cls}">' if cls else "<tr>") + td(esc(key), "mono")
+                + td(count(f"{p}.runs", r["runs"]), NUM) + td(count(f"{p}.units.total", r["units"]["total"]), NUM)
+                + td(money(f"{p}.spend", r["spend"], cur), NUM)
+                + td(badge(f"{p}.spendState", r["spendState"])) + td(coverage(f"{p}.coverage", r["coverage"]), NUM)
+                + td(money(f"{p}.revenue", r["revenue"], cur), NUM) + td(money(f"{p}.net", r["net"], cur), NUM)
+                + td(shown(f"{p}.netComplete", done, "yes" if done else "no",
+                           "badge " + ("ok" if done else "incomplete")))
+                + "</tr>")
 
-    table_rows = "".join(row_html(str(r["key"]), r, f"rows.{i}") for i, r in enumerate(rows))
-    table_rows += row_html("total", pnl["totals"], "totals", "total")
+    table_rows = [row(str(r["key"]), r, f"rows.{i}") for i, r in enumerate(rows)]
+    table_rows.append(row("total", pnl["totals"], "totals", "total"))
     reasons = "".join(f"<li><span class=\"mono\">{esc(r['key'])}</span>: {esc(x)}</li>"
                       for r in rows for x in r.get("reasons") or [])
-    notes = "".join(f"<li>{esc(n)}</li>" for n in pnl.get("notes") or [])
     left_out = "".join(f'<div class="error"><strong>Revenue of {esc(r.get("runId"))} is left out:</strong> '
                        f"{esc(r.get('reason', ''))}</div>" for r in pnl.get("refusedRevenue") or [])
     left_out += "".join(f'<div class="error"><strong>Run {esc(u.get("runId"))} ({esc(u.get("repo"))}) cannot be '
@@ -791,20 +766,17 @@ def pnl_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
     rates = ", ".join(f"{r['date']} {r['currency']} {js_number(r['perBase'])}" for r in fx.get("ratesUsed") or [])
     fx_text = (f"FX policy {fx['policyId']} (per 1 {fx.get('base')}): {rates or 'no rates needed'}"
                if fx.get("policyId") else "no FX policy")
-    att = pnl.get("attribution") or {}
     tabs = " · ".join(f"<strong>{esc(c)}</strong>" if c == by else link(f"/pnl?by={quote(c)}", c) for c in choices)
     body = (f"<h1>P&amp;L by {esc(by)}</h1><p class=\"sub\">{shown('currency', cur, cur)} · pricing "
-            f"{esc(pnl.get('pricingPolicyId') or 'none')} · attribution {esc(att.get('model', ''))} · "
-            f"{esc(fx_text)}{' · group by ' + tabs if tabs else ''}</p>{left_out}"
-            f'<div class="charts">{"".join(charts)}{model_block}</div>')
-    table = ("<section class=\"panel\"><h2>Table</h2><table><thead><tr><th>" + esc(by.capitalize())
-             + "</th><th class=\"num\">Runs</th><th class=\"num\">Units</th><th class=\"num\">Spend</th>"
-             "<th>Spend state</th><th class=\"num\">Coverage</th><th class=\"num\">Revenue</th>"
-             f"<th class=\"num\">Net</th><th>Complete</th></tr></thead><tbody>{table_rows}</tbody></table>"
-             + (f"<h2>What the incomplete rows leave out</h2><ul class=\"notes\">{reasons}</ul>" if reasons else "")
-             + (f'<ul class="notes">{notes}</ul>' if notes else "")
-             + raw_block("Raw payload (pnl)", pnl) + "</section>")
-    return layout(wb, "P&L", "pnl", payload_block("pnl", args, body + table))
+            f"{esc(pnl.get('pricingPolicyId') or 'none')} · attribution "
+            f"{esc((pnl.get('attribution') or {}).get('model', ''))} · {esc(fx_text)}"
+            f"{' · group by ' + tabs if tabs else ''}</p>{left_out}<div class=\"charts\">{''.join(charts)}</div>"
+            '<section class="panel"><h2>Table</h2>'
+            + table([by.capitalize(), ("Runs", NUM), ("Units", NUM), ("Spend", NUM), "Spend state", ("Coverage", NUM),
+                     ("Revenue", NUM), ("Net", NUM), "Complete"], table_rows, "")
+            + (f'<h2>What the incomplete rows leave out</h2><ul class="notes">{reasons}</ul>' if reasons else "")
+            + notes_list(pnl.get("notes")) + raw_block("Raw payload (pnl)", pnl) + "</section>")
+    return layout(wb, "P&L", "pnl", payload_block("pnl", args, body))
 
 
 def api_index(wb: Workbench) -> dict[str, Any]:
