@@ -152,7 +152,8 @@ def test_pnl_bars_are_as_long_as_their_values(browser, site):
             want = abs(Decimal(b["value"])) * px_per_unit
             assert abs(Decimal(str(b["width"])) - want) <= Decimal("0.5"), (b["key"], b["series"], b["width"], want)
     # the table shows the same amounts at the currency's minor units
-    cells = {f["path"]: f["text"] for f in page.evaluate(COLLECT) if f["args"] == json.dumps({"by": "actor"})}
+    cells = {f["path"]: f["text"] for f in page.evaluate(COLLECT)
+             if f["name"] == "pnl" and json.loads(f["args"]) == {"by": "actor"}}
     for i, r in enumerate(pnl["rows"]):
         for col in ("spend", "revenue", "net"):
             assert Decimal(cells[f"rows.{i}.{col}"]) == Decimal(str(r[col])), (r["key"], col)

@@ -174,11 +174,15 @@ def test_refused_calls_carry_the_cli_message(world):
          {"runId": "build-1", "taskId": "t1", "file": "res.md", "usageInputTokens": 1.5}),
         (("run", "new", "--id", "build-1"), "cw_run_new", {"id": "build-1"}),
     ]
-    if any(c.name == "metrics.show" for c in MCP_CAPS):
-        cases.append((("metrics", "show", "fixture-run", "--pricing", "no-such-policy.json"), "cw_metrics_show",
-                      {"runId": "fixture-run", "pricing": "no-such-policy.json"}))
-        cases.append((("metrics", "show", "nope", "--pricing", "no-such-policy.json"), "cw_metrics_show",
-                      {"runId": "nope", "pricing": "no-such-policy.json"}))
+    cases.append((("metrics", "show", "fixture-run", "--pricing", "no-such-policy.json"), "cw_metrics_show",
+                  {"runId": "fixture-run", "pricing": "no-such-policy.json"}))
+    cases.append((("metrics", "show", "nope", "--pricing", "no-such-policy.json"), "cw_metrics_show",
+                  {"runId": "nope", "pricing": "no-such-policy.json"}))
+    cases.append((("revenue", "add", "build-2", "10.001", "USD", "--ref", "x"), "cw_revenue_add",
+                  {"runId": "build-2", "amount": "10.001", "currency": "USD", "ref": "x"}))
+    cases.append((("revenue", "add", "build-1", "5.00", "USD", "--ref", "order-1"), "cw_revenue_add",
+                  {"runId": "build-1", "amount": "5.00", "currency": "USD", "ref": "order-1"}))
+    cases.append((("pnl", "--half-life", "7"), "cw_pnl", {"halfLife": "7"}))
     expected = []
     for argv, _, _ in cases:
         out = cli(repo, *argv)
@@ -212,7 +216,8 @@ def test_argument_errors_are_clear_tool_errors(world, tmp_path):
             'MCP tool cw_run_list argument lifecycle: "sleeping" is not one of open, completed, failed, empty.',
         ("cw_run_show", json.dumps({"runId": ["build-1"]})):
             "MCP tool cw_run_show argument runId must be a string, got array.",
-        ("cw_run_show", json.dumps({"runId": True})): "MCP tool cw_run_show argument runId must be a string, got boolean.",
+        ("cw_run_show", json.dumps({"runId": True})):
+            "MCP tool cw_run_show argument runId must be a string, got boolean.",
         ("cw_dispatch", json.dumps({"runId": "build-1", "taskIds": "t1"})):
             "MCP tool cw_dispatch argument taskIds must be an array, got string.",
         ("cw_dispatch", json.dumps({"runId": "build-1", "allowUnreported": "yes"})):

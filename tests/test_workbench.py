@@ -31,7 +31,8 @@ from cw.capabilities.table import Capability
 from cw.core.jsonout import dumps
 
 NOW = "2026-06-08T12:00:00.000Z"
-RESULT_TEXT = "# result\n\n```cw:result\n{\"summary\": \"done\", \"findings\": [], \"evidence\": [\"README.md:1\"]}\n```\n"
+RESULT_TEXT = ('# result\n\n```cw:result\n{"summary": "done", "findings": [], "evidence": ["README.md:1"]}\n'
+               "```\n")
 NULL_WORDS = {"n/a", "unreported", "unpriced", "—"}
 
 
@@ -45,7 +46,8 @@ def populate(cw, repo: Path, other: Path) -> None:
     repo: fixture-run and empty-run (CW's fixtures), build-1 (alice, app shop,
     a title with markup, one task with priced usage, one without usage, one
     failed worker), build-2 (bob, child of build-1, usage of an unknown model,
-    revenue booked and partly reversed), nightly-1 (actor cron:nightly).
+    revenue booked), nightly-1 (actor cron:nightly: priced usage, no revenue, one
+    task still pending). build-1 books revenue too, partly reversed.
     other: another copy of empty-run (one id, two repos) and one run of carol.
     Both repos are registered for the home scope.
     """
@@ -57,33 +59,33 @@ def populate(cw, repo: Path, other: Path) -> None:
     for task in ("t1", "t2", "t3"):
         cw.ok("task", "add", "build-1", task, *(("--backend", "shell") if task == "t3" else ()))
     cw.ok("dispatch", "build-1")
-    cw.ok("result", "build-1", "t1", "res.md", "--usage-input-tokens", "12000", "--usage-output-tokens", "3000",
-          "--usage-model", "claude-sonnet-4-6", "--actor", "alice")
+    cw.ok("result", "build-1", "t1", "res.md", "--usage-input-tokens", "1200000", "--usage-output-tokens",
+          "300000", "--usage-model", "claude-sonnet-4-6", "--actor", "alice")
     cw.ok("result", "build-1", "t2", "res.md")
     cw.ok("worker", "fail", "build-1", "worker-t3-0001", "the sandbox ran out of disk")
     cw.ok("run", "new", "--id", "build-2", "--app", "shop", "--actor", "bob", "--parent", "build-1")
     cw.ok("task", "add", "build-2", "t1")
     cw.ok("dispatch", "build-2")
-    cw.ok("result", "build-2", "t1", "res.md", "--usage-input-tokens", "2000", "--usage-output-tokens", "500",
-          "--usage-model", "mystery-model-x", "--actor", "bob")
+    cw.ok("result", "build-2", "t1", "res.md", "--usage-input-tokens", "2000000", "--usage-output-tokens",
+          "400000", "--usage-model", "mystery-model-x", "--actor", "bob")
     cw.ok("candidate", "register", "build-2", "--worker", "worker-t1-0001")
-    cw.ok("run", "new", "--id", "nightly-1", "--app", "triage", env={"CW_CRON_NAME": "nightly"})
-    cw.ok("task", "add", "nightly-1", "t1")
-    if _declared("revenue.add"):
-        cw.ok("revenue", "add", "build-2", "120.00", "USD", "--ref", "order-1", "--at", "2026-06-08T11:00:00.000Z")
-        cw.ok("revenue", "add", "build-1", "80.00", "USD", "--ref", "order-2", "--at", "2026-06-08T11:30:00.000Z")
-        listed = cw.json("revenue", "list", "--run", "build-1")
-        cw.ok("revenue", "reverse", "build-1", listed["entries"][0]["id"], "--amount", "20.00",
-              "--reason", "partial refund")
+    cron = {"CW_CRON_NAME": "nightly"}
+    cw.ok("run", "new", "--id", "nightly-1", "--app", "triage", env=cron)
+    cw.ok("task", "add", "nightly-1", "t1", env=cron)
+    cw.ok("task", "add", "nightly-1", "t2", env=cron)
+    cw.ok("dispatch", "nightly-1", "t1", env=cron)
+    cw.ok("result", "nightly-1", "t1", "res.md", "--usage-input-tokens", "3000000", "--usage-output-tokens",
+          "500000", "--usage-model", "claude-sonnet-4-6", env=cron)
+    cw.ok("revenue", "add", "build-2", "120.00", "USD", "--ref", "order-1", "--at", "2026-06-08T11:00:00.000Z")
+    cw.ok("revenue", "add", "build-1", "80.00", "USD", "--ref", "order-2", "--at", "2026-06-08T11:30:00.000Z")
+    listed = cw.json("revenue", "list", "--run", "build-1")
+    cw.ok("revenue", "reverse", "build-1", listed["entries"][0]["id"], "--amount", "20.00",
+          "--reason", "partial refund")
     other.mkdir(exist_ok=True)
     copy_fixture_run(other, "empty-run")  # the same run id in two repos
     cw.ok("run", "new", "--id", "carol-1", "--app", "triage", "--actor", "carol", "--cwd", str(other))
     cw.ok("registry", "add", str(repo))
     cw.ok("registry", "add", str(other))
-
-
-def _declared(name: str) -> bool:
-    return any(c.name == name for c in all_capabilities())
 
 
 # ---------------------------------------------------------------------------
@@ -122,7 +124,11 @@ def _values(p, table: dict[str, list[Any]]) -> list[Any]:
 
 
 def call_plan(cap: Capability, table: dict[str, list[Any]]) -> list[dict[str, Any]]:
-    """Argument sets (handler names -> values) for ``cap``: required ones plus ``now``, then each value of each parameter."""
+    """Argument sets (handler names -> values) for ``cap``.
+
+    The first holds the required and positional parameters and ``now``; then
+    one set per value of each parameter (with its companions, if any).
+    """
     params = [p for p in cap.params if p.mcp]
     base: dict[str, Any] = {}
     for p in params:
@@ -409,11 +415,17 @@ def test_run_page_shows_metrics_revenue_and_raw_payloads(cw, world):
         assert 'data-path="rates.verifierPass.rate" data-value="0.666667">66.7%<' in text
         assert 'data-path="time.activeTaskMs" data-value="180000">180.0s<' in text
         assert 'data-path="cost.state" data-value="&quot;estimated&quot;"' in text
-        if _declared("revenue.list"):
-            rev = check_page_against_api(server, "/run/build-2")
-            revenue = [f for f in rev.fields if f["block"][0] == "revenue.list"]
-            assert any(f["path"] == "entries.0.amount" and f["value"] == 120 and f["text"] == "120.00"
-                       for f in revenue)
+        rev = check_page_against_api(server, "/run/build-2")
+        revenue = {f["path"]: f for f in rev.fields if f["block"][0] == "revenue.list"}
+        assert (revenue["entries.0.amount"]["value"], revenue["entries.0.amount"]["text"]) == (120, "120.00")
+        net = {f["path"]: f["text"] for f in rev.fields
+               if f["block"][0] == "metrics.show" and f["path"].startswith("net.")}
+        assert net["net.revenue"] == "120.00"
+        ledger = {f["path"]: f["text"] for f in rev.fields if f["block"][0] == "ledger.verify"}
+        assert ledger == {"runs.0.ok": "verifies", "runs.0.entries": "1"}
+        budget = {f["path"]: f["text"] for f in check_page_against_api(server, "/run/build-1").fields
+                  if f["block"][0] == "budget"}
+        assert budget["tokenBudget.limit"] == "100000" and budget["tokenBudget.spent"] == "1500000"
 
 
 def test_empty_run_shows_n_a_and_unreported_never_zero(world):
@@ -441,6 +453,7 @@ def test_summary_page_matches_the_summary_payload(world):
         page = check_page_against_api(server, "/summary")
         paths = {f["path"] for f in page.fields}
         assert {"runCount", "rates.failure.rate", "usage.coverage", "cost.state", "byApp.0.runCount",
+                "byBackend.0.runCount", "byActor.0.runCount", "byActor.0.cost.attestedUsd",
                 "runs.0.rates.failure.rate"} <= paths
     with running(scope="home", pricing="default") as server:
         page = check_page_against_api(server, "/summary")
@@ -455,7 +468,8 @@ def test_pnl_page_table_and_charts_match_the_pnl_payload(world):
         pnl = json.loads(get_ok(server, "/api/pnl"))
         rows = pnl["rows"]
         assert rows, "the P&L has rows"
-        spend_bars = {b["data-key"]: b for b in page.bars if b["data-series"] == "spend" and b["block"][1] == {"by": "actor"}}
+        spend_bars = {b["data-key"]: b for b in page.bars
+                      if b["data-series"] == "spend" and b["block"][1] == {"by": "actor"}}
         revenue_bars = {b["data-key"]: b for b in page.bars if b["data-series"] == "revenue"}
         net_bars = {b["data-key"]: b for b in page.bars if b["data-series"] == "net"}
         assert list(spend_bars) == [r["key"] for r in rows]
