@@ -53,3 +53,7 @@ def test_wheel_installs_into_a_clean_venv_and_runs_anywhere(wheel, tmp_path):
     probe = subprocess.run([str(py), "-c", "import importlib.util as u; print(u.find_spec('mcp') is None)"],
                            capture_output=True, text=True)
     assert probe.stdout.strip() == "True"
+    mcp = subprocess.run([str(env_dir / "bin" / "cw"), "mcp"], cwd=work, env=env, capture_output=True, text=True,
+                         stdin=subprocess.DEVNULL)
+    assert mcp.returncode == 1 and mcp.stdout == ""
+    assert mcp.stderr.startswith("cw: the MCP server needs the optional extra: pip install 'cw[mcp]'")
