@@ -234,7 +234,11 @@ def revenue_list(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
 
 
 def ledger_verify(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
+    if a.get("run"):
+        check_run_id(a["run"])
     rows = [(rid, repo, res) for rid, repo, _, res in _ledger_rows(ws, a)]
+    if a.get("run") and not rows:
+        raise NotFoundError(f"Run not found: {a['run']}")
     return ledger.verify_payload(rows, scope=a.get("scope") or "repo", generated_at=ws.now(a.get("now")))
 
 

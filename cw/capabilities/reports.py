@@ -20,7 +20,7 @@ from cw.core.render import render_report_text, render_summary_text
 from cw.core.summary import RunEntry, newest_key, parse_limit, pool_summary, run_entry
 from cw.model.errors import CwError, LedgerError, UsageError
 from cw.shell import registry, sidefiles
-from cw.shell.fastload import read_state_header, read_summary_state
+from cw.shell.fastload import read_summary_state
 from cw.shell.policies import load_pricing_policy
 from cw.shell.scan import ScannedRun, iter_run_dirs, load_scanned
 from cw.shell.workspace import Workspace
@@ -30,12 +30,12 @@ JSON_OUT = Param("json", "print the payload as JSON", type="boolean", mcp=False)
 
 def registry_add(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     root = ws.repo(a.get("path"))
-    return registry.add_repo(ws.home, root, ws.now())
+    return registry.add_repo(ws.home, root, ws.now(), ws.lock_timeout())
 
 
 def registry_remove(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     root = (ws.process_cwd / a["path"]).resolve() if a.get("path") else ws.process_cwd
-    return registry.remove_repo(ws.home, Path(root))
+    return registry.remove_repo(ws.home, Path(root), ws.lock_timeout())
 
 
 def registry_list(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
@@ -73,7 +73,7 @@ def metrics_show(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
                                      telemetry=sidefiles.read_telemetry(loaded.dir)))
     report.update(_revenue_keys(loaded.dir, loaded.state, report["cost"]))
     if not ws.read_only:
-        sidefiles.write_snapshot(loaded.dir, dumps(report) + "\n")
+        sidefiles.write_snapshot(loaded.dir, dumps(report) + "\n", ws.lock_timeout())
     return report
 
 
@@ -129,7 +129,7 @@ def _ranking_entry(state: dict[str, Any], repo: str) -> RunEntry:
 
 def _summary_item(job: _SummaryJob, repo: Path, d: Path) -> RunEntry | dict[str, Any]:
     """One run's entry (with ``derive`` False, a ranking entry), or its unreadable row."""
-    item = load_scanned(repo, d, read_summary_state if job.derive else read_state_header)
+    item = load_scanned(repo, d, read_summary_state)
     if item.error is None:
         try:
             if job.derive:
@@ -149,7 +149,8 @@ def _summary_chunk(chunk: list[tuple[Path, Path]]) -> list[RunEntry | dict[str, 
 
 def _processes(n_runs: int) -> int:
     """How many processes read ``n_runs`` runs: 1 unless there are many runs, several cores and no threads."""
-    if n_runs < _PARALLEL_MIN_RUNS or threading.active_count() > 1:
+    # Linux only: elsewhere (macOS) a forked child may crash in system libraries, and spawning costs more.
+    if n_runs < _PARALLEL_MIN_RUNS or threading.active_count() > 1 or not sys.platform.startswith("linux"):
         return 1
     import multiprocessing  # here, not at the top: most commands never fork, and start-up time counts
 
@@ -201,10 +202,10 @@ def _summary_runs(run_dirs: list[tuple[Path, Path]], policy: Any, now: str,
                   limit: int) -> tuple[list[RunEntry], list[dict[str, Any]], int]:
     """The entries to pool, the unreadable rows, and how many readable runs ``--limit`` left out underived.
 
-    When ``--limit`` leaves runs out, every run is first read just far enough to
-    know that it is readable and where it ranks (``newest_key``), and only the
-    kept runs are derived. Should a kept run have changed in between, all runs
-    are read again in one pass, so the result is always that of a single pass.
+    When ``--limit`` leaves runs out, every run is first read and checked (is it
+    readable, where does it rank by ``newest_key``), and only the kept runs are
+    derived, after a second read. Should a kept run have changed in between, all
+    runs are read again in one pass, so the result is always that of a single pass.
     """
     derive = _SummaryJob(policy, now, derive=True)
     if limit < len(run_dirs):
@@ -221,7 +222,10 @@ def _summary_runs(run_dirs: list[tuple[Path, Path]], policy: Any, now: str,
 
 
 def metrics_summary(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
-    """Pool every readable run of the scope; unreadable runs are listed (see ``_summary_runs``)."""
+    """Pool every readable run of the scope, one run in memory at a time per process; unreadable runs are listed.
+
+    ``_summary_runs`` says how runs are read (and which are derived at all).
+    """
     limit = parse_limit(a.get("limit"))
     scope = "home" if a.get("scope") == "home" else "repo"
     now = ws.now(a.get("now"))

@@ -197,7 +197,7 @@ def _check_system_path(real: Path) -> None:
 
 
 def _read_result_file(ws: Workspace, a: dict[str, Any], repo: Path) -> tuple[Path, bytes]:
-    given = a["file"]
+    given = paths.check_path_text(a["file"], "FILE")
     raw = Path(given) if Path(given).is_absolute() else ws.process_cwd / given
     _check_system_path(Path(raw).resolve())
     real = paths.contained_file(given, repo, ws.process_cwd, "result file")
@@ -219,6 +219,7 @@ def result(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
         task = next((t for t in lr.state["tasks"] if isinstance(t, dict) and t.get("id") == a["task_id"]), None)
         wid = task.get("workerId") if task else None
         target = lr.dir / "workers" / (wid or "_") / "result.md"
+        paths.refuse_symlinks(lr.dir, target)
         s, out, refusal = tr.record_result(lr.state, task_id=a["task_id"], text=text, size=len(data),
                                            result_path=str(target), usage=inherit_run_actor(usage, lr.state),
                                            now=now)

@@ -55,6 +55,7 @@ MISSING: Any = _Missing()
 _SURROGATES = re.compile("[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]")
 _MAX_SAFE = 2**53
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_JSON_ESCAPED = bytes(range(0x20)) + b'"\\'  # the ASCII bytes JSON.stringify writes as escapes
 
 
 def js_truthy(v: Any) -> bool:
@@ -256,11 +257,17 @@ def fingerprint_strings(parts: list[str]) -> str:
     """``sha256:`` + the first 32 hex digits over the code-unit-sorted list as compact JSON."""
     # Code-unit and code-point order differ only when a character above U+FFFF is present.
     joined = "".join(parts)
-    astral = not joined.isascii() and _ASTRAL.search(joined)
+    ascii_only = joined.isascii()
+    astral = not ascii_only and _ASTRAL.search(joined)
     ordered = sorted(parts, key=cu_key) if astral else sorted(parts)
-    text = json.dumps(ordered, ensure_ascii=False, separators=(",", ":"))
-    if not text.isascii() and _SURROGATES.search(text):
-        text = _SURROGATES.sub(_fix_surrogates, text)
+    raw = joined.encode("ascii") if ascii_only else b""
+    if ascii_only and len(raw.translate(None, _JSON_ESCAPED)) == len(raw):
+        # ASCII with nothing JSON escapes (no control character, quote or backslash): strings as they are.
+        text = '["' + '","'.join(ordered) + '"]' if ordered else "[]"
+    else:
+        text = json.dumps(ordered, ensure_ascii=False, separators=(",", ":"))
+        if not text.isascii() and _SURROGATES.search(text):
+            text = _SURROGATES.sub(_fix_surrogates, text)
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 

@@ -96,8 +96,11 @@ def hkey(v: Any) -> Any:
 
 def distinct_sorted(values: list[Any]) -> list[Any]:
     """Distinct values in UTF-16 code-unit order of their string form (JavaScript ``[...set].sort()``)."""
-    if all(type(v) is str for v in values):
-        uniq = list(dict.fromkeys(values))
+    try:
+        uniq = list(dict.fromkeys(values))  # no str equals a non-str: all values are str iff all of these are
+    except TypeError:  # an unhashable value (an object or array)
+        uniq = [None]
+    if all(type(v) is str for v in uniq):
         return sorted(uniq, key=cu_key) if not "".join(uniq).isascii() else sorted(uniq)
     seen: dict[Any, Any] = {}
     for v in values:
@@ -195,9 +198,11 @@ def usage_totals(units: list[Unit]) -> dict[str, Any]:
         o = get("outputTokens")
         t = get("totalTokens")
         # ints are the common case; anything else is read by CW's rules (token_number / token_total)
-        inp += i if type(i) is int else token_number(i)
-        out += o if type(o) is int else token_number(o)
-        total += t if type(t) is int else token_total(usage)
+        i = i if type(i) is int else token_number(i)
+        o = o if type(o) is int else token_number(o)
+        inp += i
+        out += o
+        total += t if type(t) is int else i + o if t is None else token_total(usage)
         m = get("model")
         if js_truthy(m):
             models.append(m)
@@ -280,9 +285,12 @@ def derive_cost(attested: list[Unit], policy: PricingPolicy | None) -> dict[str,
 
 def _count_buckets(records: list[dict[str, Any]]) -> dict[Any, int]:
     buckets: dict[Any, int] = {}
+    get = buckets.get
     for r in records:
-        status = js_string(r.get("status", MISSING))
-        buckets[status] = buckets.get(status, 0) + 1
+        status = r.get("status", MISSING)
+        if type(status) is not str:
+            status = js_string(status)
+        buckets[status] = get(status, 0) + 1
     return buckets
 
 

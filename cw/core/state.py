@@ -37,10 +37,13 @@ MULTI_AGENT_ARRAYS = ("runs", "roles", "groups", "memberships", "fanouts", "fani
 
 _decoder = msgspec.json.Decoder()
 
+#: What a JSON reader can raise for bad bytes: malformed JSON, invalid UTF-8, absurd nesting.
+JSON_ERRORS = (msgspec.DecodeError, ValueError, RecursionError)
+
 
 def check_run_id(run_id: Any, what: str = "run id") -> str:
     """A run id is one safe path segment; anything else is refused (exit 2)."""
-    if not isinstance(run_id, str) or not RUN_ID_RE.match(run_id) or run_id in (".", ".."):
+    if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id) or run_id in (".", ".."):
         raise UsageError(
             f"Unsafe {what}: {_js_quote(run_id)} must be a single path segment "
             "([A-Za-z0-9._:-], not '.' or '..')",
@@ -57,7 +60,7 @@ def decode_json(raw: bytes, label: str) -> Any:
     """Parse JSON bytes, or refuse with CW's message naming the file."""
     try:
         return _decoder.decode(raw)
-    except msgspec.DecodeError as exc:
+    except JSON_ERRORS as exc:
         raise UnsupportedStateError(f"Invalid JSON in {label}: {exc}") from None
 
 
@@ -101,6 +104,90 @@ def data_loss_message(run_id: str) -> str:
         "Restore state.json from a backup, or remove the run directory to start over.")
 
 
+# The record fields cw reads, with the JSON types they must have when present (None = null allowed).
+_STR, _OPT_STR = (str,), (str, type(None))
+_RECORD_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
+    "tasks": {"id": _STR, "status": _STR, "workerId": _OPT_STR, "dispatchedAt": _OPT_STR,
+              "completedAt": _OPT_STR, "backendId": _OPT_STR, "usage": (dict, type(None))},
+    "workers": {"id": _STR, "status": _STR, "taskId": _OPT_STR, "createdAt": _OPT_STR, "updatedAt": _OPT_STR,
+                "backendId": _OPT_STR, "output": (dict, type(None)), "usage": (dict, type(None)),
+                "feedbackIds": (list,), "errors": (list,)},
+    "nodes": {"id": _STR, "kind": _OPT_STR, "status": _OPT_STR},
+    "candidates": {"id": _STR, "status": _STR},
+    "candidateSelections": {"id": _STR},
+    "feedback": {"id": _STR, "status": _STR},
+    "dispatches": {"id": _STR},
+}
+_TOKEN_KEYS = ("inputTokens", "outputTokens", "totalTokens", "cacheReadTokens", "cacheWriteTokens",
+               "reasoningTokens")
+MAX_TOKEN_VALUE = 1e15
+
+
+def _field_errors(rec: Any, where: str, fields: dict[str, tuple[type, ...]]) -> list[str]:
+    if not isinstance(rec, dict):
+        return [f"{where} must be an object."]
+    out = []
+    for key, types in fields.items():
+        if key in rec and (not isinstance(rec[key], types) or isinstance(rec[key], bool)):
+            out.append(f"{where}.{key} must be {_expected(types)}, not {_type_name(rec[key])}.")
+    usage = rec.get("usage")
+    if isinstance(usage, dict):
+        for key in _TOKEN_KEYS:
+            v = usage.get(key)
+            if isinstance(v, float) and not (abs(v) <= MAX_TOKEN_VALUE) or \
+                    isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_TOKEN_VALUE:
+                out.append(f"{where}.usage.{key} is not a plausible token count ({v!r}).")
+    return out
+
+
+def _expected(types: tuple[type, ...]) -> str:
+    names = {str: "a string", dict: "an object", list: "an array", type(None): "null"}
+    return " or ".join(names[t] for t in types)
+
+
+def record_errors(doc: dict[str, Any]) -> list[str]:
+    """Type errors in the records cw reads (CW leaves records unchecked; cw refuses what it cannot read)."""
+    errors: list[str] = []
+    for key, fields in _RECORD_FIELDS.items():
+        records = doc.get(key)
+        if isinstance(records, list):
+            for i, rec in enumerate(records):
+                errors += _field_errors(rec, f"{key}[{i}]", fields)
+    ma = doc.get("multiAgent")
+    if isinstance(ma, dict) and isinstance(ma.get("memberships"), list):
+        for i, rec in enumerate(ma["memberships"]):
+            errors += _field_errors(rec, f"multiAgent.memberships[{i}]", {"id": _STR, "status": _STR})
+    if "actor" in doc and not isinstance(doc["actor"], str):
+        errors.append("actor must be a string when present.")
+    parents = doc.get("parentRunIds")
+    if "parentRunIds" in doc and (not isinstance(parents, list) or not all(isinstance(p, str) and
+                                                                           RUN_ID_RE.fullmatch(p) for p in parents)):
+        errors.append("parentRunIds must be an array of run ids when present.")
+    if "budget" in doc:
+        errors += _budget_errors(doc["budget"])
+    if "revenue" in doc and not isinstance(doc["revenue"], dict):
+        errors.append("revenue must be an object when present.")
+    return errors
+
+
+_AMOUNT_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+_CODE_RE = re.compile(r"^[A-Z]{3}$")
+
+
+def _budget_errors(budget: Any) -> list[str]:
+    if not isinstance(budget, dict):
+        return ["budget must be an object when present."]
+    cb = budget.get("costBudget")
+    if cb is None and "costBudget" not in budget:
+        return []
+    from cw.core.currency import is_currency
+
+    if not isinstance(cb, dict) or not isinstance(cb.get("amount"), str) or not _AMOUNT_RE.fullmatch(cb["amount"]) \
+            or not isinstance(cb.get("currency"), str) or not is_currency(cb["currency"], withdrawn_ok=True):
+        return ["budget.costBudget must be {amount: decimal text, currency: ISO 4217 code}."]
+    return []
+
+
 def _titleize(s: str) -> str:
     return " ".join(w[:1].upper() + w[1:] for w in re.split(r"[-_\s]+", s) if w)
 
@@ -136,8 +223,10 @@ def normalize_state(doc: Any, *, run_dir: str, dir_name: str, dir_has_content: b
             errors.append(f"{key} must be a string when present.")
     if "inputs" in doc and not isinstance(doc["inputs"], dict):
         errors.append("inputs must be an object when present.")
+    errors += record_errors(doc)
     if errors:
-        raise UnsupportedStateError("Unsupported CW run state: " + "; ".join(errors))
+        shown = errors[:5] + ([f"and {len(errors) - 5} more"] if len(errors) > 5 else [])
+        raise UnsupportedStateError("Unsupported CW run state: " + "; ".join(shown))
 
     run = dict(doc)
     run["schemaVersion"] = SCHEMA_VERSION

@@ -91,9 +91,12 @@ def run_entry(report: dict[str, Any], run: dict[str, Any], repo: str) -> RunEntr
         if not isinstance(w, dict):
             continue
         backend = w.get("backendId")
-        backend = backend if js_truthy(backend) else "node"
+        if type(backend) is not str or not backend:  # a non-empty string is the common case
+            backend = backend if js_truthy(backend) else "node"
         key = backend if isinstance(backend, (str, int, float)) else js_string(backend)
-        size = token_number(w.get("outputSizeBytes"))
+        size = w.get("outputSizeBytes")
+        if type(size) is not int:
+            size = token_number(size)
         per_backend[key] = per_backend.get(key, 0) + size
         total += size
     created = run.get("createdAt")
@@ -112,11 +115,14 @@ def pool_rates(metric: str, rates: list[dict[str, Any]]) -> dict[str, Any]:
     """Sum counts and totals, merge buckets in first-seen order, recompute (§5.4)."""
     count = total = 0
     buckets: dict[str, int] = {}
+    get = buckets.get
     for r in rates:
         total += r["total"]
         count += r["count"] or 0
-        for k, v in (r.get("buckets") or {}).items():
-            buckets[k] = buckets.get(k, 0) + v
+        b = r.get("buckets")
+        if b:
+            for k, v in b.items():
+                buckets[k] = get(k, 0) + v
     return rate_metric(metric, count, total, buckets)
 
 

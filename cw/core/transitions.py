@@ -174,7 +174,7 @@ def evidence_problem(task: dict[str, Any], text: str) -> str | None:
         return msg
     try:
         envelope = json.loads(m.group(1))
-    except ValueError:
+    except (ValueError, RecursionError):
         return msg
     evidence = envelope.get("evidence") if isinstance(envelope, dict) else None
     if not isinstance(evidence, list) or not evidence or not all(_grounded(e) for e in evidence):

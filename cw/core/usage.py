@@ -81,7 +81,7 @@ def _token_count(value: Any, flag: str) -> int:
         n = value
     elif isinstance(value, float) and value.is_integer():
         n = int(value)
-    elif isinstance(value, str) and _DIGITS.match(value):
+    elif isinstance(value, str) and _DIGITS.fullmatch(value):
         n = int(value)
     else:
         shown = value if isinstance(value, str) else repr(value)

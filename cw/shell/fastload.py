@@ -1,34 +1,31 @@
-"""Lean readers of ``state.json`` for the summary: decode only what the summary reads.
+"""A lean reader of ``state.json`` for the summary: decode only what the summary reads and the loader checks.
 
 ``read_summary_state(d)`` returns the run as the store's ``read_run_dir(d)``
-would, except that tasks, workers, nodes, candidates, feedback and memberships
-keep only the keys the summary derivation reads (``derive_summary_report``,
-``run_entry``, the revenue ledger check), and the arrays and objects it never
-reads (``phases``, ``dispatches``, ``paths``, ``inputs``, ...) are checked for
-their JSON type and left empty. ``read_state_header(d)`` goes further: it
-keeps the top-level scalars, ``workflow``, ``actor`` and ``revenue`` and
-leaves every record list empty, which is all ``--limit`` needs to rank a run
-(``createdAt``, id) and to know that it is readable.
+would, except that each record (tasks, workers, nodes, candidates, feedback,
+memberships, dispatches, selections) keeps only the keys the summary reads
+(``derive_summary_report``, ``run_entry``, the revenue ledger check) and the
+keys the normalizer checks (``RECORD_KEYS``), and that the arrays and objects
+neither reads (``phases``, ``paths``, ``inputs``, ...) are checked for their
+JSON type and left empty. msgspec skips undeclared keys without building them,
+and most of a run's bytes are such keys (prompts, paths, node bodies): that is
+where a summary over thousands of runs otherwise spends most of its time.
 
-msgspec skips undeclared keys without building them, and most of a run's
-bytes are such keys (prompts, paths, node bodies), which is where a summary
-over thousands of runs otherwise spends most of its time.
-
-Neither reader decides on its own that a run is unreadable: whenever the lean
-decode does not fit (invalid JSON, invalid UTF-8, a top level that is not an
-object, a record that is not an object, an ``output`` that is not an object,
-a scalar where an array or object belongs, a refusal by the normalizer), the
-run is read again with ``read_run_dir``, so every refusal and every message
-is exactly the store's. The runs the lean readers accept go through the same
-``normalize_state`` (refusals, defaults), so the values the summary reads are
+It never decides on its own that a run is unreadable: whenever the lean decode
+does not fit (invalid JSON, invalid UTF-8, a top level that is not an object,
+a record that is not an object, an ``output`` that is not an object, a scalar
+where an array or object belongs, a refusal by the normalizer), the run is
+read again with ``read_run_dir``, so every refusal and every message is
+exactly the store's. The runs it accepts go through the same
+``normalize_state`` (checks, defaults), so the values the summary reads are
 the same values.
 
 One difference remains, by design: a JSON number too large for a double
-(``1e999``) inside a key the summary never reads is skipped here, while the
-store's full decode refuses the file (``Invalid JSON ... Number out of
-range``). Neither CW nor cw can write such a number (both write a non-finite
-number as ``null``), and finding one in skipped bytes would cost a full decode
-of every file, the very cost these readers exist to avoid.
+(``1e999``) inside a key that is neither read nor checked is skipped here,
+while the store's full decode refuses the file (``Invalid JSON ... Number out
+of range``). Neither CW nor cw can write such a number (both write a
+non-finite number as ``null``; CW reads one as ``Infinity``), and finding one
+in skipped bytes would take a full decode of every file, the very cost this
+reader exists to avoid.
 """
 
 from __future__ import annotations
@@ -44,16 +41,17 @@ from cw.model.errors import CwError
 from cw.shell.store import _dir_has_content, read_run_dir
 
 # ---------------------------------------------------------------------------
-# The shapes decoded
+# The shapes decoded: per record, the keys the summary derivation reads and the
+# keys the normalizer checks (``cw.core.state``: record field types, token counts)
 # ---------------------------------------------------------------------------
 
 
-class _Output(Struct):
+class _Output(Struct, gc=False):
     recordedAt: Any = UNSET
     taskId: Any = UNSET
 
 
-class _Task(Struct):
+class _Task(Struct, gc=False):
     id: Any = UNSET
     status: Any = UNSET
     dispatchedAt: Any = UNSET
@@ -63,42 +61,46 @@ class _Task(Struct):
     usage: Any = UNSET
 
 
-class _Worker(Struct):
+class _Worker(Struct, gc=False):
     id: Any = UNSET
     status: Any = UNSET
     taskId: Any = UNSET
+    createdAt: Any = UNSET
+    updatedAt: Any = UNSET
     backendId: Any = UNSET
     output: _Output | None | UnsetType = UNSET
     usage: Any = UNSET
     outputSizeBytes: Any = UNSET
+    feedbackIds: Any = UNSET
+    errors: Any = UNSET
 
 
-class _Node(Struct):
+class _Node(Struct, gc=False):
     id: Any = UNSET
     kind: Any = UNSET
     status: Any = UNSET
 
 
-class _Record(Struct):
+class _Record(Struct, gc=False):
     id: Any = UNSET
     status: Any = UNSET
 
 
-class _MultiAgentHeader(Struct):
+class _Ident(Struct, gc=False):
+    id: Any = UNSET
+
+
+class _MultiAgent(Struct, gc=False):
     schemaVersion: Any = UNSET
+    memberships: list[_Record] | UnsetType = UNSET
     runs: Raw | UnsetType = UNSET
     roles: Raw | UnsetType = UNSET
     groups: Raw | UnsetType = UNSET
-    memberships: Raw | UnsetType = UNSET
     fanouts: Raw | UnsetType = UNSET
     fanins: Raw | UnsetType = UNSET
 
 
-class _MultiAgent(_MultiAgentHeader):
-    memberships: list[_Record] | UnsetType = UNSET
-
-
-class _Header(Struct):
+class _Run(Struct, gc=False):
     """Every top-level key the normalizer checks; ``Raw`` ones are only checked for their JSON type."""
 
     schemaVersion: Any = UNSET
@@ -114,37 +116,32 @@ class _Header(Struct):
     parentRunIds: Any = UNSET
     budget: Any = UNSET
     revenue: Any = UNSET
-    tasks: Raw | UnsetType = UNSET
-    workers: Raw | UnsetType = UNSET
-    nodes: Raw | UnsetType = UNSET
-    candidates: Raw | UnsetType = UNSET
-    feedback: Raw | UnsetType = UNSET
-    multiAgent: _MultiAgentHeader | UnsetType = UNSET
-    inputs: Raw | UnsetType = UNSET
-    phases: Raw | UnsetType = UNSET
-    dispatches: Raw | UnsetType = UNSET
-    commits: Raw | UnsetType = UNSET
-    paths: Raw | UnsetType = UNSET
-    contracts: Raw | UnsetType = UNSET
-    sandboxProfiles: Raw | UnsetType = UNSET
-    candidateSelections: Raw | UnsetType = UNSET
-    blackboard: Raw | UnsetType = UNSET
-    topologies: Raw | UnsetType = UNSET
-    collaboration: Raw | UnsetType = UNSET
-
-
-class _Run(_Header):
-    """The header plus the record fields the summary derivation reads."""
-
     tasks: list[_Task] | UnsetType = UNSET
     workers: list[_Worker] | UnsetType = UNSET
     nodes: list[_Node] | UnsetType = UNSET
     candidates: list[_Record] | UnsetType = UNSET
     feedback: list[_Record] | UnsetType = UNSET
+    dispatches: list[_Ident] | UnsetType = UNSET
+    candidateSelections: list[_Ident] | UnsetType = UNSET
     multiAgent: _MultiAgent | UnsetType = UNSET
+    inputs: Raw | UnsetType = UNSET
+    phases: Raw | UnsetType = UNSET
+    commits: Raw | UnsetType = UNSET
+    paths: Raw | UnsetType = UNSET
+    contracts: Raw | UnsetType = UNSET
+    sandboxProfiles: Raw | UnsetType = UNSET
+    blackboard: Raw | UnsetType = UNSET
+    topologies: Raw | UnsetType = UNSET
+    collaboration: Raw | UnsetType = UNSET
 
 
-_header_decoder = msgspec.json.Decoder(_Header)
+#: Per record list, the keys decoded (a test checks they cover every key the normalizer checks).
+RECORD_KEYS: dict[str, tuple[str, ...]] = {
+    "tasks": _Task.__struct_fields__, "workers": _Worker.__struct_fields__, "nodes": _Node.__struct_fields__,
+    "candidates": _Record.__struct_fields__, "feedback": _Record.__struct_fields__,
+    "dispatches": _Ident.__struct_fields__, "candidateSelections": _Ident.__struct_fields__,
+    "multiAgent.memberships": _Record.__struct_fields__,
+}
 _run_decoder = msgspec.json.Decoder(_Run)
 
 
@@ -169,30 +166,18 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def _read_lean(d: Path, decoder: msgspec.json.Decoder) -> dict[str, Any]:
+def read_summary_state(d: Path) -> dict[str, Any]:
+    """``read_run_dir(d)`` restricted to what the summary reads (see the module docstring).
+
+    Raises exactly what ``read_run_dir`` raises for the same directory.
+    """
     try:
         raw = (d / "state.json").read_bytes()
         if not raw.isascii():
             raw.decode("utf-8")  # skipped strings are not checked by the lean decode; the full one fails on them
-        doc = _plain(decoder.decode(raw))
+        doc = _plain(_run_decoder.decode(raw))
         has_core = "workflow" in doc and "paths" in doc
         return normalize_state(doc, run_dir=str(d), dir_name=d.name,
                                dir_has_content=False if has_core else _dir_has_content(d))
-    except (OSError, ValueError, _NoFit, CwError):  # ValueError: msgspec's and UTF-8 decode errors
+    except (OSError, ValueError, RecursionError, _NoFit, CwError):  # ValueError: msgspec's and UTF-8 errors
         return read_run_dir(d)
-
-
-def read_summary_state(d: Path) -> dict[str, Any]:
-    """``read_run_dir(d)`` restricted to what the summary derivation reads (see the module docstring).
-
-    Raises exactly what ``read_run_dir`` raises for the same directory.
-    """
-    return _read_lean(d, _run_decoder)
-
-
-def read_state_header(d: Path) -> dict[str, Any]:
-    """``read_run_dir(d)`` with every record list left empty: enough to rank the run and know it is readable.
-
-    Raises exactly what ``read_run_dir`` raises for the same directory.
-    """
-    return _read_lean(d, _header_decoder)

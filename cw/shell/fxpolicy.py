@@ -20,6 +20,7 @@ from typing import Any
 
 from cw.core.fx import FxPolicy, validate_fx_policy
 from cw.model.errors import PolicyError
+from cw.shell.paths import check_path_text
 from cw.shell.resources import manifest_path
 
 BUNDLED_NAMES = ("default", "bundled")
@@ -42,6 +43,7 @@ def resolve_fx_policy_path(value: str, process_cwd: str | os.PathLike[str]) -> P
     """The absolute file a ``--fx`` value names."""
     if value in BUNDLED_NAMES:
         return manifest_path("fx.policy.json").resolve()
+    check_path_text(value, "--fx")
     return (Path(process_cwd) / value).resolve()
 
 
@@ -60,6 +62,6 @@ def load_fx_policy(value: str | None, process_cwd: str | os.PathLike[str]) -> Fx
         raise PolicyError(f"Cannot read FX policy {path}: {exc}") from None
     try:
         doc = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise PolicyError(f"Invalid JSON in {path}: {exc}") from None
     return validate_fx_policy(doc, str(path))

@@ -10,10 +10,18 @@ from cw.core.state import check_run_id
 from cw.model.errors import RefusedError, UsageError
 
 
+def check_path_text(value: str, flag: str) -> str:
+    """A path argument must be text the OS can take: no NUL byte."""
+    if "\x00" in value:
+        raise UsageError(f"Invalid {flag}: the path contains a NUL byte.")
+    return value
+
+
 def resolve_cwd(cwd: str | None, process_cwd: Path) -> Path:
     """``--cwd DIR`` resolved against the process directory; it must be an existing directory."""
     if cwd is None or cwd == "":
         return process_cwd
+    check_path_text(cwd, "--cwd")
     p = (process_cwd / cwd).resolve()
     if not p.is_dir():
         raise UsageError(f"--cwd is not a directory: {p}")
@@ -32,23 +40,34 @@ def cw_home(env: Mapping[str, str]) -> Path:
 
 
 def runs_dir(repo: Path) -> Path:
-    return repo / ".cw" / "runs"
+    """``<repo>/.cw/runs``; a symlinked ``.cw`` or ``.cw/runs`` is refused, never followed out of the repo."""
+    d = repo / ".cw" / "runs"
+    refuse_symlinks(repo, d)
+    return d
+
+
+def refuse_symlinks(base: Path, target: Path) -> None:
+    """Refuse when any component of ``target`` below ``base`` is a symbolic link."""
+    rel = target.relative_to(base)
+    p = base
+    for part in rel.parts:
+        p = p / part
+        if p.is_symlink():
+            raise RefusedError(f"Refusing {p}: it is a symbolic link; cw's run files must be real files and "
+                               "folders inside the repo.")
 
 
 def run_dir(repo: Path, run_id: str) -> Path:
     """The run's directory, refusing ids that are not one safe segment or that escape via symlinks."""
     check_run_id(run_id)
     d = runs_dir(repo) / run_id
-    if d.is_symlink():
-        raise RefusedError(f"Refusing run directory {d}: it is a symbolic link; run directories must be "
-                           "real folders inside the repo.")
+    refuse_symlinks(repo, d)
     return d
 
 
 def contained_file(path_arg: str, repo: Path, process_cwd: Path, flag: str = "FILE") -> Path:
     """A file a verb reads, resolved (symlinks followed) and required to lie inside the repo."""
-    if "\x00" in path_arg:
-        raise UsageError(f"Invalid {flag}: the path contains a NUL byte.")
+    check_path_text(path_arg, flag)
     raw = Path(path_arg)
     p = raw if raw.is_absolute() else process_cwd / raw
     real = Path(os.path.realpath(p))

@@ -22,7 +22,9 @@ from jsonschema.exceptions import best_match
 
 from cw.core.fingerprint import js_string
 from cw.core.pricing import PricingPolicy, validate_policy
+from cw.core.state import JSON_ERRORS
 from cw.model.errors import PolicyError
+from cw.shell.paths import check_path_text
 from cw.shell.resources import manifest_path, schema
 
 BUNDLED_PRICING = "pricing.policy.json"
@@ -40,6 +42,7 @@ def resolve_pricing_path(value: str, process_cwd: Path) -> Path:
     """``default``/``bundled`` -> the bundled policy; anything else resolved against the process cwd."""
     if value in ("default", "bundled"):
         return manifest_path(BUNDLED_PRICING)
+    check_path_text(value, "--pricing")
     return Path(os.path.normpath(os.path.join(process_cwd, value)))
 
 
@@ -72,7 +75,7 @@ def load_pricing_policy(value: Any, process_cwd: Path) -> PricingPolicy | None:
         raise PolicyError(f"Cannot read pricing policy {shown}: {exc.strerror or exc}") from None
     try:
         doc = _decoder.decode(raw)
-    except msgspec.DecodeError as exc:
+    except JSON_ERRORS as exc:
         raise PolicyError(f"Invalid JSON in {shown}: {exc}") from None
     policy = validate_policy(doc, shown)
     error = best_match(_pricing_validator().iter_errors(doc))

@@ -9,12 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import filelock
 
 from cw.core.numbers import cu_key
 from cw.core.state import decode_json
 from cw.model.errors import NotFoundError, RefusedError, UnsupportedStateError
-from cw.shell.store import atomic_write, encode_state
+from cw.shell.store import atomic_write, encode_state, with_lock
 
 
 def repos_file(home: Path) -> Path:
@@ -52,30 +51,32 @@ def repo_roots(home: Path) -> list[str]:
     return sorted({r["root"] for r in read_repos(home)}, key=cu_key)
 
 
-def _write(home: Path, fn) -> Any:
+def _write(home: Path, fn, lock_timeout: float) -> Any:
     f = repos_file(home)
     f.parent.mkdir(parents=True, exist_ok=True)
-    with filelock.FileLock(str(f) + ".lock", timeout=10):
-        repos = read_repos(home)
-        new, out = fn(repos)
+
+    def go() -> Any:
+        new, out = fn(read_repos(home))
         atomic_write(f, encode_state({"schemaVersion": 1, "repos": new}))
         return out
 
+    return with_lock(f.with_name(f.name + ".lock"), lock_timeout, go)
 
-def add_repo(home: Path, root: Path, now: str) -> dict[str, Any]:
+
+def add_repo(home: Path, root: Path, now: str, lock_timeout: float) -> dict[str, Any]:
     def fn(repos: list[dict[str, Any]]):
         for r in repos:
             if r["root"] == str(root):
                 return repos, {"root": r["root"], "addedAt": r.get("addedAt"), "added": False}
         entry = {"root": str(root), "addedAt": now}
         return repos + [entry], {**entry, "added": True}
-    return _write(home, fn)
+    return _write(home, fn, lock_timeout)
 
 
-def remove_repo(home: Path, root: Path) -> dict[str, Any]:
+def remove_repo(home: Path, root: Path, lock_timeout: float) -> dict[str, Any]:
     def fn(repos: list[dict[str, Any]]):
         kept = [r for r in repos if r["root"] != str(root)]
         if len(kept) == len(repos):
             raise NotFoundError(f"Repo not in the home registry: {root}", hint="cw registry list")
         return kept, {"root": str(root), "removed": True}
-    return _write(home, fn)
+    return _write(home, fn, lock_timeout)

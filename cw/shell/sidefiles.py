@@ -9,11 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import filelock
 import msgspec
 
 from cw.core.metrics import TELEMETRY_MISSING
-from cw.shell.store import atomic_write
+from cw.core.state import JSON_ERRORS
+from cw.model.errors import RefusedError
+from cw.shell.store import atomic_write, with_lock
 
 SNAPSHOT = Path("metrics") / "metrics-report.json"
 TELEMETRY = "telemetry.json"
@@ -35,7 +36,7 @@ def read_snapshot(run_dir: Path) -> dict[str, Any] | None:
     """The snapshot as a dict, or None when missing or unreadable."""
     try:
         doc = msgspec.json.decode(snapshot_path(run_dir).read_bytes())
-    except (OSError, msgspec.DecodeError):
+    except (OSError, *JSON_ERRORS):
         return None
     return doc if isinstance(doc, dict) else None
 
@@ -44,22 +45,22 @@ def persisted_fingerprint(run_dir: Path) -> str | None:
     """The snapshot's ``sourceFingerprint``; None when the file is missing, unreadable or lacks one."""
     try:
         fp = _fp_decoder.decode(snapshot_path(run_dir).read_bytes()).sourceFingerprint
-    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+    except (OSError, msgspec.ValidationError, *JSON_ERRORS):
         return None
     return fp if isinstance(fp, str) and fp else None
 
 
-def write_snapshot(run_dir: Path, text: str) -> Path:
-    """Write the snapshot (the exact ``--json`` bytes) atomically under its own sidecar lock, mode 0600.
-
-    Not fsync'd, as in CW (cw-compat §4.2): it is derived data. The rename
-    still means a reader sees the old file or the new one, never a torn one,
-    and a snapshot lost to a crash only reads as ``absent``.
-    """
+def write_snapshot(run_dir: Path, text: str, lock_timeout: float) -> Path:
+    """Write the snapshot (the exact ``--json`` bytes) like every cw write: sidecar lock, temp file, fsync,
+    atomic replace, mode 0600. A symlinked ``metrics/`` or snapshot is refused, never followed."""
     target = snapshot_path(run_dir)
+    for p in (target.parent, target):
+        if p.is_symlink():
+            raise RefusedError(f"Refusing to write the snapshot through the symbolic link {p}; remove it "
+                               "(snapshots are rebuilt by cw metrics show).")
     target.parent.mkdir(parents=True, exist_ok=True)
-    with filelock.FileLock(str(target) + ".lock", timeout=10):
-        atomic_write(target, text.encode("utf-8"), fsync=False, mode=0o600)
+    with_lock(target.with_name(target.name + ".lock"), lock_timeout,
+              lambda: atomic_write(target, text.encode("utf-8"), mode=0o600))
     return target
 
 
@@ -74,7 +75,7 @@ def read_telemetry(run_dir: Path) -> Any:
         return "unreadable"
     try:
         return msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+    except JSON_ERRORS:
         return "unparseable"
 
 
@@ -90,5 +91,5 @@ def read_head(run_dir: Path) -> Any:
         return None
     try:
         return msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+    except JSON_ERRORS:
         return raw.decode("utf-8", errors="replace")

@@ -63,6 +63,18 @@ def atomic_write(path: Path, data: bytes, *, fsync: bool = True, mode: int = 0o6
             os.close(dfd)
 
 
+def with_lock(lock_path: Path, timeout: float, fn: Callable[[], T]) -> T:
+    """Run ``fn`` holding the sidecar lock; a timeout is a refusal naming the lock file."""
+    lock = filelock.FileLock(str(lock_path), timeout=timeout)
+    try:
+        with lock:
+            return fn()
+    except filelock.Timeout:
+        raise LockTimeoutError(
+            f"Timed out after {timeout:g}s waiting for the lock {lock.lock_file}: another cw writer holds it. "
+            "Nothing was written; retry, or raise CW_LOCK_TIMEOUT (seconds).") from None
+
+
 def encode_state(state: dict[str, Any]) -> bytes:
     return (jsonout.dumps(state) + "\n").encode("utf-8")
 
@@ -115,18 +127,8 @@ class Store:
             if not d.is_symlink() and (d / "state.json").is_file():
                 yield d
 
-    def _lock(self, d: Path) -> filelock.BaseFileLock:
-        return filelock.FileLock(str(d / "state.json.lock"), timeout=self.lock_timeout)
-
     def locked(self, d: Path, fn: Callable[[], T]) -> T:
-        lock = self._lock(d)
-        try:
-            with lock:
-                return fn()
-        except filelock.Timeout:
-            raise LockTimeoutError(
-                f"Timed out after {self.lock_timeout:g}s waiting for the lock {lock.lock_file}: another cw "
-                "writer holds it. Nothing was written; retry, or raise CW_LOCK_TIMEOUT (seconds).") from None
+        return with_lock(d / "state.json.lock", self.lock_timeout, fn)
 
     def create(self, run_id: str, build: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
         """Create a new run directory and its state; refuses an existing run."""

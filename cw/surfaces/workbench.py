@@ -104,6 +104,8 @@ class Workbench:
         """The handler arguments: ``given`` (MCP spelling) over the workbench's scope, cwd and pricing."""
         keys = {p.name: p.mcp_key for p in cap.params if p.mcp}
         merged = dict(given)
+        if "cwd" in keys and keys["cwd"] in merged:  # a query may name a repo of this scope, nothing else
+            merged[keys["cwd"]] = self.repo_arg(str(merged[keys["cwd"]]))
         for name, value in (("scope", self.scope), ("cwd", self.cwd), ("pricing", self.pricing)):
             if name in keys and keys[name] not in merged and value is not None:
                 merged[keys[name]] = value
@@ -842,6 +844,12 @@ class WorkbenchHandler(BaseHTTPRequestHandler):
                    "(127.0.0.1, localhost or [::1]).", [("Connection", "close")])
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = do_CONNECT = _refuse_method
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (PROPFIND, lowercase get, ...) is refused with 405 too, never 501."""
+        if name.startswith("do_"):
+            return self._refuse_method
+        raise AttributeError(name)
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         if not self.host_is_local():
