@@ -126,17 +126,21 @@ MAX_TOKEN_VALUE = 1e15
 def _field_errors(rec: Any, where: str, fields: dict[str, tuple[type, ...]]) -> list[str]:
     if not isinstance(rec, dict):
         return [f"{where} must be an object."]
+    return [f"{where}.{key} must be {_expected(types)}, not {_type_name(rec[key])}."
+            for key, types in fields.items()
+            if key in rec and (not isinstance(rec[key], types) or isinstance(rec[key], bool))]
+
+
+def _usage_errors(rec: Any, where: str) -> list[str]:
+    usage = rec.get("usage") if isinstance(rec, dict) else None
+    if not isinstance(usage, dict):
+        return []
     out = []
-    for key, types in fields.items():
-        if key in rec and (not isinstance(rec[key], types) or isinstance(rec[key], bool)):
-            out.append(f"{where}.{key} must be {_expected(types)}, not {_type_name(rec[key])}.")
-    usage = rec.get("usage")
-    if isinstance(usage, dict):
-        for key in _TOKEN_KEYS:
-            v = usage.get(key)
-            if isinstance(v, float) and not (abs(v) <= MAX_TOKEN_VALUE) or \
-                    isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_TOKEN_VALUE:
-                out.append(f"{where}.usage.{key} is not a plausible token count ({v!r}).")
+    for key in _TOKEN_KEYS:
+        v = usage.get(key)
+        if isinstance(v, float) and not (abs(v) <= MAX_TOKEN_VALUE) or \
+                isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_TOKEN_VALUE:
+            out.append(f"{where}.usage.{key} is not a plausible token count ({v!r}).")
     return out
 
 
@@ -145,18 +149,50 @@ def _expected(types: tuple[type, ...]) -> str:
     return " or ".join(names[t] for t in types)
 
 
+def _record_struct(name: str, fields: dict[str, tuple[type, ...]]) -> type:
+    """A msgspec struct that type-checks one kind of record in C (unknown keys are ignored)."""
+    def annotation(types: tuple[type, ...]) -> Any:
+        t: Any = types[0]
+        for extra in types[1:]:
+            t = t | extra
+        return t
+    return msgspec.defstruct(name, [(k, annotation(t) | msgspec.UnsetType, msgspec.UNSET)
+                                    for k, t in fields.items()])
+
+
+_RECORDS_STRUCT = msgspec.defstruct("_RecordsCheck", [
+    *[(key, list[_record_struct(f"_{key}Check", fields)] | msgspec.UnsetType, msgspec.UNSET)  # type: ignore[valid-type]
+      for key, fields in _RECORD_FIELDS.items()],
+    ("multiAgent", msgspec.defstruct("_MultiAgentCheck", [
+        ("memberships", list[_record_struct("_membershipCheck", {"id": _STR, "status": _STR})]  # type: ignore[valid-type]
+         | msgspec.UnsetType, msgspec.UNSET)]) | msgspec.UnsetType, msgspec.UNSET),
+])
+
+
 def record_errors(doc: dict[str, Any]) -> list[str]:
-    """Type errors in the records cw reads (CW leaves records unchecked; cw refuses what it cannot read)."""
+    """Type errors in the records cw reads (CW leaves records unchecked; cw refuses what it cannot read).
+
+    The common case (every record fine) is checked by msgspec in C; only a
+    document that fails is walked in Python, to word each problem.
+    """
     errors: list[str] = []
-    for key, fields in _RECORD_FIELDS.items():
+    try:
+        msgspec.convert(doc, _RECORDS_STRUCT)
+    except msgspec.ValidationError:
+        for key, fields in _RECORD_FIELDS.items():
+            records = doc.get(key)
+            if isinstance(records, list):
+                for i, rec in enumerate(records):
+                    errors += _field_errors(rec, f"{key}[{i}]", fields)
+        ma = doc.get("multiAgent")
+        if isinstance(ma, dict) and isinstance(ma.get("memberships"), list):
+            for i, rec in enumerate(ma["memberships"]):
+                errors += _field_errors(rec, f"multiAgent.memberships[{i}]", {"id": _STR, "status": _STR})
+    for key in ("tasks", "workers"):
         records = doc.get(key)
         if isinstance(records, list):
             for i, rec in enumerate(records):
-                errors += _field_errors(rec, f"{key}[{i}]", fields)
-    ma = doc.get("multiAgent")
-    if isinstance(ma, dict) and isinstance(ma.get("memberships"), list):
-        for i, rec in enumerate(ma["memberships"]):
-            errors += _field_errors(rec, f"multiAgent.memberships[{i}]", {"id": _STR, "status": _STR})
+                errors += _usage_errors(rec, f"{key}[{i}]")
     if "actor" in doc and not isinstance(doc["actor"], str):
         errors.append("actor must be a string when present.")
     parents = doc.get("parentRunIds")

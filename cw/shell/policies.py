@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
 
 from cw.core.fingerprint import js_string
 from cw.core.pricing import PricingPolicy, validate_policy
@@ -34,7 +32,9 @@ _decoder = msgspec.json.Decoder(float_hook=Decimal)
 
 
 @lru_cache(maxsize=None)
-def _pricing_validator() -> Draft202012Validator:
+def _pricing_validator() -> Any:
+    from jsonschema import Draft202012Validator  # imported on first use: it is most of cw's start-up time
+
     return Draft202012Validator(schema(PRICING_SCHEMA))
 
 
@@ -78,6 +78,8 @@ def load_pricing_policy(value: Any, process_cwd: Path) -> PricingPolicy | None:
     except JSON_ERRORS as exc:
         raise PolicyError(f"Invalid JSON in {shown}: {exc}") from None
     policy = validate_policy(doc, shown)
+    from jsonschema.exceptions import best_match
+
     error = best_match(_pricing_validator().iter_errors(doc))
     if error is not None:
         raise PolicyError(f"Invalid pricing policy {shown}: {_json_path(error.absolute_path)} {error.message}",
