@@ -124,3 +124,28 @@ def test_lock_of_a_killed_process_does_not_block(cw, repo):
 def test_bad_lock_timeout_is_a_usage_error(cw, repo):
     cw.ok("run", "new", "--id", "r")
     assert "CW_LOCK_TIMEOUT" in cw.fails(2, "task", "add", "r", "t", env={"CW_LOCK_TIMEOUT": "soon"}).stderr
+
+
+def test_progress_is_shown_only_on_a_terminal_for_long_work():
+    import io
+
+    from cw.shell.workspace import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty = Tty()
+    p = Progress("reading runs", 300, tty)
+    for _ in range(300):
+        p.advance()
+    p.close()
+    assert "cw: reading runs 300/300" in tty.getvalue() and tty.getvalue().endswith("\r\x1b[K")
+    pipe = io.StringIO()
+    p = Progress("reading runs", 300, pipe)
+    p.advance(300)
+    p.close()
+    assert pipe.getvalue() == ""
+    short = Tty()
+    Progress("reading runs", 5, short).advance(5)
+    assert short.getvalue() == ""

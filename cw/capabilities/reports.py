@@ -23,7 +23,7 @@ from cw.shell import registry, sidefiles
 from cw.shell.fastload import read_summary_state
 from cw.shell.policies import load_pricing_policy
 from cw.shell.scan import ScannedRun, iter_run_dirs, load_scanned
-from cw.shell.workspace import Workspace
+from cw.shell.workspace import Progress, Workspace
 
 JSON_OUT = Param("json", "print the payload as JSON", type="boolean", mcp=False)
 
@@ -163,12 +163,18 @@ def _processes(n_runs: int) -> int:
     return max(1, min(cpus, _MAX_PROCESSES))
 
 
-def _read_runs(job: _SummaryJob, run_dirs: list[tuple[Path, Path]]) -> list[RunEntry | dict[str, Any]]:
+def _read_runs(job: _SummaryJob, run_dirs: list[tuple[Path, Path]],
+               progress: Progress | None = None) -> list[RunEntry | dict[str, Any]]:
     """Every run's result, in ``run_dirs`` order, read in this process or in a few forked ones."""
     global _ACTIVE_JOB
+    tick = progress.advance if progress is not None else (lambda n=1: None)
     procs = _processes(len(run_dirs))
     if procs == 1:
-        return [_summary_item(job, repo, d) for repo, d in run_dirs]
+        out = []
+        for repo, d in run_dirs:
+            out.append(_summary_item(job, repo, d))
+            tick(1)
+        return out
     size = max(8, min(64, len(run_dirs) // (procs * 8) or 1))
     chunks = [run_dirs[i:i + size] for i in range(0, len(run_dirs), size)]
     for stream in (sys.stdout, sys.stderr):  # a child flushes what it inherited: flush it once, here
@@ -181,7 +187,11 @@ def _read_runs(job: _SummaryJob, run_dirs: list[tuple[Path, Path]]) -> list[RunE
     _ACTIVE_JOB = job
     try:
         with multiprocessing.get_context("fork").Pool(procs) as pool:
-            return [r for results in pool.imap(_summary_chunk, chunks) for r in results]
+            out = []
+            for results in pool.imap(_summary_chunk, chunks):
+                out.extend(results)
+                tick(len(results))
+            return out
     finally:
         _ACTIVE_JOB = None
 
@@ -198,8 +208,8 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _summary_runs(run_dirs: list[tuple[Path, Path]], policy: Any, now: str,
-                  limit: int) -> tuple[list[RunEntry], list[dict[str, Any]], int]:
+def _summary_runs(run_dirs: list[tuple[Path, Path]], policy: Any, now: str, limit: int,
+                  progress: Progress | None = None) -> tuple[list[RunEntry], list[dict[str, Any]], int]:
     """The entries to pool, the unreadable rows, and how many readable runs ``--limit`` left out underived.
 
     When ``--limit`` leaves runs out, every run is first read and checked (is it
@@ -209,14 +219,14 @@ def _summary_runs(run_dirs: list[tuple[Path, Path]], policy: Any, now: str,
     """
     derive = _SummaryJob(policy, now, derive=True)
     if limit < len(run_dirs):
-        ranking = _read_runs(_SummaryJob(policy, now, derive=False), run_dirs)
+        ranking = _read_runs(_SummaryJob(policy, now, derive=False), run_dirs, progress)
         readable = [(r, i) for i, r in enumerate(ranking) if isinstance(r, RunEntry)]
         kept = heapq.nlargest(limit, readable, key=lambda ri: newest_key(ri[0]))
         entries = _read_runs(derive, [run_dirs[i] for _, i in kept])
         if all(isinstance(e, RunEntry) and newest_key(e) == newest_key(r) for e, (r, _) in zip(entries, kept)):
             unreadable = [r for r in ranking if not isinstance(r, RunEntry)]
             return entries, unreadable, len(readable) - len(kept)  # type: ignore[return-value]
-    results = _read_runs(derive, run_dirs)
+    results = _read_runs(derive, run_dirs, progress)
     return ([r for r in results if isinstance(r, RunEntry)], [r for r in results if not isinstance(r, RunEntry)],
             0)
 
@@ -231,9 +241,13 @@ def metrics_summary(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     now = ws.now(a.get("now"))
     run_dirs = list(iter_run_dirs(ws, scope, a.get("cwd")))
     policy = load_pricing_policy(a.get("pricing"), ws.process_cwd)
-    with _gc_paused():
-        entries, unreadable, omitted = _summary_runs(run_dirs, policy, now, limit)
-        return pool_summary(entries, unreadable, scope, now, limit, omitted=omitted)
+    progress = ws.progress("reading runs", len(run_dirs))
+    try:
+        with _gc_paused():
+            entries, unreadable, omitted = _summary_runs(run_dirs, policy, now, limit, progress)
+            return pool_summary(entries, unreadable, scope, now, limit, omitted=omitted)
+    finally:
+        progress.close()
 
 
 CAPABILITIES: tuple[Capability, ...] = (

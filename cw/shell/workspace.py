@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Mapping, TextIO
 
 from cw.core.actor import resolve_actor
 from cw.core.numbers import iso_from_ms
@@ -22,6 +24,41 @@ def system_now() -> str:
     return iso_from_ms(ms)
 
 
+class Progress:
+    """``cw: <label> 1200/5000`` on one stderr line, redrawn at most ten times a second, then erased.
+
+    Shown only on a terminal and only for long work (``min_total`` items), so
+    pipes, logs, MCP and tests see nothing.
+    """
+
+    def __init__(self, label: str, total: int, stream: TextIO | None, min_total: int = 200) -> None:
+        self.label, self.total, self.done = label, total, 0
+        self.stream = stream if stream is not None and total >= min_total and _is_tty(stream) else None
+        self._last = 0.0
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        if self.stream is None:
+            return
+        now = time.monotonic()
+        if now - self._last >= 0.1 or self.done >= self.total:
+            self._last = now
+            self.stream.write(f"\rcw: {self.label} {self.done}/{self.total}")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+def _is_tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 @dataclass
 class Workspace:
     """Resolved once per command and handed to capability entries."""
@@ -31,10 +68,11 @@ class Workspace:
     clock: Callable[[], str] = system_now
     token: Callable[[int], str] = field(default=secrets.token_hex)
     read_only: bool = False  # the workbench's projection: readers skip even the metrics snapshot
+    progress_stream: TextIO | None = None  # where long work reports progress (stderr on a terminal)
 
     @classmethod
     def from_process(cls) -> "Workspace":
-        return cls(Path(os.getcwd()), dict(os.environ))
+        return cls(Path(os.getcwd()), dict(os.environ), progress_stream=sys.stderr)
 
     def repo(self, cwd: str | None) -> Path:
         return paths.resolve_cwd(cwd, self.process_cwd)
@@ -63,6 +101,9 @@ class Workspace:
         if isinstance(given, str) and given.strip():
             return given
         return self.clock()
+
+    def progress(self, label: str, total: int) -> Progress:
+        return Progress(label, total, self.progress_stream)
 
     def actor(self, claimed: str | None) -> tuple[str, str | None]:
         return resolve_actor(self.env, claimed)
