@@ -126,9 +126,10 @@ MAX_TOKEN_VALUE = 1e15
 def _field_errors(rec: Any, where: str, fields: dict[str, tuple[type, ...]]) -> list[str]:
     if not isinstance(rec, dict):
         return [f"{where} must be an object."]
-    return [f"{where}.{key} must be {_expected(types)}, not {_type_name(rec[key])}."
-            for key, types in fields.items()
-            if key in rec and (not isinstance(rec[key], types) or isinstance(rec[key], bool))]
+    missing = [f"{where}.id is missing." for key in fields if key == "id" and key not in rec]
+    return missing + [f"{where}.{key} must be {_expected(types)}, not {_type_name(rec[key])}."
+                      for key, types in fields.items()
+                      if key in rec and (not isinstance(rec[key], types) or isinstance(rec[key], bool))]
 
 
 def _usage_errors(rec: Any, where: str) -> list[str]:
@@ -156,7 +157,8 @@ def _record_struct(name: str, fields: dict[str, tuple[type, ...]]) -> type:
         for extra in types[1:]:
             t = t | extra
         return t
-    return msgspec.defstruct(name, [(k, annotation(t) | msgspec.UnsetType, msgspec.UNSET)
+    return msgspec.defstruct(name, [(k, annotation(t)) if k == "id" else
+                                    (k, annotation(t) | msgspec.UnsetType, msgspec.UNSET)
                                     for k, t in fields.items()])
 
 
