@@ -194,6 +194,14 @@ def _d(v: Any) -> str:
     return v if type(v) is str and v else _or_dash(v)
 
 
+def _usage_additions(append: Any, kind: str, rid: str, usage: dict[str, Any]) -> None:
+    """cw's additions for one usage record: who caused it, and reasoning tokens (only when present)."""
+    if "actor" in usage:
+        append(f"usage-actor:{kind}:{rid}:{_s(usage['actor'])}")
+    if "reasoningTokens" in usage:
+        append(f"reasoning:{kind}:{rid}:{_s(usage['reasoningTokens'])}")
+
+
 def fingerprint_parts(run: dict[str, Any]) -> list[str]:
     """The unsorted list of fingerprint strings (CW's list plus cw's present additions)."""
     S = js_string
@@ -212,10 +220,7 @@ def fingerprint_parts(run: dict[str, Any]) -> list[str]:
         append(f"task:{rid}:{_s(get('status', MISSING))}:{_d(get('dispatchedAt'))}:{_d(get('completedAt'))}:"
                f"{usage_key(usage)}:{_d(get('backendId'))}")
         if isinstance(usage, dict):
-            if "actor" in usage:
-                append(f"usage-actor:task:{rid}:{_s(usage['actor'])}")
-            if "reasoningTokens" in usage:
-                append(f"reasoning:task:{rid}:{_s(usage['reasoningTokens'])}")
+            _usage_additions(append, "task", rid, usage)
     for w in object_records(run.get("workers")):
         get = w.get
         rid = _s(get("id", MISSING))
@@ -225,10 +230,7 @@ def fingerprint_parts(run: dict[str, Any]) -> list[str]:
         append(f"worker:{rid}:{_s(get('status', MISSING))}:{_d(recorded)}:{usage_key(usage)}:"
                f"{_d(get('backendId'))}")
         if isinstance(usage, dict):
-            if "actor" in usage:
-                append(f"usage-actor:worker:{rid}:{_s(usage['actor'])}")
-            if "reasoningTokens" in usage:
-                append(f"reasoning:worker:{rid}:{_s(usage['reasoningTokens'])}")
+            _usage_additions(append, "worker", rid, usage)
     for n in object_records(run.get("nodes")):
         if n.get("kind") == "verifier":
             append(f"verifier:{_s(n.get('id', MISSING))}:{_s(n.get('status', MISSING))}")
