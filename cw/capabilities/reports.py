@@ -19,7 +19,7 @@ from cw.core.netting import revenue_and_net
 from cw.core.render import render_report_text, render_summary_text
 from cw.core.summary import RunEntry, newest_key, parse_limit, pool_summary, run_entry
 from cw.model.errors import CwError, LedgerError, UsageError
-from cw.shell import registry, sidefiles
+from cw.shell import registry, sidefiles, summary_cache
 from cw.shell.fastload import read_summary_state
 from cw.shell.policies import load_pricing_policy
 from cw.shell.scan import ScannedRun, iter_run_dirs, load_scanned
@@ -73,7 +73,15 @@ def metrics_show(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
                                      telemetry=sidefiles.read_telemetry(loaded.dir)))
     report.update(_revenue_keys(loaded.dir, loaded.state, report["cost"]))
     if not ws.read_only:
-        sidefiles.write_snapshot(loaded.dir, dumps(report) + "\n", ws.lock_timeout())
+        item = ScannedRun(loaded.dir.parent.parent.parent, loaded.run_id, loaded.dir, loaded.state, None)
+        try:
+            _check_ledger(item)
+            ledger_error = None
+        except CwError as exc:
+            ledger_error = exc.message
+        entry = run_entry(report, loaded.state, str(item.repo))
+        sidefiles.write_snapshot(loaded.dir, dumps(report) + "\n", ws.lock_timeout(),
+                                 then=lambda: summary_cache.write_cache(loaded.dir, entry, policy, ledger_error))
     return report
 
 
@@ -129,6 +137,9 @@ def _ranking_entry(state: dict[str, Any], repo: str) -> RunEntry:
 
 def _summary_item(job: _SummaryJob, repo: Path, d: Path) -> RunEntry | dict[str, Any]:
     """One run's entry (with ``derive`` False, a ranking entry), or its unreadable row."""
+    cached = summary_cache.lookup(d, str(repo), job.policy)
+    if cached is not None:
+        return cached
     item = load_scanned(repo, d, read_summary_state)
     if item.error is None:
         try:

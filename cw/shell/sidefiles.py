@@ -7,7 +7,7 @@ the derivation needs to report it honestly (absent, unverified, malformed).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import msgspec
 
@@ -50,7 +50,8 @@ def persisted_fingerprint(run_dir: Path) -> str | None:
     return fp if isinstance(fp, str) and fp else None
 
 
-def write_snapshot(run_dir: Path, text: str, lock_timeout: float) -> Path:
+def write_snapshot(run_dir: Path, text: str, lock_timeout: float,
+                   then: Callable[[], None] | None = None) -> Path:
     """Write the snapshot (the exact ``--json`` bytes) like every cw write: sidecar lock, temp file, fsync,
     atomic replace, mode 0600. A symlinked ``metrics/`` or snapshot is refused, never followed."""
     target = snapshot_path(run_dir)
@@ -59,8 +60,12 @@ def write_snapshot(run_dir: Path, text: str, lock_timeout: float) -> Path:
             raise RefusedError(f"Refusing to write the snapshot through the symbolic link {p}; remove it "
                                "(snapshots are rebuilt by cw metrics show).")
     target.parent.mkdir(parents=True, exist_ok=True)
-    with_lock(target.with_name(target.name + ".lock"), lock_timeout,
-              lambda: atomic_write(target, text.encode("utf-8"), mode=0o600))
+    def go() -> None:
+        atomic_write(target, text.encode("utf-8"), mode=0o600)
+        if then is not None:  # what else is derived from this snapshot (the summary cache), in the same lock
+            then()
+
+    with_lock(target.with_name(target.name + ".lock"), lock_timeout, go)
     return target
 
 
