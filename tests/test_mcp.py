@@ -205,9 +205,9 @@ def test_argument_errors_are_clear_tool_errors(world, tmp_path):
         ("cw_run_show", json.dumps({})): "MCP tool cw_run_show missing required argument: runId",
         ("cw_run_show", json.dumps({"runId": None})): "MCP tool cw_run_show missing required argument: runId",
         ("cw_run_show", json.dumps({"runId": "build-1", "colour": "red"})):
-            "MCP tool cw_run_show got an unknown argument: colour (it takes: runId, cwd)",
+            "MCP tool cw_run_show got an unknown argument: colour (it takes: runId, now, cwd)",
         ("cw_run_show", json.dumps({"runId": "build-1", "json": True})):
-            "MCP tool cw_run_show got an unknown argument: json (it takes: runId, cwd)",
+            "MCP tool cw_run_show got an unknown argument: json (it takes: runId, now, cwd)",
         ("cw_run_show", json.dumps({"runId": "build-1", "cwd": str(missing_dir)})):
             f"MCP cwd is not a directory: {missing_dir}",
         ("cw_run_show", json.dumps({"runId": "build-1", "cwd": "res.md"})):
@@ -284,7 +284,8 @@ def test_logs_go_to_stderr_and_stdout_carries_only_json_rpc(world):
         {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
         {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "cw_run_show",
                                                                          "arguments": {"runId": "nope"}}},
-        {"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "cw_run_list", "arguments": {}}},
+        {"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "cw_run_list",
+                                                                         "arguments": {"now": NOW}}},
     ]
     stdout, stderr, code = raw_session(repo, msgs)
     assert code == 0, stderr
@@ -306,7 +307,7 @@ def test_logs_go_to_stderr_and_stdout_carries_only_json_rpc(world):
     assert by_id[3]["result"]["isError"] is True
     assert by_id[3]["result"]["content"] == [{"type": "text", "text": "Run not found: nope\nTry: cw run list"}]
     assert by_id[4]["result"].get("isError", False) is False
-    assert by_id[4]["result"]["content"][0]["text"] + "\n" == cli(repo, "run", "list", "--json").stdout
+    assert by_id[4]["result"]["content"][0]["text"] + "\n" == cli(repo, "run", "list", "--json", "--now", NOW).stdout
     # the logs are there, on stderr
     assert "cw mcp: INFO cw.mcp: serving" in stderr
     assert "cw_run_show refused: Run not found: nope" in stderr

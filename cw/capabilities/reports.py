@@ -40,7 +40,8 @@ def registry_remove(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
 
 def registry_list(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     repos = registry.read_repos(ws.home)
-    return {"schemaVersion": 1, "surface": "registry", "file": str(registry.repos_file(ws.home)),
+    return {"schemaVersion": 1, "surface": "registry", "generatedAt": ws.now(a.get("now")),
+            "file": str(registry.repos_file(ws.home)),
             "repos": [{"root": r["root"], "addedAt": r.get("addedAt"), "exists": Path(r["root"]).is_dir()}
                       for r in repos]}
 
@@ -281,7 +282,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         Param("path", "the repo directory (default: the current directory)", positional=True, metavar="PATH"),
         JSON_OUT), registry_add, read_only=False,
         text=lambda p: f"{'registered' if p['added'] else 'already registered'}: {p['root']}"),
-    Capability("registry.list", ("registry", "list"), "List the repos the home scope reads.", (JSON_OUT,),
+    Capability("registry.list", ("registry", "list"), "List the repos the home scope reads.", (NOW, JSON_OUT),
                registry_list, read_only=True, text=_text_registry),
     Capability("registry.remove", ("registry", "remove"), "Forget a repo (its files are untouched).", (
         Param("path", "the repo directory", positional=True, required=True, metavar="PATH"), JSON_OUT),

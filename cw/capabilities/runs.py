@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from cw.capabilities.table import CWD, RUN, Capability, Param
+from cw.capabilities.table import CWD, NOW, RUN, Capability, Param
 from cw.core import transitions as tr
 from cw.core.state import check_run_id
 from cw.core.actor import UNATTRIBUTED
@@ -146,13 +146,13 @@ def run_list(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
             continue
         runs.append({**ref, "repo": str(item.repo)})
     runs.sort(key=lambda r: (r["createdAt"] or "", r["runId"]))
-    return {"schemaVersion": 1, "surface": "runs", "scope": a.get("scope") or "repo", "runCount": len(runs),
-            "runs": runs, "unreadable": unreadable}
+    return {"schemaVersion": 1, "surface": "runs", "scope": a.get("scope") or "repo",
+            "generatedAt": ws.now(a.get("now")), "runCount": len(runs), "runs": runs, "unreadable": unreadable}
 
 
 def run_show(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     loaded = ws.store(a.get("cwd")).read(a["run_id"])
-    return {"schemaVersion": 1, "surface": "run", "runId": loaded.run_id,
+    return {"schemaVersion": 1, "surface": "run", "runId": loaded.run_id, "generatedAt": ws.now(a.get("now")),
             "statePath": str(loaded.state_path), "summary": run_ref(loaded.state), "state": loaded.state}
 
 
@@ -387,8 +387,8 @@ CAPABILITIES = (
         Param("app", "only runs of this app", metavar="APP"),
         Param("actor", "only runs started by this actor", metavar="ID"),
         Param("lifecycle", "only runs in this lifecycle", choices=("open", "completed", "failed", "empty")),
-        CWD, JSON_OUT), run_list, read_only=True, text=_text_runs),
-    Capability("run.show", ("run", "show"), "Show one run's state.", (RUN, CWD, JSON_OUT), run_show,
+        NOW, CWD, JSON_OUT), run_list, read_only=True, text=_text_runs),
+    Capability("run.show", ("run", "show"), "Show one run's state.", (RUN, NOW, CWD, JSON_OUT), run_show,
                read_only=True, text=_text_run_show),
     Capability("task.add", ("task", "add"), "Add a pending task to a run.", (
         RUN, TASK_ID, Param("backend", "the backend that will run it (default node)", metavar="ID"),
