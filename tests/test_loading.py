@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from conftest import FIXTURES, copy_fixture_run, state_of, tree_bytes
 from cw.core.state import REQUIRED_KEYS, normalize_state
-from cw.model.errors import UnsupportedStateError
 
 
 @pytest.mark.parametrize("name", ["fixture-run", "empty-run"])

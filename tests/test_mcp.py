@@ -6,6 +6,8 @@ the SDK's own client over stdio; the CLI runs as a subprocess too.
 
 from __future__ import annotations
 
+import functools
+
 import json
 import os
 import subprocess
@@ -78,7 +80,7 @@ def test_every_read_only_tool_is_byte_identical_to_the_cli(world):
         for cap, args in plan:
             argv = cli_argv(cap, args)
             # the CLI and the tool run back to back: a metrics snapshot written by one is seen by both
-            out = await anyio.to_thread.run_sync(lambda: cli(repo, *argv))
+            out = await anyio.to_thread.run_sync(functools.partial(cli, repo, *argv))
             assert out.returncode == 0, f"cw {' '.join(argv)}: {out.stderr}"
             res = await client.call_tool(cap.tool_name, mcp_args(cap, args))
             assert not res.is_error, f"{cap.tool_name} {args}: {res.content[0].text}"

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import jsonschema
-import pytest
 
 from conftest import copy_fixture_run
 from cw.capabilities import all_capabilities

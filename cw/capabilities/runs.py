@@ -359,13 +359,6 @@ def _text_run_show(p: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _text_kv(title: str):
-    def render(p: dict[str, Any]) -> str:
-        from cw.core.jsonout import dumps
-        return f"{title}\n{dumps(p)}"
-    return render
-
-
 TASK_ID = Param("task_id", "the task's id", positional=True, required=True, metavar="TASK", mcp_name="taskId")
 WORKER_ID = Param("worker_id", "the worker's id", positional=True, required=True, metavar="WORKER",
                   mcp_name="workerId")

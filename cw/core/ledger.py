@@ -79,7 +79,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Iterable, Literal, Mapping

@@ -16,7 +16,6 @@ from typing import Any
 from cw.core.state import check_run_id, normalize_state
 from cw.model.errors import NotFoundError, RefusedError, UsageError
 
-TASK_STATUSES = ("pending", "running", "completed", "failed")
 NODE_STATUSES = ("verified", "completed", "committed", "failed", "rejected", "blocked", "pending", "running")
 MEMBER_STATUSES = ("assigned", "running", "reported", "verified", "failed", "rejected")
 CANDIDATE_KINDS = ("manual", "result", "worker-output")

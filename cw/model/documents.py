@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 NonNegInt = Annotated[int, Meta(ge=0)]
-Iso = Annotated[str, Meta(description="ISO 8601 time, UTC with milliseconds and Z when cw writes it")]
 DecimalText = Annotated[str, Meta(pattern=r"^-?[0-9]+(\.[0-9]+)?$",
                                   description="an exact decimal amount, written as a string")]
 CurrencyCode = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code")]
@@ -113,7 +111,3 @@ class RegistryRepos(Struct):
     schemaVersion: int
     repos: list[RegistryRepo]
 
-
-def check_state(doc: dict[str, Any]) -> RunState:
-    """Type-check a normalized state dict against the model (raises msgspec.ValidationError)."""
-    return msgspec.convert(doc, RunState)
