@@ -179,8 +179,8 @@ class _TreeSampler(threading.Thread):
 
 def measure(cmd: list[str], *, env: dict[str, str], cwd: Path, out: Path | None = None) -> dict[str, Any]:
     """Run one child; its wall time, its own peak RSS (wait4) and the sampled peak of its process tree."""
-    sink = open(out, "wb") if out is not None else subprocess.DEVNULL
-    err = tempfile.TemporaryFile()
+    sink = open(out, "wb") if out is not None else subprocess.DEVNULL  # noqa: SIM115 - closed in the finally below
+    err = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     try:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=sink, stderr=err)
@@ -196,9 +196,14 @@ def measure(cmd: list[str], *, env: dict[str, str], cwd: Path, out: Path | None 
     if proc.returncode != 0:
         err.seek(0)
         raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}: {err.read().decode()[-2000:]}")
-    return {"wall": wall, "maxrss_mb": usage.ru_maxrss / 1024, "tree_mb": sampler.peak_kb / 1024,
-            "tree_pss_mb": sampler.peak_pss_kb / 1024, "procs": sampler.peak_procs,
-            "cpu": usage.ru_utime + usage.ru_stime}
+    return {
+        "wall": wall,
+        "maxrss_mb": usage.ru_maxrss / 1024,
+        "tree_mb": sampler.peak_kb / 1024,
+        "tree_pss_mb": sampler.peak_pss_kb / 1024,
+        "procs": sampler.peak_procs,
+        "cpu": usage.ru_utime + usage.ru_stime,
+    }
 
 
 def best_of(n: int, cmd: list[str], **kw: Any) -> dict[str, Any]:
@@ -209,10 +214,16 @@ def best_of(n: int, cmd: list[str], **kw: Any) -> dict[str, Any]:
     is the work done whatever the machine was doing.
     """
     runs = [measure(cmd, **kw) for _ in range(n)]
-    return {"wall": min(r["wall"] for r in runs), "wall_median": statistics.median(r["wall"] for r in runs),
-            "maxrss_mb": max(r["maxrss_mb"] for r in runs), "tree_mb": max(r["tree_mb"] for r in runs),
-            "tree_pss_mb": max(r["tree_pss_mb"] for r in runs), "procs": max(r["procs"] for r in runs),
-            "cpu": statistics.median(r["cpu"] for r in runs), "load": os.getloadavg()[0]}
+    return {
+        "wall": min(r["wall"] for r in runs),
+        "wall_median": statistics.median(r["wall"] for r in runs),
+        "maxrss_mb": max(r["maxrss_mb"] for r in runs),
+        "tree_mb": max(r["tree_mb"] for r in runs),
+        "tree_pss_mb": max(r["tree_pss_mb"] for r in runs),
+        "procs": max(r["procs"] for r in runs),
+        "cpu": statistics.median(r["cpu"] for r in runs),
+        "load": os.getloadavg()[0],
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -243,10 +254,16 @@ def prepare(work: Path, sizes: list[int], big: int) -> dict[str, Any]:
     big_repo = work / "big"
     gen_runs.write_big_run(big_repo, tasks=big, workers=big)
     sizes_b = [(d / "state.json").stat().st_size for d in ws.run_dirs]
-    info = {"params": want, "homes": homes, "cwd": str(ws.repos[0]), "bigRepo": str(big_repo),
-            "empty": str(work / "empty"), "stateBytesMean": sum(sizes_b) / len(sizes_b),
-            "bigStateBytes": (big_repo / ".cw" / "runs" / "big-run" / "state.json").stat().st_size,
-            "generatedIn": time.perf_counter() - t}
+    info = {
+        "params": want,
+        "homes": homes,
+        "cwd": str(ws.repos[0]),
+        "bigRepo": str(big_repo),
+        "empty": str(work / "empty"),
+        "stateBytesMean": sum(sizes_b) / len(sizes_b),
+        "bigStateBytes": (big_repo / ".cw" / "runs" / "big-run" / "state.json").stat().st_size,
+        "generatedIn": time.perf_counter() - t,
+    }
     (work / "empty").mkdir()
     marker.write_text(json.dumps(info, indent=2))
     return info
@@ -289,18 +306,32 @@ def main(argv: list[str] | None = None) -> None:
     env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
     cwd = Path(info["cwd"])
     cw = [py, "-m", "cw"]
-    results: dict[str, Any] = {"machine": {"nproc": os.cpu_count(), "python": platform.python_version(),
-                                           "cpu": _cpu_model(), "cwRoot": str(args.cw_root)},
-                               "workspace": {k: info[k] for k in ("stateBytesMean", "bigStateBytes")}}
+    results: dict[str, Any] = {
+        "machine": {
+            "nproc": os.cpu_count(),
+            "python": platform.python_version(),
+            "cpu": _cpu_model(),
+            "cwRoot": str(args.cw_root),
+        },
+        "workspace": {k: info[k] for k in ("stateBytesMean", "bigStateBytes")},
+    }
     print(f"cw root {args.cw_root}; {os.cpu_count()} cores, Python {platform.python_version()}, {_cpu_model()}")
-    print(f"workspace {work}: {info['stateBytesMean'] / 1024:.0f} KB of state per run on average; "
-          f"big run {info['bigStateBytes'] / 1e6:.1f} MB")
+    print(
+        f"workspace {work}: {info['stateBytesMean'] / 1024:.0f} KB of state per run on average; "
+        f"big run {info['bigStateBytes'] / 1e6:.1f} MB"
+    )
 
-    fixed = best_of(args.repeat, cw + ["metrics", "summary", "--scope", "repo", "--json", "--now", NOW],
-                    env={**env, "CW_HOME": str(work / "no-home")}, cwd=Path(info["empty"]))
+    fixed = best_of(
+        args.repeat,
+        [*cw, "metrics", "summary", "--scope", "repo", "--json", "--now", NOW],
+        env={**env, "CW_HOME": str(work / "no-home")},
+        cwd=Path(info["empty"]),
+    )
     results["fixed"] = fixed
-    print(f"fixed cost (start-up, imports, a summary of no runs): {fixed['wall']:.3f} s "
-          f"(median {fixed['wall_median']:.3f}), {fixed['maxrss_mb']:.0f} MB")
+    print(
+        f"fixed cost (start-up, imports, a summary of no runs): {fixed['wall']:.3f} s "
+        f"(median {fixed['wall_median']:.3f}), {fixed['maxrss_mb']:.0f} MB"
+    )
 
     all_dirs = run_dirs(info["homes"][str(sizes[-1])]["repos"])
     for phase in ("cold", "warm"):
@@ -312,31 +343,46 @@ def main(argv: list[str] | None = None) -> None:
             home = info["homes"][str(size)]
             dirs = run_dirs(home["repos"])
             henv = {**env, "CW_HOME": home["home"]}
-            base = cw + ["metrics", "summary", "--scope", "home", "--pricing", "default", "--json", "--now", NOW]
-            full = best_of(args.repeat, base + ["--limit", str(len(dirs))], env=henv, cwd=cwd)
+            base = [*cw, "metrics", "summary", "--scope", "home", "--pricing", "default", "--json", "--now", NOW]
+            full = best_of(args.repeat, [*base, "--limit", str(len(dirs))], env=henv, cwd=cwd)
             dflt = best_of(args.repeat, base, env=henv, cwd=cwd)
             floor = _floor(py, env, dirs, phase == "warm", work)
             key = f"{phase}-{size}"
             results[key] = {"runs": len(dirs), "all": full, "limit50": dflt, "floor": floor}
-            print(f"{phase:4s} {len(dirs):5d} runs, all pooled: {full['wall']:.2f} s (median "
-                  f"{full['wall_median']:.2f}, cpu {full['cpu']:.2f} s, load {full['load']:.1f}); largest process "
-                  f"{full['maxrss_mb']:.0f} MB, all {full['procs']} processes {full['tree_mb']:.0f} MB RSS / "
-                  f"{full['tree_pss_mb']:.0f} MB PSS; floor {floor:.2f} s, ratio {full['wall'] / floor:.2f}")
-            print(f"{'':4s} {'':5s}       --limit 50: {dflt['wall']:.2f} s (median {dflt['wall_median']:.2f}, "
-                  f"cpu {dflt['cpu']:.2f} s); largest process {dflt['maxrss_mb']:.0f} MB, "
-                  f"{dflt['tree_mb']:.0f} MB RSS / {dflt['tree_pss_mb']:.0f} MB PSS")
+            print(
+                f"{phase:4s} {len(dirs):5d} runs, all pooled: {full['wall']:.2f} s (median "
+                f"{full['wall_median']:.2f}, cpu {full['cpu']:.2f} s, load {full['load']:.1f}); largest process "
+                f"{full['maxrss_mb']:.0f} MB, all {full['procs']} processes {full['tree_mb']:.0f} MB RSS / "
+                f"{full['tree_pss_mb']:.0f} MB PSS; floor {floor:.2f} s, ratio {full['wall'] / floor:.2f}"
+            )
+            print(
+                f"{'':4s} {'':5s}       --limit 50: {dflt['wall']:.2f} s (median {dflt['wall_median']:.2f}, "
+                f"cpu {dflt['cpu']:.2f} s); largest process {dflt['maxrss_mb']:.0f} MB, "
+                f"{dflt['tree_mb']:.0f} MB RSS / {dflt['tree_pss_mb']:.0f} MB PSS"
+            )
 
     big_env = {**env, "CW_HOME": str(work / "no-home")}
     big_repo = Path(info["bigRepo"])
-    show = best_of(args.repeat, cw + ["metrics", "show", "big-run", "--json", "--pricing", "default", "--now", NOW],
-                   env=big_env, cwd=big_repo)
-    inproc = subprocess.run([py, "-c", SHOW_INPROCESS, str(big_repo), "big-run", NOW, str(work / "no-home"),
-                             str(args.repeat)], env=big_env, capture_output=True, text=True, check=True)
+    show = best_of(
+        args.repeat,
+        [*cw, "metrics", "show", "big-run", "--json", "--pricing", "default", "--now", NOW],
+        env=big_env,
+        cwd=big_repo,
+    )
+    inproc = subprocess.run(
+        [py, "-c", SHOW_INPROCESS, str(big_repo), "big-run", NOW, str(work / "no-home"), str(args.repeat)],
+        env=big_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     show_floor = _floor(py, env, [big_repo / ".cw" / "runs" / "big-run"], False, work)
     results["show"] = {"cli": show, "inProcess": float(inproc.stdout.split()[0]), "floor": show_floor}
-    print(f"show big-run ({args.big} tasks, {args.big} workers): {show['wall']:.3f} s as a command "
-          f"(median {show['wall_median']:.3f}, {show['maxrss_mb']:.0f} MB), {results['show']['inProcess']:.3f} s "
-          f"in process after imports; floor {show_floor:.3f} s")
+    print(
+        f"show big-run ({args.big} tasks, {args.big} workers): {show['wall']:.3f} s as a command "
+        f"(median {show['wall_median']:.3f}, {show['maxrss_mb']:.0f} MB), {results['show']['inProcess']:.3f} s "
+        f"in process after imports; floor {show_floor:.3f} s"
+    )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     if not args.work:
@@ -347,8 +393,13 @@ def _write_snapshots(py: str, env: dict[str, str], dirs: list[Path], work: Path)
     lst = work / "snapshot-dirs.txt"
     lst.write_text("\n".join(map(str, dirs)))
     t = time.perf_counter()
-    out = subprocess.run([py, "-c", SNAPSHOT_WRITER, str(lst), NOW, str(work / "no-home")], env=env,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [py, "-c", SNAPSHOT_WRITER, str(lst), NOW, str(work / "no-home")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     print(f"wrote {out.stdout.strip()} snapshots with cw metrics show in {time.perf_counter() - t:.0f} s")
 
 
@@ -360,8 +411,7 @@ def _floor(py: str, env: dict[str, str], dirs: list[Path], warm: bool, work: Pat
     lst.write_text("\n".join(files))
     times = []
     for _ in range(3):
-        out = subprocess.run([py, "-c", FLOOR_SCRIPT, str(lst)], env=env, capture_output=True, text=True,
-                             check=True)
+        out = subprocess.run([py, "-c", FLOOR_SCRIPT, str(lst)], env=env, capture_output=True, text=True, check=True)
         times.append(float(out.stdout.split()[0]))
     return statistics.median(times)
 

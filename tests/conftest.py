@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-FIXTURES = SHARED / "fixtures" / "cw"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cw"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--heavy", action="store_true", default=False,
-                     help="run the heavier variants of the load, crash and fuzz tests")
+    parser.addoption(
+        "--heavy", action="store_true", default=False, help="run the heavier variants of the load, crash and fuzz tests"
+    )
 
 
 @pytest.fixture
@@ -33,8 +33,17 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
     monkeypatch.setenv("CW_HOME", str(home / "cw-home"))
-    for var in ("CW_CRON_NAME", "WORKLOFT_CRON_JOB_NAME", "WORKLOFT_CRON_NAME", "CW_ACTOR", "CW_PARENT_RUN",
-                "CW_LOCK_TIMEOUT", "CW_DETERMINISTIC_RUN_IDS", "NO_COLOR", "CW_DEBUG"):
+    for var in (
+        "CW_CRON_NAME",
+        "WORKLOFT_CRON_JOB_NAME",
+        "WORKLOFT_CRON_NAME",
+        "CW_ACTOR",
+        "CW_PARENT_RUN",
+        "CW_LOCK_TIMEOUT",
+        "CW_DETERMINISTIC_RUN_IDS",
+        "NO_COLOR",
+        "CW_DEBUG",
+    ):
         monkeypatch.delenv(var, raising=False)
     return home / "cw-home"
 
@@ -58,8 +67,7 @@ class Cli:
         self.runner = CliRunner()
 
     def __call__(self, *args: str, env: dict[str, str] | None = None, input: str | None = None):
-        return self.runner.invoke(self._cli, [str(a) for a in args], env=env, input=input,
-                                  catch_exceptions=False)
+        return self.runner.invoke(self._cli, [str(a) for a in args], env=env, input=input, catch_exceptions=False)
 
     def ok(self, *args: str, env: dict[str, str] | None = None):
         res = self(*args, env=env)
@@ -71,8 +79,10 @@ class Cli:
 
     def fails(self, code: int, *args: str, env: dict[str, str] | None = None):
         res = self(*args, env=env)
-        assert res.exit_code == code, (f"cw {' '.join(map(str, args))}: expected exit {code}, got "
-                                       f"{res.exit_code}; stdout={res.stdout!r} stderr={res.stderr!r}")
+        assert res.exit_code == code, (
+            f"cw {' '.join(map(str, args))}: expected exit {code}, got "
+            f"{res.exit_code}; stdout={res.stdout!r} stderr={res.stderr!r}"
+        )
         assert res.stdout == "", "a refusal prints nothing on stdout"
         return res
 

@@ -53,12 +53,25 @@ import os
 import signal
 import sys
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-UNIT_OPS = ("run-new", "task-a", "task-b", "dispatch", "result", "worker-output", "revenue-add",
-            "revenue-reverse", "candidate-register", "candidate-decide", "feedback-open", "feedback-move")
+UNIT_OPS = (
+    "run-new",
+    "task-a",
+    "task-b",
+    "dispatch",
+    "result",
+    "worker-output",
+    "revenue-add",
+    "revenue-reverse",
+    "candidate-register",
+    "candidate-decide",
+    "feedback-open",
+    "feedback-move",
+)
 
 
 # ---------------------------------------------------------------------------
@@ -98,12 +111,35 @@ def unit_argv(op: str, key: str, unit: int, run: str, ctx: dict[str, Any]) -> li
     if op == "dispatch":
         return ["dispatch", run, f"a-{key}", f"b-{key}", "--json"]
     if op == "result":
-        return ["result", run, f"a-{key}", f"inbox/{key}.md", "--usage-input-tokens",
-                str(expected_tokens(key, op)), "--usage-output-tokens", "7", "--usage-model", "m-rel", "--json"]
+        return [
+            "result",
+            run,
+            f"a-{key}",
+            f"inbox/{key}.md",
+            "--usage-input-tokens",
+            str(expected_tokens(key, op)),
+            "--usage-output-tokens",
+            "7",
+            "--usage-model",
+            "m-rel",
+            "--json",
+        ]
     if op == "worker-output":
         wid = f"worker-b-{key}-0001"
-        return ["worker", "output", run, wid, f".cw/runs/{run}/workers/{wid}/result.md", "--usage-input-tokens",
-                str(expected_tokens(key, op)), "--usage-output-tokens", "3", "--usage-model", "m-rel", "--json"]
+        return [
+            "worker",
+            "output",
+            run,
+            wid,
+            f".cw/runs/{run}/workers/{wid}/result.md",
+            "--usage-input-tokens",
+            str(expected_tokens(key, op)),
+            "--usage-output-tokens",
+            "3",
+            "--usage-model",
+            "m-rel",
+            "--json",
+        ]
     if op == "revenue-add":
         return ["revenue", "add", run, expected_amount(key), "USD", "--ref", f"REF-{key}", "--json"]
     if op == "revenue-reverse":
@@ -161,6 +197,7 @@ class OpFailed(Exception):
 def cw_call(argv: list[str]) -> Any:
     """One cw call in this process: its payload (parsed when ``--json`` is given), or OpFailed with cw's message."""
     import click
+
     from cw.surfaces.cli import cli
 
     out, err = io.StringIO(), io.StringIO()
@@ -333,15 +370,14 @@ def ack_problems(repo: Path, ack: Ack, seen: dict[tuple[str, str], Any]) -> list
         if not copy.is_file() or copy.read_text() != result_text(ack.key):
             probs.append(f"{where}: result copy {copy} missing or different")
         return probs
-    if ack.op == "worker-output":
-        if (rec.get("usage") or {}).get("inputTokens") != expected_tokens(ack.key, "worker-output"):
-            return [f"{where}: worker usage {rec.get('usage')}"]
-    if ack.op == "revenue-add":
-        if rec["amount"] != expected_amount(ack.key) or rec["id"] != ack.extra.get("entry"):
-            return [f"{where}: entry {rec}"]
-    if ack.op == "revenue-reverse":
-        if rec["amount"] != "-1.00" or rec["id"] != ack.extra.get("entry"):
-            return [f"{where}: entry {rec}"]
+    if ack.op == "worker-output" and (rec.get("usage") or {}).get("inputTokens") != expected_tokens(
+        ack.key, "worker-output"
+    ):
+        return [f"{where}: worker usage {rec.get('usage')}"]
+    if ack.op == "revenue-add" and (rec["amount"] != expected_amount(ack.key) or rec["id"] != ack.extra.get("entry")):
+        return [f"{where}: entry {rec}"]
+    if ack.op == "revenue-reverse" and (rec["amount"] != "-1.00" or rec["id"] != ack.extra.get("entry")):
+        return [f"{where}: entry {rec}"]
     if ack.op == "candidate-decide":
         want = ("selected", "verified") if decides_select(ack.unit) else ("rejected",)
         if rec.get("status") not in want:
@@ -368,8 +404,11 @@ def check_acks(repo: Path, acks: list[Ack], in_flight: set[tuple[str, str]]) -> 
     for a in acks:
         problems += ack_problems(repo, a, seen)
     extra = [k for k in seen if k not in acked]
-    problems += [f"{op} of {key} is on disk but was never acknowledged or in flight" for key, op in extra
-                 if (key, op) not in in_flight]
+    problems += [
+        f"{op} of {key} is on disk but was never acknowledged or in flight"
+        for key, op in extra
+        if (key, op) not in in_flight
+    ]
     return problems, len(extra)
 
 
@@ -389,10 +428,22 @@ def build_template(root: Path, build: Any) -> Path:
     repo = root / "repo"
     repo.mkdir(parents=True)
     saved_cwd, saved_env = os.getcwd(), dict(os.environ)
-    os.environ.update({"HOME": str(root / "home"), "XDG_STATE_HOME": str(root / "home" / "state"),
-                       "CW_HOME": str(root / "home" / "cw-home")})
-    for var in ("CW_CRON_NAME", "WORKLOFT_CRON_JOB_NAME", "WORKLOFT_CRON_NAME", "CW_ACTOR", "CW_PARENT_RUN",
-                "CW_LOCK_TIMEOUT", "CW_DETERMINISTIC_RUN_IDS"):
+    os.environ.update(
+        {
+            "HOME": str(root / "home"),
+            "XDG_STATE_HOME": str(root / "home" / "state"),
+            "CW_HOME": str(root / "home" / "cw-home"),
+        }
+    )
+    for var in (
+        "CW_CRON_NAME",
+        "WORKLOFT_CRON_JOB_NAME",
+        "WORKLOFT_CRON_NAME",
+        "CW_ACTOR",
+        "CW_PARENT_RUN",
+        "CW_LOCK_TIMEOUT",
+        "CW_DETERMINISTIC_RUN_IDS",
+    ):
         os.environ.pop(var, None)
     try:
         os.chdir(repo)
@@ -422,8 +473,13 @@ class ForkServer:
     def __init__(self, repo: Path) -> None:
         import subprocess
 
-        self.proc = subprocess.Popen([sys.executable, __file__, "forkserver", str(repo)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "forkserver", str(repo)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
         line = self.proc.stdout.readline().strip()
         if line != "ready":
             self.close()
@@ -454,7 +510,7 @@ class ForkServer:
                 self.proc.wait()
             self.proc.stdout.close()
 
-    def __enter__(self) -> "ForkServer":
+    def __enter__(self) -> ForkServer:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -493,6 +549,7 @@ def _arm_kill(kill_at: list[Any] | None) -> None:
             if hit and when == "after":
                 os.kill(os.getpid(), signal.SIGKILL)
             return out
+
         return call
 
     os.fsync = wrap(os.fsync)
@@ -523,12 +580,12 @@ def _child(cmd: dict[str, Any]) -> int:
 
 def _warm_up() -> None:
     """Import and cache everything a write touches, so a forked child starts writing at once."""
-    import cw.capabilities.money  # noqa: F401
-    import cw.capabilities.reports  # noqa: F401
-    import cw.capabilities.runs  # noqa: F401
+    import cw.capabilities.money
+    import cw.capabilities.reports
+    import cw.capabilities.runs
+    import cw.surfaces.cli  # noqa: F401
     from cw.shell.fxpolicy import load_fx_policy
     from cw.shell.policies import load_pricing_policy
-    import cw.surfaces.cli  # noqa: F401
 
     load_pricing_policy("default", Path.cwd())
     load_fx_policy("default", Path.cwd())

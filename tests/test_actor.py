@@ -6,24 +6,27 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import state_of
+
 from cw.core.actor import resolve_actor
 from cw.model.errors import UsageError
 
 
-@pytest.mark.parametrize("env,claimed,expected", [
-    ({}, None, ("unattributed", None)),
-    ({"CW_ACTOR": "svc-a"}, None, ("svc-a", None)),
-    ({"CW_ACTOR": "svc-a"}, "alice", ("alice", None)),
-    ({"CW_CRON_NAME": "nightly"}, None, ("cron:nightly", None)),
-    ({"CW_CRON_NAME": "nightly"}, "alice", ("cron:nightly", "alice")),
-    ({"CW_CRON_NAME": "nightly", "CW_ACTOR": "svc"}, None, ("cron:nightly", None)),
-    ({"WORKLOFT_CRON_JOB_NAME": "digest"}, "bob", ("cron:digest", "bob")),
-    ({"WORKLOFT_CRON_NAME": "sync"}, None, ("cron:sync", None)),
-    ({"CW_CRON_NAME": "  "}, None, ("unattributed", None)),
-    ({"CW_CRON_NAME": "nightly"}, "cron:nightly", ("cron:nightly", None)),
-])
+@pytest.mark.parametrize(
+    "env,claimed,expected",
+    [
+        ({}, None, ("unattributed", None)),
+        ({"CW_ACTOR": "svc-a"}, None, ("svc-a", None)),
+        ({"CW_ACTOR": "svc-a"}, "alice", ("alice", None)),
+        ({"CW_CRON_NAME": "nightly"}, None, ("cron:nightly", None)),
+        ({"CW_CRON_NAME": "nightly"}, "alice", ("cron:nightly", "alice")),
+        ({"CW_CRON_NAME": "nightly", "CW_ACTOR": "svc"}, None, ("cron:nightly", None)),
+        ({"WORKLOFT_CRON_JOB_NAME": "digest"}, "bob", ("cron:digest", "bob")),
+        ({"WORKLOFT_CRON_NAME": "sync"}, None, ("cron:sync", None)),
+        ({"CW_CRON_NAME": "  "}, None, ("unattributed", None)),
+        ({"CW_CRON_NAME": "nightly"}, "cron:nightly", ("cron:nightly", None)),
+    ],
+)
 def test_resolve_actor(env, claimed, expected):
     assert resolve_actor(env, claimed) == expected
 
@@ -49,15 +52,28 @@ def test_cron_env_attributes_run_and_usage(cw, repo):
 
 def test_cron_run_wrapper_sets_env_and_returns_exit_code(repo):
     cw_bin = [sys.executable, "-m", "cw"]
-    rc = subprocess.run(cw_bin + ["cron-run", "nightly", "--", sys.executable, "-c",
-                                  "import os,sys; print(os.environ['CW_CRON_NAME']); sys.exit(3)"],
-                        capture_output=True, text=True)
+    rc = subprocess.run(
+        [
+            *cw_bin,
+            "cron-run",
+            "nightly",
+            "--",
+            sys.executable,
+            "-c",
+            "import os,sys; print(os.environ['CW_CRON_NAME']); sys.exit(3)",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert rc.returncode == 3 and rc.stdout.strip() == "nightly"
-    made = subprocess.run(cw_bin + ["cron-run", "nightly", "--"] + cw_bin + ["run", "new", "--id", "r9", "--json"],
-                          capture_output=True, text=True)
+    made = subprocess.run(
+        [*cw_bin, "cron-run", "nightly", "--", *cw_bin, "run", "new", "--id", "r9", "--json"],
+        capture_output=True,
+        text=True,
+    )
     assert made.returncode == 0, made.stderr
     assert state_of(repo, "r9")["actor"] == "cron:nightly"
-    bad = subprocess.run(cw_bin + ["cron-run", "bad name", "--", "true"], capture_output=True, text=True)
+    bad = subprocess.run([*cw_bin, "cron-run", "bad name", "--", "true"], capture_output=True, text=True)
     assert bad.returncode == 2 and "cron job name" in bad.stderr
 
 

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import itertools
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cw.core.attribution import (MODELS, AttributionModel, RunNode, allocate, ancestors, attribute,
-                                 attribution_path, detect_cycle, parse_attribution_model)
+from cw.core.attribution import (
+    MODELS,
+    AttributionModel,
+    RunNode,
+    allocate,
+    ancestors,
+    attribute,
+    attribution_path,
+    detect_cycle,
+    parse_attribution_model,
+)
 from cw.model.errors import UsageError
 
-T = datetime(2026, 3, 1, tzinfo=timezone.utc)
+T = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def iso(dt: datetime) -> str:
@@ -39,13 +49,19 @@ def shares(model: str, amount: str, currency: str, run: str, runs, at=None, half
 def test_linear_over_three_runs_gives_the_extra_cent_to_the_root():
     runs = chain("a", "b", "c")
     assert shares("linear", "100.00", "USD", "c", runs) == [
-        ("a", Decimal("33.34")), ("b", Decimal("33.33")), ("c", Decimal("33.33"))]
+        ("a", Decimal("33.34")),
+        ("b", Decimal("33.33")),
+        ("c", Decimal("33.33")),
+    ]
 
 
 def test_linear_in_a_zero_decimal_currency():
     runs = chain("a", "b", "c")
     assert shares("linear", "100", "JPY", "c", runs) == [
-        ("a", Decimal("34")), ("b", Decimal("33")), ("c", Decimal("33"))]
+        ("a", Decimal("34")),
+        ("b", Decimal("33")),
+        ("c", Decimal("33")),
+    ]
 
 
 def test_last_touch_and_first_touch():
@@ -66,14 +82,17 @@ def test_first_touch_with_several_roots_takes_the_earliest_then_the_smallest_id(
     assert shares("first-touch", "9.99", "USD", "child", runs) == [("r1", Decimal("9.99"))]
 
 
-@pytest.mark.parametrize("ids,expected", [
-    (("a",), ["100.00"]),
-    (("a", "b"), ["50.00", "50.00"]),
-    (("a", "b", "c"), ["40.00", "20.00", "40.00"]),
-    (("a", "b", "c", "d"), ["40.00", "10.00", "10.00", "40.00"]),
-    # 20% over three middles is 6.666...: floors 6.66, two cents left go to the first two middles
-    (("a", "b", "c", "d", "e"), ["40.00", "6.67", "6.67", "6.66", "40.00"]),
-])
+@pytest.mark.parametrize(
+    "ids,expected",
+    [
+        (("a",), ["100.00"]),
+        (("a", "b"), ["50.00", "50.00"]),
+        (("a", "b", "c"), ["40.00", "20.00", "40.00"]),
+        (("a", "b", "c", "d"), ["40.00", "10.00", "10.00", "40.00"]),
+        # 20% over three middles is 6.666...: floors 6.66, two cents left go to the first two middles
+        (("a", "b", "c", "d", "e"), ["40.00", "6.67", "6.67", "6.66", "40.00"]),
+    ],
+)
 def test_position_based_40_20_40(ids, expected):
     runs = chain(*ids)
     got = shares("position-based", "100.00", "USD", ids[-1], runs)
@@ -83,20 +102,25 @@ def test_position_based_40_20_40(ids, expected):
 
 def test_position_based_two_runs_split_an_odd_cent_root_first():
     assert shares("position-based", "100.01", "USD", "b", chain("a", "b")) == [
-        ("a", Decimal("50.01")), ("b", Decimal("50.00"))]
+        ("a", Decimal("50.01")),
+        ("b", Decimal("50.00")),
+    ]
 
 
 def test_time_decay_halves_per_half_life():
     at = T + timedelta(days=14)
     runs = {
-        "a": RunNode(iso(T)),                                   # 14 days old: weight 1/4
-        "b": RunNode(iso(T + timedelta(days=7)), ("a",)),       # 7 days old: weight 1/2
-        "c": RunNode(iso(at), ("b",)),                          # booked at creation: weight 1
+        "a": RunNode(iso(T)),  # 14 days old: weight 1/4
+        "b": RunNode(iso(T + timedelta(days=7)), ("a",)),  # 7 days old: weight 1/2
+        "c": RunNode(iso(at), ("b",)),  # booked at creation: weight 1
     }
     # 10000 cents * (1/4, 1/2, 1) / 1.75 = 1428.57, 2857.14, 5714.29 -> floors 1428, 2857, 5714,
     # one cent left -> largest remainder (.571) -> a
     assert shares("time-decay", "100.00", "USD", "c", runs, at=iso(at)) == [
-        ("a", Decimal("14.29")), ("b", Decimal("28.57")), ("c", Decimal("57.14"))]
+        ("a", Decimal("14.29")),
+        ("b", Decimal("28.57")),
+        ("c", Decimal("57.14")),
+    ]
 
 
 def test_time_decay_with_a_custom_half_life():
@@ -104,24 +128,30 @@ def test_time_decay_with_a_custom_half_life():
     runs = {"a": RunNode(iso(T)), "b": RunNode(iso(at), ("a",))}
     # half-life 7d: weights 1/2 and 1 -> 3333.33 and 6666.67 cents -> 33.33 / 66.67
     assert shares("time-decay", "100.00", "USD", "b", runs, at=iso(at)) == [
-        ("a", Decimal("33.33")), ("b", Decimal("66.67"))]
+        ("a", Decimal("33.33")),
+        ("b", Decimal("66.67")),
+    ]
     # half-life 3.5d (84h): weights 1/4 and 1 -> 20.00 / 80.00
     model = parse_attribution_model("time-decay", "84h")
     assert model.half_life_days == Decimal("3.5")
     assert attribute(Decimal("100.00"), "USD", "b", runs, model, iso(at)) == [
-        ("a", Decimal("20.00")), ("b", Decimal("80.00"))]
+        ("a", Decimal("20.00")),
+        ("b", Decimal("80.00")),
+    ]
 
 
 def test_time_decay_treats_runs_created_after_the_booking_as_age_zero():
     runs = {"a": RunNode(iso(T + timedelta(days=3))), "b": RunNode(iso(T + timedelta(days=5)), ("a",))}
-    assert shares("time-decay", "1.00", "USD", "b", runs, at=iso(T)) == [
-        ("a", Decimal("0.50")), ("b", Decimal("0.50"))]
+    assert shares("time-decay", "1.00", "USD", "b", runs, at=iso(T)) == [("a", Decimal("0.50")), ("b", Decimal("0.50"))]
 
 
 def test_negative_amounts_mirror_positive_ones():
     runs = chain("a", "b", "c")
     assert shares("linear", "-100.00", "USD", "c", runs) == [
-        ("a", Decimal("-33.34")), ("b", Decimal("-33.33")), ("c", Decimal("-33.33"))]
+        ("a", Decimal("-33.34")),
+        ("b", Decimal("-33.33")),
+        ("c", Decimal("-33.33")),
+    ]
 
 
 def test_zero_shares_are_left_out():
@@ -168,7 +198,7 @@ def test_detect_cycle():
     assert detect_cycle(parents, "a", ["c"]) == ["a", "c", "b", "a"]
     assert detect_cycle(parents, "a", ["d", "b"]) == ["a", "d", "a"]
     assert detect_cycle(parents, "x", ["x"]) == ["x", "x"]
-    assert detect_cycle(parents, "c", ["d"]) is None          # a diamond is fine
+    assert detect_cycle(parents, "c", ["d"]) is None  # a diamond is fine
     assert detect_cycle(parents, "new", ["c", "d"]) is None
     assert detect_cycle({"p": ["q"], "q": ["p"]}, "n", ["p"]) is None  # old cycle elsewhere: no loop
 
@@ -190,8 +220,10 @@ def test_parse_attribution_model():
 def test_headers_name_the_model_and_the_half_life():
     assert AttributionModel().header() == {"model": "last-touch"}
     assert AttributionModel("time-decay").header() == {"model": "time-decay", "halfLifeDays": 7}
-    assert AttributionModel("time-decay", Decimal("1.5")).header() == {"model": "time-decay",
-                                                                        "halfLifeDays": Decimal("1.5")}
+    assert AttributionModel("time-decay", Decimal("1.5")).header() == {
+        "model": "time-decay",
+        "halfLifeDays": Decimal("1.5"),
+    }
 
 
 # --------------------------------------------------------------------------- properties
@@ -215,9 +247,14 @@ def dags(draw):
 
 
 @settings(max_examples=300, deadline=None)
-@given(dags(), st.sampled_from(MODELS), st.sampled_from(["USD", "JPY", "KWD", "CLF"]),
-       st.integers(min_value=1, max_value=10**12), st.integers(min_value=0, max_value=60 * 24 * 90),
-       st.sampled_from(["7", "0.5", "30"]))
+@given(
+    dags(),
+    st.sampled_from(MODELS),
+    st.sampled_from(["USD", "JPY", "KWD", "CLF"]),
+    st.integers(min_value=1, max_value=10**12),
+    st.integers(min_value=0, max_value=60 * 24 * 90),
+    st.sampled_from(["7", "0.5", "30"]),
+)
 def test_attribution_is_exact_non_negative_and_deterministic(dag, model, currency, units, minutes, hl):
     runs, booking = dag
     places = {"USD": 2, "JPY": 0, "KWD": 3, "CLF": 4}[currency]
@@ -246,6 +283,6 @@ def test_linking_to_a_descendant_is_always_a_cycle(dag):
     for anc in ancestors(parents, booking):
         cycle = detect_cycle(parents, anc, [booking])
         assert cycle is not None and cycle[0] == cycle[-1] == anc and cycle[1] == booking
-        for child, parent in zip(cycle[1:-1], cycle[2:]):
+        for child, parent in itertools.pairwise(cycle[1:]):
             assert parent in parents[child]
     assert detect_cycle(parents, "fresh-run", list(runs)) is None

@@ -16,19 +16,28 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-
 from conftest import REPO_ROOT
 from test_workbench import NULL_WORDS, at, get_ok, populate, running
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "workbench.png"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
-                                                     "(`make test` installs it: apt-get install chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian's chromium at /usr/bin/chromium (`make test` installs it: apt-get install chromium)",
+    ),
 ]
 
 # Every element tagged with a payload path, with its block, exact value and what the browser renders.
@@ -97,13 +106,24 @@ def _check_fields(server, fields: list[dict[str, Any]], where: str) -> None:
 
 def test_pages_in_chromium_show_the_payload_numbers(browser, site):
     errors: list[str] = []
-    for path in ("/", "/?app=shop", "/run/fixture-run", "/run/build-1", "/run/build-2", "/run/empty-run",
-                 "/summary", "/pnl", "/pnl?by=app", "/pnl?by=run"):
+    for path in (
+        "/",
+        "/?app=shop",
+        "/run/fixture-run",
+        "/run/build-1",
+        "/run/build-2",
+        "/run/empty-run",
+        "/summary",
+        "/pnl",
+        "/pnl?by=app",
+        "/pnl?by=run",
+    ):
         page = _open(browser, site, path, errors)
         _check_fields(site, page.evaluate(COLLECT), path)
         # the stylesheet applied: the page is styled, so the CSP let it in
-        assert page.evaluate("getComputedStyle(document.querySelector('header.top')).backgroundColor") \
-            == "rgb(29, 35, 48)", path
+        assert (
+            page.evaluate("getComputedStyle(document.querySelector('header.top')).backgroundColor") == "rgb(29, 35, 48)"
+        ), path
         page.close()
     assert errors == []
 
@@ -152,8 +172,11 @@ def test_pnl_bars_are_as_long_as_their_values(browser, site):
             want = abs(Decimal(b["value"])) * px_per_unit
             assert abs(Decimal(str(b["width"])) - want) <= Decimal("0.5"), (b["key"], b["series"], b["width"], want)
     # the table shows the same amounts at the currency's minor units
-    cells = {f["path"]: f["text"] for f in page.evaluate(COLLECT)
-             if f["name"] == "pnl" and json.loads(f["args"]) == {"by": "actor"}}
+    cells = {
+        f["path"]: f["text"]
+        for f in page.evaluate(COLLECT)
+        if f["name"] == "pnl" and json.loads(f["args"]) == {"by": "actor"}
+    }
     for i, r in enumerate(pnl["rows"]):
         for col in ("spend", "revenue", "net"):
             assert Decimal(cells[f"rows.{i}.{col}"]) == Decimal(str(r[col])), (r["key"], col)
@@ -182,4 +205,3 @@ def test_the_filter_form_and_links_work_in_the_browser(browser, site, cw):
     assert page.inner_text("h1").startswith("Run build-2")
     page.close()
     assert errors == []
-

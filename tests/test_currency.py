@@ -6,15 +6,38 @@ from decimal import Decimal
 
 import pytest
 
-from cw.core.currency import (MINOR_UNITS, format_amount, is_currency, minor_units, parse_amount,
-                              parse_currency, quantum, round_money)
+from cw.core.currency import (
+    MINOR_UNITS,
+    format_amount,
+    is_currency,
+    minor_units,
+    parse_amount,
+    parse_currency,
+    quantum,
+    round_money,
+)
 from cw.model.errors import EXIT_USAGE, UsageError
 
 
-@pytest.mark.parametrize("code,places", [
-    ("USD", 2), ("EUR", 2), ("JPY", 0), ("KRW", 0), ("ISK", 0), ("XOF", 0), ("KWD", 3),
-    ("BHD", 3), ("TND", 3), ("CLF", 4), ("UYW", 4), ("XCG", 2), ("ZWG", 2), ("SLE", 2),
-])
+@pytest.mark.parametrize(
+    "code,places",
+    [
+        ("USD", 2),
+        ("EUR", 2),
+        ("JPY", 0),
+        ("KRW", 0),
+        ("ISK", 0),
+        ("XOF", 0),
+        ("KWD", 3),
+        ("BHD", 3),
+        ("TND", 3),
+        ("CLF", 4),
+        ("UYW", 4),
+        ("XCG", 2),
+        ("ZWG", 2),
+        ("SLE", 2),
+    ],
+)
 def test_minor_units_follow_iso_4217(code, places):
     assert minor_units(code) == places
     assert quantum(code) == Decimal(1).scaleb(-places)
@@ -30,26 +53,52 @@ def test_withdrawn_and_unitless_codes_are_not_active():
         assert not is_currency(code, withdrawn_ok=True)
 
 
-@pytest.mark.parametrize("text,currency,expected", [
-    ("12.50", "USD", Decimal("12.50")),
-    ("12", "USD", Decimal("12")),
-    ("0.01", "USD", Decimal("0.01")),
-    ("12.5", "EUR", Decimal("12.5")),
-    ("500", "JPY", Decimal("500")),
-    ("1.234", "KWD", Decimal("1.234")),
-    ("0.0001", "CLF", Decimal("0.0001")),
-    ("999999999999999999.99", "USD", Decimal("999999999999999999.99")),
-])
+@pytest.mark.parametrize(
+    "text,currency,expected",
+    [
+        ("12.50", "USD", Decimal("12.50")),
+        ("12", "USD", Decimal("12")),
+        ("0.01", "USD", Decimal("0.01")),
+        ("12.5", "EUR", Decimal("12.5")),
+        ("500", "JPY", Decimal("500")),
+        ("1.234", "KWD", Decimal("1.234")),
+        ("0.0001", "CLF", Decimal("0.0001")),
+        ("999999999999999999.99", "USD", Decimal("999999999999999999.99")),
+    ],
+)
 def test_parse_amount_accepts_plain_decimals(text, currency, expected):
     got = parse_amount(text, currency)
     assert got == expected
     assert str(got) == text  # exactly what was typed, no float on the way
 
 
-@pytest.mark.parametrize("text", [
-    "1e3", "1E3", "NaN", "nan", "Infinity", "inf", "1,000", "1_000", " 12", "12 ", "+5", ".5", "5.",
-    "007", "00.5", "0x10", "", "12.5.1", "١٢", "１２", "12 USD", "--5",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1e3",
+        "1E3",
+        "NaN",
+        "nan",
+        "Infinity",
+        "inf",
+        "1,000",
+        "1_000",
+        " 12",
+        "12 ",
+        "+5",
+        ".5",
+        "5.",
+        "007",
+        "00.5",
+        "0x10",
+        "",
+        "12.5.1",
+        "١٢",
+        "１２",
+        "12 USD",
+        "--5",
+    ],
+)
 def test_parse_amount_refuses_malformed_text(text):
     with pytest.raises(UsageError) as exc:
         parse_amount(text, "USD", flag="AMOUNT")
@@ -69,10 +118,17 @@ def test_parse_amount_refuses_negative(text):
         parse_amount(text, "USD", flag="--amount")
 
 
-@pytest.mark.parametrize("text,currency", [
-    ("10.001", "USD"), ("10.010", "USD"), ("10.5", "JPY"), ("10.00", "JPY"), ("1.2345", "KWD"),
-    ("1.00001", "CLF"),
-])
+@pytest.mark.parametrize(
+    "text,currency",
+    [
+        ("10.001", "USD"),
+        ("10.010", "USD"),
+        ("10.5", "JPY"),
+        ("10.00", "JPY"),
+        ("1.2345", "KWD"),
+        ("1.00001", "CLF"),
+    ],
+)
 def test_parse_amount_refuses_over_precise_amounts(text, currency):
     with pytest.raises(UsageError) as exc:
         parse_amount(text, currency, flag="--amount")
@@ -137,11 +193,18 @@ def test_format_amount_writes_every_minor_digit():
         format_amount(Decimal("0.005"), "USD")
 
 
-@pytest.mark.parametrize("value,currency,expected", [
-    ("2.345", "USD", "2.35"), ("-2.345", "USD", "-2.35"), ("2.3449", "USD", "2.34"),
-    ("-0.004", "USD", "0.00"), ("2.5", "JPY", "3"), ("0.0005", "KWD", "0.001"),
-    ("116.11000000000001", "USD", "116.11"),
-])
+@pytest.mark.parametrize(
+    "value,currency,expected",
+    [
+        ("2.345", "USD", "2.35"),
+        ("-2.345", "USD", "-2.35"),
+        ("2.3449", "USD", "2.34"),
+        ("-0.004", "USD", "0.00"),
+        ("2.5", "JPY", "3"),
+        ("0.0005", "KWD", "0.001"),
+        ("116.11000000000001", "USD", "116.11"),
+    ],
+)
 def test_round_money_rounds_half_away_from_zero(value, currency, expected):
     got = round_money(Decimal(value), currency)
     assert format(got, "f") == expected

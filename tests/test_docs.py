@@ -10,8 +10,9 @@ from conftest import REPO_ROOT
 
 
 def test_cli_reference_is_current():
-    res = subprocess.run([sys.executable, "-m", "cw.surfaces.docgen", "--check"], cwd=REPO_ROOT,
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "cw.surfaces.docgen", "--check"], cwd=REPO_ROOT, capture_output=True, text=True
+    )
     assert res.returncode == 0, res.stderr
 
 

@@ -38,14 +38,17 @@ def test_fixings_are_sorted_by_date(policy):
     assert policy.fixings[0].per_base["USD"] == Decimal("1.1000")
 
 
-@pytest.mark.parametrize("at,rate_date,expected", [
-    ("2026-01-05T00:00:00Z", "2026-01-05", "110.0000"),          # the fixing's own date
-    ("2026-01-20T12:00:00Z", "2026-01-05", "110.0000"),          # between fixings: the earlier one
-    ("2026-02-01T23:59:59.999Z", "2026-01-05", "110.0000"),      # last instant before the later fixing
-    ("2026-02-02T00:00:00Z", "2026-02-02", "120.0000"),
-    ("2027-06-01T00:00:00Z", "2026-02-02", "120.0000"),          # after the last: still in force
-    ("2026-02-02T01:00:00+02:00", "2026-01-05", "110.0000"),     # 2026-02-01T23:00Z in UTC
-])
+@pytest.mark.parametrize(
+    "at,rate_date,expected",
+    [
+        ("2026-01-05T00:00:00Z", "2026-01-05", "110.0000"),  # the fixing's own date
+        ("2026-01-20T12:00:00Z", "2026-01-05", "110.0000"),  # between fixings: the earlier one
+        ("2026-02-01T23:59:59.999Z", "2026-01-05", "110.0000"),  # last instant before the later fixing
+        ("2026-02-02T00:00:00Z", "2026-02-02", "120.0000"),
+        ("2027-06-01T00:00:00Z", "2026-02-02", "120.0000"),  # after the last: still in force
+        ("2026-02-02T01:00:00+02:00", "2026-01-05", "110.0000"),  # 2026-02-01T23:00Z in UTC
+    ],
+)
 def test_the_rate_in_force_is_the_latest_on_or_before_the_date(policy, at, rate_date, expected):
     conv = convert(Decimal("100"), "EUR", "USD", at, policy)
     assert conv.converted and conv.amount == Decimal(expected)
@@ -85,8 +88,10 @@ def test_same_currency_needs_no_policy_and_no_date():
 
 
 def test_no_policy_or_no_date_leaves_the_amount_unconverted(policy):
-    assert convert(Decimal("1"), "EUR", "USD", "2026-01-10T00:00:00Z", None).reason == \
-        "no FX policy supplied to convert EUR->USD"
+    assert (
+        convert(Decimal("1"), "EUR", "USD", "2026-01-10T00:00:00Z", None).reason
+        == "no FX policy supplied to convert EUR->USD"
+    )
     assert "no valid date" in convert(Decimal("1"), "EUR", "USD", "not a date", policy).reason
     assert convert(Decimal("1"), "EUR", "USD", None, policy).amount is None
 
@@ -97,8 +102,12 @@ def test_date_of_reads_utc_dates():
 
 
 def test_rates_used_are_distinct_and_sorted():
-    legs = [("2026-02-02", "USD", Decimal("1.2000")), ("2026-01-05", "USD", Decimal("1.1000")),
-            ("2026-02-02", "GBP", Decimal("0.9000")), ("2026-02-02", "USD", Decimal("1.2000"))]
+    legs = [
+        ("2026-02-02", "USD", Decimal("1.2000")),
+        ("2026-01-05", "USD", Decimal("1.1000")),
+        ("2026-02-02", "GBP", Decimal("0.9000")),
+        ("2026-02-02", "USD", Decimal("1.2000")),
+    ]
     assert rates_used_payload(legs) == [
         {"date": "2026-01-05", "currency": "USD", "perBase": Decimal("1.1")},
         {"date": "2026-02-02", "currency": "GBP", "perBase": Decimal("0.9")},

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from conftest import state_of, tree_bytes
+
 from cw.core.state import REQUIRED_KEYS
 from cw.shell.resources import schema
 
@@ -31,8 +31,21 @@ def dispatched(cw, repo: Path) -> Path:
 
 
 def test_run_new_writes_cw_format(cw, repo):
-    out = cw.json("run", "new", "--id", "r1", "--app", "triage", "--token-budget", "5000",
-                  "--cost-budget", "2.50", "USD", "--actor", "alice")
+    out = cw.json(
+        "run",
+        "new",
+        "--id",
+        "r1",
+        "--app",
+        "triage",
+        "--token-budget",
+        "5000",
+        "--cost-budget",
+        "2.50",
+        "USD",
+        "--actor",
+        "alice",
+    )
     assert out["runId"] == "r1" and out["actor"] == "alice"
     st = state_of(repo, "r1")
     assert st["schemaVersion"] == 1
@@ -95,16 +108,35 @@ def test_dispatch_creates_workers(cw, dispatched):
 
 
 def test_result_records_like_cw(cw, dispatched):
-    out = cw.json("result", "r1", "t1", "out.md", "--usage-input-tokens", "1000", "--usage-output-tokens", "200",
-                  "--usage-model", "claude-opus-4-8", "--usage-source", "host-attested")
+    out = cw.json(
+        "result",
+        "r1",
+        "t1",
+        "out.md",
+        "--usage-input-tokens",
+        "1000",
+        "--usage-output-tokens",
+        "200",
+        "--usage-model",
+        "claude-opus-4-8",
+        "--usage-source",
+        "host-attested",
+    )
     st = state_of(dispatched, "r1")
     w = _by_id(st["workers"], "worker-t1-0001")
     t = _by_id(st["tasks"], "t1")
     copy = dispatched / ".cw/runs/r1/workers/worker-t1-0001/result.md"
     assert copy.read_text() == "# result\nall good\n"
     assert out == w["output"]
-    assert list(out) == ["workerId", "taskId", "resultPath", "recordedAt", "stateNodeId", "verifierNodeId",
-                         "auditEventIds"]
+    assert list(out) == [
+        "workerId",
+        "taskId",
+        "resultPath",
+        "recordedAt",
+        "stateNodeId",
+        "verifierNodeId",
+        "auditEventIds",
+    ]
     assert w["status"] == "verified" and t["status"] == "completed"
     assert t["completedAt"] == w["output"]["recordedAt"]
     node = _by_id(st["nodes"], "r1:verifier:t1")
@@ -112,8 +144,12 @@ def test_result_records_like_cw(cw, dispatched):
     assert t["usage"] == w["usage"]
     u = w["usage"]
     assert list(u)[:6] == ["schemaVersion", "source", "attestedAt", "model", "inputTokens", "outputTokens"]
-    assert (u["inputTokens"], u["outputTokens"], u["model"], u["source"]) == (1000, 200, "claude-opus-4-8",
-                                                                            "host-attested")
+    assert (u["inputTokens"], u["outputTokens"], u["model"], u["source"]) == (
+        1000,
+        200,
+        "claude-opus-4-8",
+        "host-attested",
+    )
     assert u["actor"] == "alice"  # inherited from the run
     jsonschema.validate(u, schema("usage-record.schema.json"))
     # a repeated intake without usage keeps the usage; nodes are upserted, not duplicated
@@ -144,11 +180,20 @@ def test_result_file_errors(cw, dispatched):
 
 
 USAGE_BAD = [
-    ("--usage-input-tokens", "-5"), ("--usage-input-tokens", "1.5"), ("--usage-input-tokens", "0x10"),
-    ("--usage-output-tokens", "1e3"), ("--usage-output-tokens", "abc"), ("--usage-total-tokens", " "),
-    ("--usage-cache-read-tokens", "-1"), ("--usage-cache-write-tokens", "Infinity"),
-    ("--usage-reasoning-tokens", "1_000"), ("--usage-model", ""), ("--usage-model", "   "),
-    ("--usage-source", "bogus"), ("--usage-attested-at", "yesterday"), ("--usage-attested-at", "2026-13-01T00:00:00Z"),
+    ("--usage-input-tokens", "-5"),
+    ("--usage-input-tokens", "1.5"),
+    ("--usage-input-tokens", "0x10"),
+    ("--usage-output-tokens", "1e3"),
+    ("--usage-output-tokens", "abc"),
+    ("--usage-total-tokens", " "),
+    ("--usage-cache-read-tokens", "-1"),
+    ("--usage-cache-write-tokens", "Infinity"),
+    ("--usage-reasoning-tokens", "1_000"),
+    ("--usage-model", ""),
+    ("--usage-model", "   "),
+    ("--usage-source", "bogus"),
+    ("--usage-attested-at", "yesterday"),
+    ("--usage-attested-at", "2026-13-01T00:00:00Z"),
 ]
 
 
@@ -162,14 +207,47 @@ def test_bad_usage_is_exit_2_naming_the_flag_and_writes_nothing(cw, dispatched, 
 
 
 def test_all_usage_fields_are_stored(cw, dispatched):
-    cw.ok("result", "r1", "t1", "out.md", "--usage-input-tokens", "10", "--usage-output-tokens", "5",
-          "--usage-total-tokens", "20", "--usage-cache-read-tokens", "3", "--usage-cache-write-tokens", "2",
-          "--usage-reasoning-tokens", "4", "--usage-model", "m", "--usage-source", "operator-recorded",
-          "--usage-attested-at", "2026-06-08T10:03:00.000Z", "--usage-note", "from the host")
+    cw.ok(
+        "result",
+        "r1",
+        "t1",
+        "out.md",
+        "--usage-input-tokens",
+        "10",
+        "--usage-output-tokens",
+        "5",
+        "--usage-total-tokens",
+        "20",
+        "--usage-cache-read-tokens",
+        "3",
+        "--usage-cache-write-tokens",
+        "2",
+        "--usage-reasoning-tokens",
+        "4",
+        "--usage-model",
+        "m",
+        "--usage-source",
+        "operator-recorded",
+        "--usage-attested-at",
+        "2026-06-08T10:03:00.000Z",
+        "--usage-note",
+        "from the host",
+    )
     u = _by_id(state_of(dispatched, "r1")["workers"], "worker-t1-0001")["usage"]
-    assert u == {"schemaVersion": 1, "source": "operator-recorded", "attestedAt": "2026-06-08T10:03:00.000Z",
-                 "model": "m", "inputTokens": 10, "outputTokens": 5, "totalTokens": 20, "cacheReadTokens": 3,
-                 "cacheWriteTokens": 2, "reasoningTokens": 4, "note": "from the host", "actor": "alice"}
+    assert u == {
+        "schemaVersion": 1,
+        "source": "operator-recorded",
+        "attestedAt": "2026-06-08T10:03:00.000Z",
+        "model": "m",
+        "inputTokens": 10,
+        "outputTokens": 5,
+        "totalTokens": 20,
+        "cacheReadTokens": 3,
+        "cacheWriteTokens": 2,
+        "reasoningTokens": 4,
+        "note": "from the host",
+        "actor": "alice",
+    }
 
 
 def test_cache_flags_alone_create_no_record(cw, dispatched):
@@ -181,8 +259,7 @@ def test_worker_output_with_usage_and_boundary(cw, dispatched):
     own = dispatched / ".cw/runs/r1/workers/worker-t2-0001/result.md"
     own.parent.mkdir(parents=True, exist_ok=True)
     own.write_text("done")
-    cw.ok("worker", "output", "r1", "worker-t2-0001", str(own), "--usage-input-tokens", "7",
-          "--usage-model", "gpt-5")
+    cw.ok("worker", "output", "r1", "worker-t2-0001", str(own), "--usage-input-tokens", "7", "--usage-model", "gpt-5")
     st = state_of(dispatched, "r1")
     w = _by_id(st["workers"], "worker-t2-0001")
     assert w["status"] == "verified" and w["usage"]["inputTokens"] == 7 and w["output"]["recordedAt"]
@@ -234,8 +311,10 @@ def test_verify_candidates_members(cw, dispatched):
     assert "decisions are final" in cw.fails(1, "candidate", "select", "r1", "c3").stderr
     cw.ok("member", "add", "r1", "--agent", "reviewer-1", "--id", "m1")
     cw.ok("member", "set", "r1", "m1", "--status", "failed")
-    assert st["multiAgent"]["memberships"] == [] and \
-        state_of(dispatched, "r1")["multiAgent"]["memberships"][0]["status"] == "failed"
+    assert (
+        st["multiAgent"]["memberships"] == []
+        and state_of(dispatched, "r1")["multiAgent"]["memberships"][0]["status"] == "failed"
+    )
 
 
 def test_every_verb_has_help(cw):
@@ -256,9 +335,11 @@ def test_tasks_that_require_evidence_reject_free_text(cw, repo):
         t["requiresEvidence"] = True  # set by CW's planner for some apps
     p.write_text(json.dumps(st))
     cw.ok("dispatch", "r1")
-    (repo / "free.md").write_text("```cw:result\n{\"summary\":\"s\",\"findings\":[],\"evidence\":[\"trust me\"]}\n```\n")
-    (repo / "good.md").write_text("```cw:result\n{\"summary\":\"s\",\"findings\":[],\"evidence\":[\"README.md:1\", "
-                                  "\"https://example.org/x\", \"ticket:123\"]}\n```\n")
+    (repo / "free.md").write_text('```cw:result\n{"summary":"s","findings":[],"evidence":["trust me"]}\n```\n')
+    (repo / "good.md").write_text(
+        '```cw:result\n{"summary":"s","findings":[],"evidence":["README.md:1", '
+        '"https://example.org/x", "ticket:123"]}\n```\n'
+    )
     res = cw.fails(1, "result", "r1", "t1", "free.md", "--usage-input-tokens", "5")
     assert "requires grounded cw:result evidence" in res.stderr
     st = state_of(repo, "r1")

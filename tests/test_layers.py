@@ -11,8 +11,21 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "cw"
 ORDER = ["model", "core", "shell", "capabilities", "surfaces"]
-FORBIDDEN_IN_PURE = {"click", "filelock", "mcp", "os", "subprocess", "socket", "http", "pathlib", "tempfile",
-                     "shutil", "time", "random", "secrets"}
+FORBIDDEN_IN_PURE = {
+    "click",
+    "filelock",
+    "mcp",
+    "os",
+    "subprocess",
+    "socket",
+    "http",
+    "pathlib",
+    "tempfile",
+    "shutil",
+    "time",
+    "random",
+    "secrets",
+}
 
 
 def _layer(module: str) -> str | None:
@@ -48,8 +61,10 @@ def test_no_upward_imports(path):
 
 
 def test_importing_the_core_loads_no_io_library():
-    code = ("import sys; import cw.core.metrics, cw.core.pnl, cw.core.ledger, cw.core.transitions; "
-            "bad = [m for m in ('click','filelock','mcp','cw.shell','cw.surfaces') if m in sys.modules]; "
-            "print(','.join(bad))")
+    code = (
+        "import sys; import cw.core.metrics, cw.core.pnl, cw.core.ledger, cw.core.transitions; "
+        "bad = [m for m in ('click','filelock','mcp','cw.shell','cw.surfaces') if m in sys.modules]; "
+        "print(','.join(bad))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

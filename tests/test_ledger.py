@@ -31,16 +31,31 @@ def rehash(entry: dict) -> dict:
 
 
 def book(doc, ref, amount="100.00", currency="USD", at=T0, recorded="2026-01-02T03:04:06Z", **kw):
-    return L.book(doc, run_id=RUN, amount=amount, currency=currency, ref=ref, note=kw.get("note"),
-                  at=at, recorded_at=recorded, actor=kw.get("actor", "alice"))
+    return L.book(
+        doc,
+        run_id=RUN,
+        amount=amount,
+        currency=currency,
+        ref=ref,
+        note=kw.get("note"),
+        at=at,
+        recorded_at=recorded,
+        actor=kw.get("actor", "alice"),
+    )
 
 
 def three_entries():
     """rev-0001 booked 100.00 USD, rev-0002 booked 50.00 USD, rev-0003 reverses 40.00 of rev-0001."""
     doc, _ = book(None, "inv-1")
     doc, _ = book(doc, "inv-2", amount="50.00", at="2026-01-05T00:00:00Z")
-    doc, _ = L.reverse(doc, entry_id="rev-0001", amount="40.00", reason="partial refund",
-                       recorded_at="2026-01-06T00:00:00Z", actor="bob")
+    doc, _ = L.reverse(
+        doc,
+        entry_id="rev-0001",
+        amount="40.00",
+        reason="partial refund",
+        recorded_at="2026-01-06T00:00:00Z",
+        actor="bob",
+    )
     return doc
 
 
@@ -50,13 +65,26 @@ def three_entries():
 def test_first_entry_hash_and_genesis_match_a_hand_built_canonical_form():
     doc, entry = book(None, "inv-1", recorded="2026-01-02T03:04:06.5Z")
     genesis = sha("cw-revenue-ledger:run-1")
-    canonical = ('{"actor":"alice","amount":"100.00","at":"2026-01-02T03:04:05.000Z","currency":"USD",'
-                 '"id":"rev-0001","kind":"booked","prevHash":"' + genesis + '",'
-                 '"recordedAt":"2026-01-02T03:04:06.500Z","ref":"inv-1","runId":"run-1"}')
+    canonical = (
+        '{"actor":"alice","amount":"100.00","at":"2026-01-02T03:04:05.000Z","currency":"USD",'
+        '"id":"rev-0001","kind":"booked","prevHash":"' + genesis + '",'
+        '"recordedAt":"2026-01-02T03:04:06.500Z","ref":"inv-1","runId":"run-1"}'
+    )
     assert entry["prevHash"] == genesis == L.genesis_hash(RUN)
     assert entry["hash"] == sha(canonical)
-    assert list(entry) == ["id", "kind", "amount", "currency", "ref", "at", "recordedAt", "actor",
-                           "runId", "prevHash", "hash"]
+    assert list(entry) == [
+        "id",
+        "kind",
+        "amount",
+        "currency",
+        "ref",
+        "at",
+        "recordedAt",
+        "actor",
+        "runId",
+        "prevHash",
+        "hash",
+    ]
     assert doc == {"schemaVersion": 1, "entries": [entry]}
 
 
@@ -66,8 +94,20 @@ def test_second_entry_links_to_the_first_and_keeps_the_documented_key_order():
     assert second["id"] == "rev-0002"
     assert second["prevHash"] == first["hash"]
     assert second["amount"] == "7.50"
-    assert list(second) == ["id", "kind", "amount", "currency", "ref", "note", "at", "recordedAt",
-                            "actor", "runId", "prevHash", "hash"]
+    assert list(second) == [
+        "id",
+        "kind",
+        "amount",
+        "currency",
+        "ref",
+        "note",
+        "at",
+        "recordedAt",
+        "actor",
+        "runId",
+        "prevHash",
+        "hash",
+    ]
     body = {k: v for k, v in second.items() if k != "hash"}
     raw = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert '"note":"Zürich"' in raw and second["hash"] == sha(raw)
@@ -115,28 +155,44 @@ def test_a_second_booking_with_the_same_ref_is_refused_naming_the_first():
     assert exc.value.exit_code == EXIT_REFUSED
 
 
-@pytest.mark.parametrize("kw,flag", [
-    ({"amount": "0"}, "AMOUNT"), ({"amount": "-1"}, "AMOUNT"), ({"amount": "10.001"}, "AMOUNT"),
-    ({"amount": "1e3"}, "AMOUNT"), ({"currency": "usd"}, "CURRENCY"), ({"currency": "ABC"}, "CURRENCY"),
-    ({"ref": ""}, "--ref"), ({"ref": " x"}, "--ref"), ({"ref": "a\nb"}, "--ref"),
-    ({"at": "yesterday"}, "--at"), ({"at": "2026-01-02"}, "--at"),
-])
+@pytest.mark.parametrize(
+    "kw,flag",
+    [
+        ({"amount": "0"}, "AMOUNT"),
+        ({"amount": "-1"}, "AMOUNT"),
+        ({"amount": "10.001"}, "AMOUNT"),
+        ({"amount": "1e3"}, "AMOUNT"),
+        ({"currency": "usd"}, "CURRENCY"),
+        ({"currency": "ABC"}, "CURRENCY"),
+        ({"ref": ""}, "--ref"),
+        ({"ref": " x"}, "--ref"),
+        ({"ref": "a\nb"}, "--ref"),
+        ({"at": "yesterday"}, "--at"),
+        ({"at": "2026-01-02"}, "--at"),
+    ],
+)
 def test_book_refuses_bad_input(kw, flag):
     args = {"amount": "1.00", "currency": "USD", "ref": "inv-1", "at": T0}
     args.update(kw)
     with pytest.raises(UsageError) as exc:
-        L.book(None, run_id=RUN, amount=args["amount"], currency=args["currency"], ref=args["ref"],
-               at=args["at"], recorded_at=T0, actor="alice")
+        L.book(
+            None,
+            run_id=RUN,
+            amount=args["amount"],
+            currency=args["currency"],
+            ref=args["ref"],
+            at=args["at"],
+            recorded_at=T0,
+            actor="alice",
+        )
     assert flag in exc.value.message
 
 
 def test_book_accepts_a_decimal_at_the_currency_precision_only():
-    _, e = L.book(None, run_id=RUN, amount=Decimal("3"), currency="JPY", ref="r", at=T0,
-                  recorded_at=T0, actor="a")
+    _, e = L.book(None, run_id=RUN, amount=Decimal("3"), currency="JPY", ref="r", at=T0, recorded_at=T0, actor="a")
     assert e["amount"] == "3"
     with pytest.raises(UsageError):
-        L.book(None, run_id=RUN, amount=Decimal("3.5"), currency="JPY", ref="r", at=T0,
-               recorded_at=T0, actor="a")
+        L.book(None, run_id=RUN, amount=Decimal("3.5"), currency="JPY", ref="r", at=T0, recorded_at=T0, actor="a")
 
 
 def test_book_refuses_to_extend_a_broken_chain():
@@ -151,8 +207,7 @@ def test_book_refuses_to_extend_a_broken_chain():
 
 def test_reverse_defaults_to_the_full_remainder_and_carries_the_booking_date():
     doc = three_entries()
-    doc, e = L.reverse(doc, entry_id="rev-0001", reason="cancelled", recorded_at="2026-02-01T00:00:00Z",
-                       actor="bob")
+    doc, e = L.reverse(doc, entry_id="rev-0001", reason="cancelled", recorded_at="2026-02-01T00:00:00Z", actor="bob")
     assert e["amount"] == "-60.00"  # 100.00 booked, 40.00 already reversed
     assert e["kind"] == "reversed" and e["reverses"] == "rev-0001" and "ref" not in e
     assert e["at"] == doc["entries"][0]["at"]
@@ -196,8 +251,11 @@ def test_reverse_uses_the_booking_currency_precision():
 def test_folds_per_entry_and_per_currency():
     doc = three_entries()
     doc, _ = book(doc, "inv-eur", amount="9.99", currency="EUR")
-    assert L.net_by_entry(doc) == {"rev-0001": Decimal("60.00"), "rev-0002": Decimal("50.00"),
-                                   "rev-0004": Decimal("9.99")}
+    assert L.net_by_entry(doc) == {
+        "rev-0001": Decimal("60.00"),
+        "rev-0002": Decimal("50.00"),
+        "rev-0004": Decimal("9.99"),
+    }
     assert L.revenue_total(doc) == {"EUR": Decimal("9.99"), "USD": Decimal("110.00")}
     assert list(L.revenue_total(doc)) == ["EUR", "USD"]
 
@@ -321,13 +379,16 @@ def test_a_ledger_copied_from_another_run_is_detected():
     assert not res.ok and "belongs to run run-1" in res.problem["what"]
 
 
-@pytest.mark.parametrize("mutate,expect", [
-    (lambda d: d["entries"][0].update(extra=1), "malformed"),
-    (lambda d: d["entries"][0].pop("actor"), "malformed"),
-    (lambda d: d.update(schemaVersion=2), "schemaVersion"),
-    (lambda d: d.update(entries="x"), "array"),
-    (lambda d: d.update(other=1), "unexpected key"),
-])
+@pytest.mark.parametrize(
+    "mutate,expect",
+    [
+        (lambda d: d["entries"][0].update(extra=1), "malformed"),
+        (lambda d: d["entries"][0].pop("actor"), "malformed"),
+        (lambda d: d.update(schemaVersion=2), "schemaVersion"),
+        (lambda d: d.update(entries="x"), "array"),
+        (lambda d: d.update(other=1), "unexpected key"),
+    ],
+)
 def test_malformed_ledgers_do_not_verify(mutate, expect):
     doc = three_entries()
     head = L.head_for(doc)
@@ -336,10 +397,15 @@ def test_malformed_ledgers_do_not_verify(mutate, expect):
     assert not res.ok and expect in res.problem["what"]
 
 
-@pytest.mark.parametrize("field,value,expect", [
-    ("amount", "100.0", "precision"), ("amount", "-100.00", "positive"), ("currency", "ZZZ", "currency"),
-    ("at", "soon", "ISO 8601"),
-])
+@pytest.mark.parametrize(
+    "field,value,expect",
+    [
+        ("amount", "100.0", "precision"),
+        ("amount", "-100.00", "positive"),
+        ("currency", "ZZZ", "currency"),
+        ("at", "soon", "ISO 8601"),
+    ],
+)
 def test_ledger_rules_catch_rehashed_edits(field, value, expect):
     doc, _ = book(None, "inv-1")
     doc["entries"][0][field] = value
@@ -396,8 +462,9 @@ def test_heads_that_are_not_tolerated():
     other_run = dict(L.head_for(doc), runId="run-2")
     assert "belongs to run run-2" in L.verify(doc, other_run, RUN).problem["what"]
     assert "malformed" in L.verify(doc, {"entries": 3}, RUN).problem["what"]
-    assert not L.verify(None, {"schemaVersion": 1, "runId": RUN, "entries": 1,
-                               "hash": doc["entries"][0]["hash"]}, RUN).ok
+    assert not L.verify(
+        None, {"schemaVersion": 1, "runId": RUN, "entries": 1, "hash": doc["entries"][0]["hash"]}, RUN
+    ).ok
 
 
 def test_ensure_verified_fails_closed_with_a_clear_message():
@@ -413,7 +480,11 @@ def test_ensure_verified_fails_closed_with_a_clear_message():
 
 def test_head_for_an_empty_ledger_needs_the_run_id():
     assert L.head_for({"schemaVersion": 1, "entries": []}, RUN) == {
-        "schemaVersion": 1, "runId": RUN, "entries": 0, "hash": sha("cw-revenue-ledger:run-1")}
+        "schemaVersion": 1,
+        "runId": RUN,
+        "entries": 0,
+        "hash": sha("cw-revenue-ledger:run-1"),
+    }
     with pytest.raises(ValueError):
         L.head_for({"schemaVersion": 1, "entries": []})
 
@@ -425,12 +496,13 @@ def test_verify_payload_lists_runs_sorted_and_matches_its_schema():
     good = three_entries()
     bad = copy.deepcopy(good)
     bad["entries"][0]["amount"] = "1.00"
-    results = [("run-b", "/r", L.verify(bad, L.head_for(good), "run-1")),
-               ("run-a", "/r", L.verify(good, L.head_for(good), "run-1"))]
+    results = [
+        ("run-b", "/r", L.verify(bad, L.head_for(good), "run-1")),
+        ("run-a", "/r", L.verify(good, L.head_for(good), "run-1")),
+    ]
     p = L.verify_payload(results, scope="repo", generated_at="2026-03-01T00:00:00.000Z")
     jsonschema.validate(json.loads(dumps(p)), schema("ledger-verify.schema.json"))
-    assert list(p) == ["schemaVersion", "surface", "scope", "generatedAt", "ok", "runCount", "failedRuns",
-                       "runs"]
+    assert list(p) == ["schemaVersion", "surface", "scope", "generatedAt", "ok", "runCount", "failedRuns", "runs"]
     assert [r["runId"] for r in p["runs"]] == ["run-a", "run-b"]
     assert p["ok"] is False and p["failedRuns"] == 1 and p["runs"][1]["tip"] is None
     text = L.render_verify_text(p)
@@ -442,15 +514,28 @@ def test_revenue_list_payload_totals_and_fail_closed_runs():
     good = three_entries()
     bad, _ = book(None, "x")
     bad["entries"][0]["amount"] = "1.00"
-    rows = [("run-1", None, good, L.verify(good, L.head_for(good), "run-1")),
-            ("run-0", None, bad, L.verify(bad, None, "run-1"))]
+    rows = [
+        ("run-1", None, good, L.verify(good, L.head_for(good), "run-1")),
+        ("run-0", None, bad, L.verify(bad, None, "run-1")),
+    ]
     p = L.revenue_list_payload(rows, scope="repo", run_filter=None, generated_at="2026-03-01T00:00:00.000Z")
     jsonschema.validate(json.loads(dumps(p)), schema("revenue-list.schema.json"))
     assert p["entryCount"] == 3
     assert p["totals"] == [{"currency": "USD", "booked": 150, "reversed": 40, "net": 110}]
     first = p["entries"][0]
-    assert list(first) == ["runId", "repo", "id", "kind", "amount", "currency", "ref", "at", "recordedAt",
-                           "actor", "net"]
+    assert list(first) == [
+        "runId",
+        "repo",
+        "id",
+        "kind",
+        "amount",
+        "currency",
+        "ref",
+        "at",
+        "recordedAt",
+        "actor",
+        "net",
+    ]
     assert first["amount"] == 100 and first["net"] == 60
     third = p["entries"][2]
     assert third["amount"] == Decimal("-40") and third["reverses"] == "rev-0001" and "net" not in third

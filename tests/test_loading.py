@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import FIXTURES, copy_fixture_run, state_of, tree_bytes
+
 from cw.core.state import REQUIRED_KEYS, normalize_state
 
 
@@ -29,8 +29,12 @@ def test_cw_fixtures_load_as_they_are(cw, repo, name):
 def test_legacy_schema_version_0_migrates_in_memory(cw, repo):
     d = repo / ".cw/runs/old"
     d.mkdir(parents=True)
-    doc = {"id": "old", "workflowId": "legacy-app", "createdAt": "2026-01-01T00:00:00.000Z",
-           "tasks": [{"id": "a", "status": "pending", "phase": "p1"}]}
+    doc = {
+        "id": "old",
+        "workflowId": "legacy-app",
+        "createdAt": "2026-01-01T00:00:00.000Z",
+        "tasks": [{"id": "a", "status": "pending", "phase": "p1"}],
+    }
     raw = json.dumps(doc).encode()
     (d / "state.json").write_bytes(raw)
     st = cw.json("run", "show", "old")["state"]
@@ -44,14 +48,28 @@ def test_legacy_schema_version_0_migrates_in_memory(cw, repo):
 BAD_STATES = [
     (b'{"id": "x", "tasks": [', "Invalid JSON in {path}: "),
     (b"[1, 2]", "Unsupported CW run state: Run state must be a JSON object."),
-    (b'{"schemaVersion": 99}', "Unsupported CW run state: Run state schemaVersion 99 is newer than this CW runtime (1)."),
+    (
+        b'{"schemaVersion": 99}',
+        "Unsupported CW run state: Run state schemaVersion 99 is newer than this CW runtime (1).",
+    ),
     (b'{"schemaVersion": -1}', "Unsupported CW run state: Unsupported run-state schemaVersion -1."),
-    (b'{"schemaVersion": "1"}', 'Unsupported CW run state: Run state schemaVersion invalid (string: 1) is newer than this CW runtime (1).'),
-    (b'{"schemaVersion": 1.5}', "Unsupported CW run state: Run state schemaVersion invalid (number: 1.5) is newer than this CW runtime (1)."),
+    (
+        b'{"schemaVersion": "1"}',
+        "Unsupported CW run state: Run state schemaVersion invalid (string: 1) is newer than this CW runtime (1).",
+    ),
+    (
+        b'{"schemaVersion": 1.5}',
+        "Unsupported CW run state: Run state schemaVersion invalid (number: 1.5) is newer than this CW runtime (1).",
+    ),
     (b'{"schemaVersion": 1, "tasks": "oops"}', "Unsupported CW run state: tasks must be an array when present."),
-    (b'{"schemaVersion": 1, "tasks": "oops", "workflow": []}',
-     "Unsupported CW run state: tasks must be an array when present.; workflow must be an object when present."),
-    (b'{"multiAgent": {"memberships": {}}}', "Unsupported CW run state: multiAgent.memberships must be an array when present."),
+    (
+        b'{"schemaVersion": 1, "tasks": "oops", "workflow": []}',
+        "Unsupported CW run state: tasks must be an array when present.; workflow must be an object when present.",
+    ),
+    (
+        b'{"multiAgent": {"memberships": {}}}',
+        "Unsupported CW run state: multiAgent.memberships must be an array when present.",
+    ),
     (b"", "Invalid JSON in {path}: "),
 ]
 
@@ -63,8 +81,12 @@ def test_bad_states_are_refused_with_cw_messages_and_never_rewritten(cw, repo, r
     (d / "state.json").write_bytes(raw)
     (repo / "o.md").write_text("x")
     expected = message.replace("{path}", str(d / "state.json"))
-    for args in (("run", "show", "bad"), ("task", "add", "bad", "t1"), ("dispatch", "bad"),
-                 ("result", "bad", "t1", "o.md")):
+    for args in (
+        ("run", "show", "bad"),
+        ("task", "add", "bad", "t1"),
+        ("dispatch", "bad"),
+        ("result", "bad", "t1", "o.md"),
+    ):
         before = tree_bytes(repo)
         res = cw.fails(1, *args)
         assert res.stderr.startswith("cw: " + expected), res.stderr

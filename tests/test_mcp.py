@@ -7,21 +7,21 @@ the SDK's own client over stdio; the CLI runs as a subprocess too.
 from __future__ import annotations
 
 import functools
-
 import json
 import os
 import subprocess
 import sys
 import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import pytest
-
 from conftest import REPO_ROOT, state_of
+from test_workbench import NOW, call_plan, cli_argv, mcp_args, parity_caps, populate, samples
+
 from cw.capabilities import all_capabilities
 from cw.capabilities.table import Capability
-from test_workbench import NOW, call_plan, cli_argv, mcp_args, parity_caps, populate, samples
 
 mcp = pytest.importorskip("mcp", reason="the MCP SDK is the optional extra cw[mcp]; `make test` installs it")
 import anyio  # noqa: E402  (installed with the SDK)
@@ -32,14 +32,16 @@ PARITY = [c for c in parity_caps() if c.mcp]
 
 
 def cli(repo: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cw", *argv], cwd=repo, env=dict(os.environ),
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "cw", *argv], cwd=repo, env=dict(os.environ), capture_output=True, text=True, timeout=120
+    )
 
 
 def with_server(repo: Path, body: Callable[[Any], Awaitable[Any]], errlog: Path | None = None) -> Any:
     """Start ``python -m cw mcp`` in ``repo``, connect the SDK client over stdio, run ``body(client)``."""
-    params = mcp.StdioServerParameters(command=sys.executable, args=["-m", "cw", "mcp"], env=dict(os.environ),
-                                       cwd=str(repo))
+    params = mcp.StdioServerParameters(
+        command=sys.executable, args=["-m", "cw", "mcp"], env=dict(os.environ), cwd=str(repo)
+    )
     log_path = errlog or repo.parent / "mcp-stderr.log"
 
     async def main() -> Any:
@@ -55,7 +57,7 @@ def with_server(repo: Path, body: Callable[[Any], Awaitable[Any]], errlog: Path 
 def mcp_text_of_refusal(stderr: str) -> str:
     """What MCP must say for a CLI refusal: ``cw: <msg>[\\n  Try: <hint>]`` -> ``<msg>[\\nTry: <hint>]``."""
     assert stderr.startswith("cw: ") and stderr.endswith("\n"), stderr
-    return stderr[len("cw: "):-1].replace("\n  Try: ", "\nTry: ")
+    return stderr[len("cw: ") : -1].replace("\n  Try: ", "\nTry: ")
 
 
 @pytest.fixture
@@ -102,13 +104,23 @@ def test_numbers_reach_the_handler_as_the_cli_passes_them(world):
 
     async def body(client):
         res = await client.call_tool("cw_metrics_summary", {"limit": 2, "now": NOW})
-        await client.call_tool("cw_run_new", {"id": "via-mcp", "app": "shop", "tokenBudget": 5000,
-                                              "costBudget": ["2.50", "USD"], "actor": "dana"})
+        await client.call_tool(
+            "cw_run_new",
+            {"id": "via-mcp", "app": "shop", "tokenBudget": 5000, "costBudget": ["2.50", "USD"], "actor": "dana"},
+        )
         await client.call_tool("cw_task_add", {"runId": "via-mcp", "taskId": "t1"})
         await client.call_tool("cw_dispatch", {"runId": "via-mcp", "taskIds": ["t1"]})
-        done = await client.call_tool("cw_result", {"runId": "via-mcp", "taskId": "t1", "file": "res.md",
-                                                    "usageInputTokens": 1000, "usageOutputTokens": 250,
-                                                    "usageModel": "claude-haiku-4-5"})
+        done = await client.call_tool(
+            "cw_result",
+            {
+                "runId": "via-mcp",
+                "taskId": "t1",
+                "file": "res.md",
+                "usageInputTokens": 1000,
+                "usageOutputTokens": 250,
+                "usageModel": "claude-haiku-4-5",
+            },
+        )
         assert not done.is_error, done.content[0].text
         return res.content[0].text
 
@@ -135,7 +147,7 @@ def test_tools_list_is_the_table(world):
     tools = with_server(world["repo"], body)
     assert [t.name for t in tools] == [c.tool_name for c in MCP_CAPS]
     assert all(t.name.startswith("cw_") for t in tools)
-    for tool, cap in zip(tools, MCP_CAPS):
+    for tool, cap in zip(tools, MCP_CAPS, strict=False):
         assert tool.input_schema == cap.input_schema(), cap.name
         assert tool.description.startswith(cap.summary)
         if cap.read_only:
@@ -168,22 +180,51 @@ def test_refused_calls_carry_the_cli_message(world):
         (("run", "show", "future"), "cw_run_show", {"runId": "future"}),
         (("task", "add", "nope", "t9"), "cw_task_add", {"runId": "nope", "taskId": "t9"}),
         (("result", "build-1", "t9", "res.md"), "cw_result", {"runId": "build-1", "taskId": "t9", "file": "res.md"}),
-        (("result", "build-1", "t1", "missing.md"), "cw_result",
-         {"runId": "build-1", "taskId": "t1", "file": "missing.md"}),
-        (("result", "build-1", "t1", "res.md", "--usage-input-tokens=-5"), "cw_result",
-         {"runId": "build-1", "taskId": "t1", "file": "res.md", "usageInputTokens": -5}),
-        (("result", "build-1", "t1", "res.md", "--usage-input-tokens", "1.5"), "cw_result",
-         {"runId": "build-1", "taskId": "t1", "file": "res.md", "usageInputTokens": 1.5}),
+        (
+            ("result", "build-1", "t1", "missing.md"),
+            "cw_result",
+            {"runId": "build-1", "taskId": "t1", "file": "missing.md"},
+        ),
+        (
+            ("result", "build-1", "t1", "res.md", "--usage-input-tokens=-5"),
+            "cw_result",
+            {"runId": "build-1", "taskId": "t1", "file": "res.md", "usageInputTokens": -5},
+        ),
+        (
+            ("result", "build-1", "t1", "res.md", "--usage-input-tokens", "1.5"),
+            "cw_result",
+            {"runId": "build-1", "taskId": "t1", "file": "res.md", "usageInputTokens": 1.5},
+        ),
         (("run", "new", "--id", "build-1"), "cw_run_new", {"id": "build-1"}),
     ]
-    cases.append((("metrics", "show", "fixture-run", "--pricing", "no-such-policy.json"), "cw_metrics_show",
-                  {"runId": "fixture-run", "pricing": "no-such-policy.json"}))
-    cases.append((("metrics", "show", "nope", "--pricing", "no-such-policy.json"), "cw_metrics_show",
-                  {"runId": "nope", "pricing": "no-such-policy.json"}))
-    cases.append((("revenue", "add", "build-2", "10.001", "USD", "--ref", "x"), "cw_revenue_add",
-                  {"runId": "build-2", "amount": "10.001", "currency": "USD", "ref": "x"}))
-    cases.append((("revenue", "add", "build-1", "5.00", "USD", "--ref", "order-1"), "cw_revenue_add",
-                  {"runId": "build-1", "amount": "5.00", "currency": "USD", "ref": "order-1"}))
+    cases.append(
+        (
+            ("metrics", "show", "fixture-run", "--pricing", "no-such-policy.json"),
+            "cw_metrics_show",
+            {"runId": "fixture-run", "pricing": "no-such-policy.json"},
+        )
+    )
+    cases.append(
+        (
+            ("metrics", "show", "nope", "--pricing", "no-such-policy.json"),
+            "cw_metrics_show",
+            {"runId": "nope", "pricing": "no-such-policy.json"},
+        )
+    )
+    cases.append(
+        (
+            ("revenue", "add", "build-2", "10.001", "USD", "--ref", "x"),
+            "cw_revenue_add",
+            {"runId": "build-2", "amount": "10.001", "currency": "USD", "ref": "x"},
+        )
+    )
+    cases.append(
+        (
+            ("revenue", "add", "build-1", "5.00", "USD", "--ref", "order-1"),
+            "cw_revenue_add",
+            {"runId": "build-1", "amount": "5.00", "currency": "USD", "ref": "order-1"},
+        )
+    )
     cases.append((("pnl", "--half-life", "7"), "cw_pnl", {"halfLife": "7"}))
     expected = []
     for argv, _, _ in cases:
@@ -195,7 +236,7 @@ def test_refused_calls_carry_the_cli_message(world):
         return [await client.call_tool(tool, args) for _, tool, args in cases]
 
     results = with_server(repo, body)
-    for (argv, tool, _), want, res in zip(cases, expected, results):
+    for (argv, tool, _), want, res in zip(cases, expected, results, strict=False):
         assert res.is_error, (tool, res.content[0].text)
         assert res.content[0].text == want, argv
     assert expected[0] == "Run not found: nope\nTry: cw run list"
@@ -206,26 +247,46 @@ def test_argument_errors_are_clear_tool_errors(world, tmp_path):
     cases = {
         ("cw_run_show", json.dumps({})): "MCP tool cw_run_show missing required argument: runId",
         ("cw_run_show", json.dumps({"runId": None})): "MCP tool cw_run_show missing required argument: runId",
-        ("cw_run_show", json.dumps({"runId": "build-1", "colour": "red"})):
-            "MCP tool cw_run_show got an unknown argument: colour (it takes: runId, now, cwd)",
-        ("cw_run_show", json.dumps({"runId": "build-1", "json": True})):
-            "MCP tool cw_run_show got an unknown argument: json (it takes: runId, now, cwd)",
-        ("cw_run_show", json.dumps({"runId": "build-1", "cwd": str(missing_dir)})):
-            f"MCP cwd is not a directory: {missing_dir}",
-        ("cw_run_show", json.dumps({"runId": "build-1", "cwd": "res.md"})):
-            f"MCP cwd is not a directory: {world['repo'] / 'res.md'}",
-        ("cw_run_list", json.dumps({"lifecycle": "sleeping"})):
-            'MCP tool cw_run_list argument lifecycle: "sleeping" is not one of open, completed, failed, empty.',
-        ("cw_run_show", json.dumps({"runId": ["build-1"]})):
-            "MCP tool cw_run_show argument runId must be a string, got array.",
-        ("cw_run_show", json.dumps({"runId": True})):
-            "MCP tool cw_run_show argument runId must be a string, got boolean.",
-        ("cw_dispatch", json.dumps({"runId": "build-1", "taskIds": "t1"})):
-            "MCP tool cw_dispatch argument taskIds must be an array, got string.",
-        ("cw_dispatch", json.dumps({"runId": "build-1", "allowUnreported": "yes"})):
-            "MCP tool cw_dispatch argument allowUnreported must be a boolean (true or false), got string.",
-        ("cw_run_new", json.dumps({"costBudget": ["2.50"]})):
-            "MCP tool cw_run_new argument costBudget must hold exactly 2 values, got 1.",
+        (
+            "cw_run_show",
+            json.dumps({"runId": "build-1", "colour": "red"}),
+        ): "MCP tool cw_run_show got an unknown argument: colour (it takes: runId, now, cwd)",
+        (
+            "cw_run_show",
+            json.dumps({"runId": "build-1", "json": True}),
+        ): "MCP tool cw_run_show got an unknown argument: json (it takes: runId, now, cwd)",
+        (
+            "cw_run_show",
+            json.dumps({"runId": "build-1", "cwd": str(missing_dir)}),
+        ): f"MCP cwd is not a directory: {missing_dir}",
+        (
+            "cw_run_show",
+            json.dumps({"runId": "build-1", "cwd": "res.md"}),
+        ): f"MCP cwd is not a directory: {world['repo'] / 'res.md'}",
+        (
+            "cw_run_list",
+            json.dumps({"lifecycle": "sleeping"}),
+        ): 'MCP tool cw_run_list argument lifecycle: "sleeping" is not one of open, completed, failed, empty.',
+        (
+            "cw_run_show",
+            json.dumps({"runId": ["build-1"]}),
+        ): "MCP tool cw_run_show argument runId must be a string, got array.",
+        (
+            "cw_run_show",
+            json.dumps({"runId": True}),
+        ): "MCP tool cw_run_show argument runId must be a string, got boolean.",
+        (
+            "cw_dispatch",
+            json.dumps({"runId": "build-1", "taskIds": "t1"}),
+        ): "MCP tool cw_dispatch argument taskIds must be an array, got string.",
+        (
+            "cw_dispatch",
+            json.dumps({"runId": "build-1", "allowUnreported": "yes"}),
+        ): "MCP tool cw_dispatch argument allowUnreported must be a boolean (true or false), got string.",
+        (
+            "cw_run_new",
+            json.dumps({"costBudget": ["2.50"]}),
+        ): "MCP tool cw_run_new argument costBudget must hold exactly 2 values, got 1.",
         ("cw_no_such_tool", json.dumps({})): "Unknown MCP tool: cw_no_such_tool\nTry: list the tools with tools/list",
     }
 
@@ -234,7 +295,7 @@ def test_argument_errors_are_clear_tool_errors(world, tmp_path):
 
     before = sorted(p.name for p in (world["repo"] / ".cw" / "runs").iterdir())
     results = with_server(world["repo"], body)
-    for (key, want), res in zip(cases.items(), results):
+    for (key, want), res in zip(cases.items(), results, strict=False):
         assert res.is_error, key
         assert res.content[0].text == want, key
     assert sorted(p.name for p in (world["repo"] / ".cw" / "runs").iterdir()) == before
@@ -251,9 +312,18 @@ def raw_session(repo: Path, msgs: list[dict[str, Any]], argv: list[str] | None =
     """
     wanted = sum(1 for m in msgs if "id" in m)
     err_path = repo.parent / "raw-stderr.log"
-    with open(err_path, "w") as err, subprocess.Popen(
-            argv or [sys.executable, "-m", "cw", "mcp"], cwd=repo, env=dict(os.environ), stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=err, text=True) as proc:
+    with (
+        open(err_path, "w") as err,
+        subprocess.Popen(
+            argv or [sys.executable, "-m", "cw", "mcp"],
+            cwd=repo,
+            env=dict(os.environ),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        ) as proc,
+    ):
         watchdog = threading.Timer(120, proc.kill)
         watchdog.start()
         try:
@@ -274,20 +344,38 @@ def raw_session(repo: Path, msgs: list[dict[str, Any]], argv: list[str] | None =
     return "".join(lines), err_path.read_text(), code
 
 
-INIT = [{"jsonrpc": "2.0", "id": 1, "method": "initialize",
-         "params": {"protocolVersion": "2025-06-18", "capabilities": {},
-                    "clientInfo": {"name": "raw-test", "version": "0"}}},
-        {"jsonrpc": "2.0", "method": "notifications/initialized"}]
+INIT = [
+    {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "raw-test", "version": "0"},
+        },
+    },
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+]
 
 
 def test_logs_go_to_stderr_and_stdout_carries_only_json_rpc(world):
     repo = world["repo"]
-    msgs = INIT + [
+    msgs = [
+        *INIT,
         {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
-        {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "cw_run_show",
-                                                                         "arguments": {"runId": "nope"}}},
-        {"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "cw_run_list",
-                                                                         "arguments": {"now": NOW}}},
+        {
+            "jsonrpc": "2.0",
+            "id": 3,
+            "method": "tools/call",
+            "params": {"name": "cw_run_show", "arguments": {"runId": "nope"}},
+        },
+        {
+            "jsonrpc": "2.0",
+            "id": 4,
+            "method": "tools/call",
+            "params": {"name": "cw_run_list", "arguments": {"now": NOW}},
+        },
     ]
     stdout, stderr, code = raw_session(repo, msgs)
     assert code == 0, stderr
@@ -318,18 +406,22 @@ def test_logs_go_to_stderr_and_stdout_carries_only_json_rpc(world):
 def test_a_handler_printing_to_stdout_cannot_corrupt_the_protocol(world):
     """Stray prints inside a tool land on stderr, never between protocol messages."""
     repo = world["repo"]
-    code = ("import dataclasses, cw.capabilities as c, cw.capabilities.runs as r\n"
-            "real = r.run_list\n"
-            "def noisy(ws, a):\n"
-            "    print('stray line from a handler')\n"
-            "    return real(ws, a)\n"
-            "r.CAPABILITIES = tuple(dataclasses.replace(x, entry=noisy) if x.name == 'run.list' else x\n"
-            "                       for x in r.CAPABILITIES)\n"
-            "c.all_capabilities.cache_clear()\n"
-            "from cw.surfaces.mcp_server import serve\n"
-            "serve()\n")
-    msgs = INIT + [{"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-                    "params": {"name": "cw_run_list", "arguments": {}}}]
+    code = (
+        "import dataclasses, cw.capabilities as c, cw.capabilities.runs as r\n"
+        "real = r.run_list\n"
+        "def noisy(ws, a):\n"
+        "    print('stray line from a handler')\n"
+        "    return real(ws, a)\n"
+        "r.CAPABILITIES = tuple(dataclasses.replace(x, entry=noisy) if x.name == 'run.list' else x\n"
+        "                       for x in r.CAPABILITIES)\n"
+        "c.all_capabilities.cache_clear()\n"
+        "from cw.surfaces.mcp_server import serve\n"
+        "serve()\n"
+    )
+    msgs = [
+        *INIT,
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "cw_run_list", "arguments": {}}},
+    ]
     stdout, stderr, code = raw_session(repo, msgs, [sys.executable, "-c", code])
     assert code == 0, stderr
     assert "stray line from a handler" not in stdout
@@ -345,8 +437,14 @@ def test_a_handler_printing_to_stdout_cannot_corrupt_the_protocol(world):
 
 def test_cw_mcp_without_the_sdk_names_the_extra(world):
     code = "import sys; sys.modules['mcp'] = None\nfrom cw.surfaces.cli import main\nmain(['mcp'])\n"
-    proc = subprocess.run([sys.executable, "-c", code], cwd=world["repo"], env=dict(os.environ),
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=world["repo"],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert proc.stderr == "cw: the MCP server needs the optional extra: pip install 'cw[mcp]'\n"
@@ -380,11 +478,17 @@ def test_handler_args_mirror_what_the_cli_passes():
     assert handler_args(run_new, {"tokenBudget": "12"}, "t") == {"token_budget": "12"}
     assert handler_args(run_new, {"parent": []}, "t") == {}
     dispatch = _cap("dispatch")
-    assert handler_args(dispatch, {"runId": "r", "allowUnreported": True}, "t") == {"run_id": "r",
-                                                                                   "allow_unreported": True}
+    assert handler_args(dispatch, {"runId": "r", "allowUnreported": True}, "t") == {
+        "run_id": "r",
+        "allow_unreported": True,
+    }
     assert handler_args(dispatch, {"runId": "r", "allowUnreported": False}, "t") == {"run_id": "r"}
-    assert handler_args(_cap("result"), {"runId": "r", "taskId": "t", "file": "f", "usageInputTokens": 0},
-                        "t")["usage_input_tokens"] == "0"
+    assert (
+        handler_args(_cap("result"), {"runId": "r", "taskId": "t", "file": "f", "usageInputTokens": 0}, "t")[
+            "usage_input_tokens"
+        ]
+        == "0"
+    )
     with pytest.raises(UsageError, match="^X missing required argument: runId$"):
         handler_args(_cap("run.show"), {"runId": None}, "X")
     with pytest.raises(UsageError, match="^X got an unknown argument: run_id"):

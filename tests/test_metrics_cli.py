@@ -7,13 +7,15 @@ import stat
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, copy_fixture_run, state_of, tree_bytes
 
 NOW = "2026-06-08T12:00:00.000Z"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text())
-POLICIES = {"fixture_nopolicy": None, "fixture_exact": FIXTURES / "policy-exact.json",
-            "fixture_default": FIXTURES / "policy-default-price.json"}
+POLICIES = {
+    "fixture_nopolicy": None,
+    "fixture_exact": FIXTURES / "policy-exact.json",
+    "fixture_default": FIXTURES / "policy-default-price.json",
+}
 
 
 def _pinned(report: dict) -> dict:
@@ -25,8 +27,11 @@ def _cw_differences(key: str, report: dict) -> dict:
     """cw-compat §16 h: under policy EXACT cw reports unpriced, with the unpriced note."""
     if key != "fixture_exact":
         return report
-    cost = dict(report["cost"], state="unpriced",
-                notes=["Attested usage present but no policy entry (and no default) priced it; cost is unpriced."])
+    cost = dict(
+        report["cost"],
+        state="unpriced",
+        notes=["Attested usage present but no policy entry (and no default) priced it; cost is unpriced."],
+    )
     return {**report, "cost": cost}
 
 
@@ -71,15 +76,19 @@ def test_show_errors(cw, repo):
     copy_fixture_run(repo, "fixture-run")
     missing = repo / "nope.json"
     assert cw.fails(1, "metrics", "show", "fixture-run", "--pricing", str(missing)).stderr.startswith(
-        f"cw: Pricing policy file not found: {missing}")
+        f"cw: Pricing policy file not found: {missing}"
+    )
     (repo / "bad.json").write_text("{not json")
     assert cw.fails(1, "metrics", "show", "fixture-run", "--pricing", "bad.json").stderr.startswith(
-        f"cw: Invalid JSON in {repo / 'bad.json'}: ")
+        f"cw: Invalid JSON in {repo / 'bad.json'}: "
+    )
     (repo / "wrong.json").write_text('{"schemaVersion": 2, "models": []}')
     assert cw.fails(1, "metrics", "show", "fixture-run", "--pricing", "wrong.json").stderr.startswith(
-        f"cw: Invalid pricing policy (expected schemaVersion 1 + models[]): {repo / 'wrong.json'}")
-    (repo / "neg.json").write_text('{"schemaVersion": 1, "models": [{"model": "m", "inputPerMillion": -1, '
-                                   '"outputPerMillion": 1}]}')
+        f"cw: Invalid pricing policy (expected schemaVersion 1 + models[]): {repo / 'wrong.json'}"
+    )
+    (repo / "neg.json").write_text(
+        '{"schemaVersion": 1, "models": [{"model": "m", "inputPerMillion": -1, "outputPerMillion": 1}]}'
+    )
     err = cw.fails(1, "metrics", "show", "fixture-run", "--pricing", "neg.json").stderr
     assert "neg.json" in err and "models[0].inputPerMillion" in err
     # a bad run id wins over a bad pricing file, and nothing is written by a failed show
@@ -132,9 +141,13 @@ def test_summary_home_scope_lists_unreadable_and_writes_nothing(cw, repo, tmp_pa
     out = cw.json("metrics", "summary", "--scope", "home", "--now", NOW, "--pricing", "default")
     assert tree_bytes(tmp_path) == before and tree_bytes(isolated_home) == home_before
     assert out["runCount"] == 2 and out["unreadableRuns"] == 1
-    assert out["unreadable"] == [{"runId": "broken", "repo": str(other), "reason":
-                                  "Unsupported CW run state: Run state schemaVersion 99 is newer than this CW "
-                                  "runtime (1)."}]
+    assert out["unreadable"] == [
+        {
+            "runId": "broken",
+            "repo": str(other),
+            "reason": "Unsupported CW run state: Run state schemaVersion 99 is newer than this CW runtime (1).",
+        }
+    ]
     assert {r["runId"]: r["repo"] for r in out["runs"]} == {"fixture-run": str(repo), "empty-run": str(other)}
     text = cw.ok("metrics", "summary", "--scope", "home", "--now", NOW).stdout
     assert "runs=2 (+1 unreadable)" in text.splitlines()[0]
@@ -152,14 +165,25 @@ def test_corrupt_home_registry_fails_closed(cw, repo, isolated_home):
     assert cw.fails(1, "metrics", "summary", "--scope", "home").stderr.startswith(f"cw: Invalid JSON in {f}: ")
     f.write_text("[]")
     assert cw.fails(1, "metrics", "summary", "--scope", "home").stderr == (
-        f"cw: Corrupt overlay {f}: expected a JSON object, got array\n")
+        f"cw: Corrupt overlay {f}: expected a JSON object, got array\n"
+    )
 
 
 def _run_at(repo: Path, rid: str, created: str) -> None:
     d = repo / ".cw/runs" / rid
     d.mkdir(parents=True)
-    (d / "state.json").write_text(json.dumps({"schemaVersion": 1, "id": rid, "createdAt": created,
-                                              "updatedAt": created, "workflow": {"id": "w"}, "paths": {}}))
+    (d / "state.json").write_text(
+        json.dumps(
+            {
+                "schemaVersion": 1,
+                "id": rid,
+                "createdAt": created,
+                "updatedAt": created,
+                "workflow": {"id": "w"},
+                "paths": {},
+            }
+        )
+    )
 
 
 def test_limit_keeps_the_newest(cw, repo):
@@ -173,16 +197,24 @@ def test_limit_keeps_the_newest(cw, repo):
     assert out["runCount"] == 2
     assert cw.json("metrics", "summary")["omittedRuns"] == 0
     assert cw.fails(2, "metrics", "summary", "--limit", "abc").stderr.startswith(
-        'cw: Invalid --limit "abc": expected a number (e.g. --limit 4)')
+        'cw: Invalid --limit "abc": expected a number (e.g. --limit 4)'
+    )
     assert cw.fails(2, "metrics", "summary", "--limit=").stderr.startswith(
-        'cw: Invalid --limit "": expected a number (e.g. --limit 4)')
+        'cw: Invalid --limit "": expected a number (e.g. --limit 4)'
+    )
 
 
 def test_zero_runs_is_not_an_error(cw, repo):
     out = cw.json("metrics", "summary", "--now", NOW)
     assert out["runCount"] == 0 and out["cost"]["state"] == "unreported" and out["usage"]["coverage"] is None
-    assert out["rates"]["failure"] == {"metric": "failure", "state": "n/a", "count": None, "total": 0,
-                                       "rate": None, "buckets": {}}
+    assert out["rates"]["failure"] == {
+        "metric": "failure",
+        "state": "n/a",
+        "count": None,
+        "total": 0,
+        "rate": None,
+        "buckets": {},
+    }
     assert not (repo / ".cw").exists()
 
 
@@ -191,9 +223,21 @@ def test_live_run_metrics(cw, repo):
     cw.ok("run", "new", "--id", "live", "--app", "architecture-review")
     cw.ok("task", "add", "live", "t0")
     cw.ok("dispatch", "live")
-    (repo / "r.md").write_text("```cw:result\n{\"summary\":\"s\",\"findings\":[],\"evidence\":[\"x\"]}\n```\n")
-    cw.ok("result", "live", "t0", "r.md", "--usage-input-tokens", "1000", "--usage-output-tokens", "200",
-          "--usage-model", "claude-opus-4-8", "--usage-source", "host-attested")
+    (repo / "r.md").write_text('```cw:result\n{"summary":"s","findings":[],"evidence":["x"]}\n```\n')
+    cw.ok(
+        "result",
+        "live",
+        "t0",
+        "r.md",
+        "--usage-input-tokens",
+        "1000",
+        "--usage-output-tokens",
+        "200",
+        "--usage-model",
+        "claude-opus-4-8",
+        "--usage-source",
+        "host-attested",
+    )
     m = cw.json("metrics", "show", "live")
     assert m["usage"]["attestedUnits"] == 1 and m["usage"]["inputTokens"] == 1000
     assert m["cost"]["state"] == "unpriced"

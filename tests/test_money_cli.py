@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import state_of, tree_bytes
 
 NOW = "2026-11-01T00:00:00.000Z"
@@ -21,9 +20,21 @@ def shop(cw, repo: Path) -> Path:
     cw.ok("dispatch", "deal")
     (repo / "o.md").write_text("done")
     # claude-sonnet-4-5 at 3/15 per million in the bundled policy: 100000*3e-6 + 20000*15e-6 = 0.6 USD
-    cw.ok("result", "deal", "t1", "o.md", "--usage-input-tokens", "100000", "--usage-output-tokens", "20000",
-          "--usage-model", "claude-sonnet-4-5", "--usage-attested-at", "2026-10-09T10:00:00.000Z",
-          env={"CW_CRON_NAME": "closer"})
+    cw.ok(
+        "result",
+        "deal",
+        "t1",
+        "o.md",
+        "--usage-input-tokens",
+        "100000",
+        "--usage-output-tokens",
+        "20000",
+        "--usage-model",
+        "claude-sonnet-4-5",
+        "--usage-attested-at",
+        "2026-10-09T10:00:00.000Z",
+        env={"CW_CRON_NAME": "closer"},
+    )
     return repo
 
 
@@ -41,11 +52,20 @@ def test_book_reverse_list(cw, shop):
     assert head["hash"] == state_of(shop, "deal")["revenue"]["entries"][-1]["hash"]
 
 
-@pytest.mark.parametrize("amount,currency,needle", [
-    ("0", "USD", "AMOUNT"), ("-5.00", "USD", "AMOUNT"), ("1e3", "USD", "AMOUNT"), ("10.001", "USD", "AMOUNT"),
-    ("12.5", "JPY", "AMOUNT"), ("1,000", "USD", "AMOUNT"), ("abc", "USD", "AMOUNT"), ("10.00", "XYZ", "CURRENCY"),
-    ("10.00", "usd", "CURRENCY"),
-])
+@pytest.mark.parametrize(
+    "amount,currency,needle",
+    [
+        ("0", "USD", "AMOUNT"),
+        ("-5.00", "USD", "AMOUNT"),
+        ("1e3", "USD", "AMOUNT"),
+        ("10.001", "USD", "AMOUNT"),
+        ("12.5", "JPY", "AMOUNT"),
+        ("1,000", "USD", "AMOUNT"),
+        ("abc", "USD", "AMOUNT"),
+        ("10.00", "XYZ", "CURRENCY"),
+        ("10.00", "usd", "CURRENCY"),
+    ],
+)
 def test_bad_amounts_and_currencies_are_usage_errors(cw, shop, amount, currency, needle):
     before = tree_bytes(shop)
     res = cw.fails(2, "revenue", "add", "deal", f"--ref=R-{amount}", "--", amount, currency)
@@ -161,8 +181,18 @@ def test_cost_budget(cw, repo):
     cw.ok("task", "add", "c", "t2")
     cw.ok("dispatch", "c", "t1")
     (repo / "o.md").write_text("x")
-    cw.ok("result", "c", "t1", "o.md", "--usage-input-tokens", "100000", "--usage-output-tokens", "20000",
-          "--usage-model", "claude-sonnet-4-5")  # 0.60 USD
+    cw.ok(
+        "result",
+        "c",
+        "t1",
+        "o.md",
+        "--usage-input-tokens",
+        "100000",
+        "--usage-output-tokens",
+        "20000",
+        "--usage-model",
+        "claude-sonnet-4-5",
+    )  # 0.60 USD
     status = cw.json("budget", "c", "--now", NOW)
     assert status["costBudget"]["spent"] == 0.6 and status["costBudget"]["remaining"] == 0
     assert "cost budget exhausted" in cw.fails(1, "dispatch", "c", "t2").stderr

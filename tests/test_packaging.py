@@ -11,15 +11,17 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, REPO_ROOT
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out),
-                    str(REPO_ROOT)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(REPO_ROOT)],
+        check=True,
+        capture_output=True,
+    )
     (whl,) = out.glob("cw-*.whl")
     return whl
 
@@ -42,18 +44,39 @@ def test_wheel_installs_into_a_clean_venv_and_runs_anywhere(wheel, tmp_path):
     (run_dir / "state.json").write_bytes((FIXTURES / "fixture-run.state.json").read_bytes())
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["CW_HOME"] = str(tmp_path / "home")
-    res = subprocess.run([str(env_dir / "bin" / "cw"), "metrics", "show", "fixture-run", "--pricing", "default",
-                          "--now", "2026-06-08T12:00:00.000Z", "--json"], cwd=work, env=env,
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [
+            str(env_dir / "bin" / "cw"),
+            "metrics",
+            "show",
+            "fixture-run",
+            "--pricing",
+            "default",
+            "--now",
+            "2026-06-08T12:00:00.000Z",
+            "--json",
+        ],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 0, res.stderr
     report = json.loads(res.stdout)
     assert report["sourceFingerprint"] == "sha256:8313b1890b4358d85398a61688af4884"
     assert report["cost"]["state"] == "estimated"
     # the core install stays light: no MCP SDK unless the extra is asked for
-    probe = subprocess.run([str(py), "-c", "import importlib.util as u; print(u.find_spec('mcp') is None)"],
-                           capture_output=True, text=True)
+    probe = subprocess.run(
+        [str(py), "-c", "import importlib.util as u; print(u.find_spec('mcp') is None)"], capture_output=True, text=True
+    )
     assert probe.stdout.strip() == "True"
-    mcp = subprocess.run([str(env_dir / "bin" / "cw"), "mcp"], cwd=work, env=env, capture_output=True, text=True,
-                         stdin=subprocess.DEVNULL)
+    mcp = subprocess.run(
+        [str(env_dir / "bin" / "cw"), "mcp"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     assert mcp.returncode == 1 and mcp.stdout == ""
     assert mcp.stderr.startswith("cw: the MCP server needs the optional extra: pip install 'cw[mcp]'")

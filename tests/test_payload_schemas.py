@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import jsonschema
-
 from conftest import copy_fixture_run
+
 from cw.capabilities import all_capabilities
 from cw.shell.resources import schema
 
@@ -24,8 +24,22 @@ def _every_verb(cw, repo: Path, other: Path) -> dict[str, list[dict]]:
         return payload
 
     copy_fixture_run(repo, "fixture-run")
-    j("run.new", "run", "new", "--id", "a", "--app", "x", "--actor", "alice", "--token-budget", "100000",
-      "--cost-budget", "5.00", "USD")
+    j(
+        "run.new",
+        "run",
+        "new",
+        "--id",
+        "a",
+        "--app",
+        "x",
+        "--actor",
+        "alice",
+        "--token-budget",
+        "100000",
+        "--cost-budget",
+        "5.00",
+        "USD",
+    )
     j("run.new", "run", "new", "--id", "b", "--parent", "a")
     j("run.new", "run", "new", "--id", "c")
     j("run.link", "run", "link", "c", "--parent", "b")
@@ -33,8 +47,19 @@ def _every_verb(cw, repo: Path, other: Path) -> dict[str, list[dict]]:
         j("task.add", "task", "add", "a", t, "--backend", "shell")
     j("dispatch", "dispatch", "a")
     (repo / "o.md").write_text("result")
-    j("result", "result", "a", "t1", "o.md", "--usage-input-tokens", "1000", "--usage-output-tokens", "10",
-      "--usage-model", "claude-haiku-4-5")
+    j(
+        "result",
+        "result",
+        "a",
+        "t1",
+        "o.md",
+        "--usage-input-tokens",
+        "1000",
+        "--usage-output-tokens",
+        "10",
+        "--usage-model",
+        "claude-haiku-4-5",
+    )
     own = repo / ".cw/runs/a/workers/worker-t2-0001/result.md"
     own.parent.mkdir(parents=True, exist_ok=True)
     own.write_text("own")
@@ -63,8 +88,7 @@ def _every_verb(cw, repo: Path, other: Path) -> dict[str, list[dict]]:
     j("revenue.list", "revenue", "list", "--now", NOW)
     j("ledger.verify", "ledger", "verify", "--now", NOW)
     j("pnl", "pnl", "--now", NOW)
-    j("pnl", "pnl", "--by", "run", "--currency", "EUR", "--attribution", "time-decay", "--half-life", "3",
-      "--now", NOW)
+    j("pnl", "pnl", "--by", "run", "--currency", "EUR", "--attribution", "time-decay", "--half-life", "3", "--now", NOW)
     j("budget", "budget", "a", "--now", NOW)
     j("registry.remove", "registry", "remove", str(other))
     return out
@@ -89,6 +113,7 @@ def test_every_payload_validates(cw, repo, tmp_path):
 
 def test_revenue_entry_schema_matches_the_struct():
     import msgspec
+
     from cw.core.ledger import RevenueEntry
 
     props = set(schema("revenue-entry.schema.json")["properties"])

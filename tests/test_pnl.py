@@ -17,10 +17,16 @@ from cw.model.errors import UsageError
 from cw.shell.resources import schema
 
 NOW = "2026-03-01T00:00:00.000Z"
-FX = validate_fx_policy({
-    "schemaVersion": 1, "id": "test-fx", "source": "tests", "base": "EUR",
-    "rates": [{"date": "2026-01-05", "perBase": {"USD": "1.1000", "GBP": "0.8500"}}],
-}, "test-fx.json")
+FX = validate_fx_policy(
+    {
+        "schemaVersion": 1,
+        "id": "test-fx",
+        "source": "tests",
+        "base": "EUR",
+        "rates": [{"date": "2026-01-05", "perBase": {"USD": "1.1000", "GBP": "0.8500"}}],
+    },
+    "test-fx.json",
+)
 RUNS = {
     "a": RunNode("2026-01-01T00:00:00.000Z", (), "alice", "site"),
     "b": RunNode("2026-01-02T00:00:00.000Z", ("a",), "cron:nightly", "site"),
@@ -31,25 +37,55 @@ LINEAR = AttributionModel("linear")
 
 def unit(run, state, amount=None, currency="USD", at="2026-01-10T00:00:00.000Z"):
     node = RUNS[run]
-    return {"runId": run, "app": node.app, "actor": node.actor, "at": at, "state": state,
-            "amount": None if amount is None else Decimal(amount), "currency": currency}
+    return {
+        "runId": run,
+        "app": node.app,
+        "actor": node.actor,
+        "at": at,
+        "state": state,
+        "amount": None if amount is None else Decimal(amount),
+        "currency": currency,
+    }
 
 
 def ledgers():
-    b, _ = L.book(None, run_id="b", amount="100.00", currency="EUR", ref="inv-1",
-                  at="2026-01-10T00:00:00Z", recorded_at=NOW, actor="cron:nightly")
-    b, _ = L.book(b, run_id="b", amount="30.00", currency="USD", ref="inv-2",
-                  at="2026-01-11T00:00:00Z", recorded_at=NOW, actor="cron:nightly")
-    b, _ = L.reverse(b, entry_id="rev-0002", amount="10.00", reason="discount", recorded_at=NOW,
-                     actor="cron:nightly")
-    c, _ = L.book(None, run_id="c", amount="20.00", currency="GBP", ref="inv-3",
-                  at="2026-01-01T00:00:00Z", recorded_at=NOW, actor="alice")  # before any fixing
+    b, _ = L.book(
+        None,
+        run_id="b",
+        amount="100.00",
+        currency="EUR",
+        ref="inv-1",
+        at="2026-01-10T00:00:00Z",
+        recorded_at=NOW,
+        actor="cron:nightly",
+    )
+    b, _ = L.book(
+        b,
+        run_id="b",
+        amount="30.00",
+        currency="USD",
+        ref="inv-2",
+        at="2026-01-11T00:00:00Z",
+        recorded_at=NOW,
+        actor="cron:nightly",
+    )
+    b, _ = L.reverse(b, entry_id="rev-0002", amount="10.00", reason="discount", recorded_at=NOW, actor="cron:nightly")
+    c, _ = L.book(
+        None,
+        run_id="c",
+        amount="20.00",
+        currency="GBP",
+        ref="inv-3",
+        at="2026-01-01T00:00:00Z",
+        recorded_at=NOW,
+        actor="alice",
+    )  # before any fixing
     return {"b": b, "c": c}
 
 
 SPEND = [
     unit("a", "attested", "1.50"),
-    unit("b", "estimated", "2.00", "EUR"),     # 2.20 USD at 1.1000
+    unit("b", "estimated", "2.00", "EUR"),  # 2.20 USD at 1.1000
     unit("b", "unreported", at=None),
     unit("c", "unpriced", at=None),
     unit("c", "attested", "3.00"),
@@ -58,9 +94,17 @@ SPEND = [
 
 def pnl(by="actor", spend=SPEND, revenue=None, **kw):
     items = revenue_items(ledgers(), RUNS, LINEAR) if revenue is None else revenue
-    return build_pnl(spend, items, by=by, currency=kw.pop("currency", "USD"),
-                     fx_policy=kw.pop("fx_policy", FX), pricing_policy_id="p1", attribution=LINEAR,
-                     now=NOW, **kw)
+    return build_pnl(
+        spend,
+        items,
+        by=by,
+        currency=kw.pop("currency", "USD"),
+        fx_policy=kw.pop("fx_policy", FX),
+        pricing_policy_id="p1",
+        attribution=LINEAR,
+        now=NOW,
+        **kw,
+    )
 
 
 def validated(payload):
@@ -75,7 +119,7 @@ def test_revenue_items_attribute_what_remains_of_each_booking():
     assert got == [
         ("b", "rev-0001", "a", "alice", Decimal("50.00"), "EUR"),
         ("b", "rev-0001", "b", "cron:nightly", Decimal("50.00"), "EUR"),
-        ("b", "rev-0002", "a", "alice", Decimal("10.00"), "USD"),   # 30.00 booked - 10.00 reversed
+        ("b", "rev-0002", "a", "alice", Decimal("10.00"), "USD"),  # 30.00 booked - 10.00 reversed
         ("b", "rev-0002", "b", "cron:nightly", Decimal("10.00"), "USD"),
         ("c", "rev-0001", "c", "alice", Decimal("20.00"), "GBP"),
     ]
@@ -90,28 +134,54 @@ def test_fully_reversed_bookings_contribute_nothing():
 
 def test_pnl_by_actor_hand_computed():
     p = validated(pnl())
-    assert list(p) == ["schemaVersion", "surface", "generatedAt", "by", "currency", "minorUnits",
-                       "pricingPolicyId", "fx", "attribution", "rows", "totals", "notes", "refusedRevenue",
-                       "unreadable"]
-    assert p["fx"] == {"policyId": "test-fx", "base": "EUR",
-                       "ratesUsed": [{"date": "2026-01-05", "currency": "USD", "perBase": 1.1}]}
+    assert list(p) == [
+        "schemaVersion",
+        "surface",
+        "generatedAt",
+        "by",
+        "currency",
+        "minorUnits",
+        "pricingPolicyId",
+        "fx",
+        "attribution",
+        "rows",
+        "totals",
+        "notes",
+        "refusedRevenue",
+        "unreadable",
+    ]
+    assert p["fx"] == {
+        "policyId": "test-fx",
+        "base": "EUR",
+        "ratesUsed": [{"date": "2026-01-05", "currency": "USD", "perBase": 1.1}],
+    }
     assert p["attribution"] == {"model": "linear"}
     assert [r["key"] for r in p["rows"]] == ["cron:nightly", "alice"]  # net 62.80 before 60.50
     cron, alice = p["rows"]
     assert cron == {
-        "key": "cron:nightly", "runs": 1,
+        "key": "cron:nightly",
+        "runs": 1,
         "units": {"total": 2, "attested": 0, "estimated": 1, "unpriced": 0, "unreported": 1},
-        "spend": 2.2, "spendState": "unreported", "coverage": 0.5,
-        "revenue": 65, "net": 62.8, "netComplete": False,
+        "spend": 2.2,
+        "spendState": "unreported",
+        "coverage": 0.5,
+        "revenue": 65,
+        "net": 62.8,
+        "netComplete": False,
         "reasons": ["1 unit unreported: usage was never attested, so the cost is unknown and left out"],
         "unconverted": [],
     }
     assert alice["runs"] == 2 and alice["units"]["total"] == 3
     assert (alice["spend"], alice["spendState"], alice["coverage"]) == (4.5, "unpriced", 0.666667)
     assert (alice["revenue"], alice["net"], alice["netComplete"]) == (65, 60.5, False)
-    assert alice["unconverted"] == [{
-        "side": "revenue", "currency": "GBP", "amount": 20,
-        "reason": "FX policy test-fx has no GBP->USD rate dated on or before 2026-01-01"}]
+    assert alice["unconverted"] == [
+        {
+            "side": "revenue",
+            "currency": "GBP",
+            "amount": 20,
+            "reason": "FX policy test-fx has no GBP->USD rate dated on or before 2026-01-01",
+        }
+    ]
     assert len(alice["reasons"]) == 2 and "unpriced" in alice["reasons"][0]
     assert "revenue of 20.00 GBP not converted to USD" in alice["reasons"][1]
     t = p["totals"]
@@ -129,14 +199,18 @@ def test_pnl_by_app_and_by_run():
     assert [(r["key"], r["runs"], r["net"]) for r in by_app["rows"]] == [("site", 2, 126.3), ("api", 1, -3)]
     by_run = validated(pnl("run"))
     assert [(r["key"], r["revenue"], r["spend"]) for r in by_run["rows"]] == [
-        ("a", 65, 1.5), ("b", 65, 2.2), ("c", 0, 3)]
+        ("a", 65, 1.5),
+        ("b", 65, 2.2),
+        ("c", 0, 3),
+    ]
     assert by_run["rows"][2]["netComplete"] is False  # c's GBP revenue is unconverted
 
 
 def test_a_complete_net_when_everything_is_attested_and_converts():
     spend = [unit("a", "attested", "1.50"), unit("b", "attested", "2.00", "EUR")]
-    b, _ = L.book(None, run_id="b", amount="10.00", currency="USD", ref="x",
-                  at="2026-01-10T00:00:00Z", recorded_at=NOW, actor="z")
+    b, _ = L.book(
+        None, run_id="b", amount="10.00", currency="USD", ref="x", at="2026-01-10T00:00:00Z", recorded_at=NOW, actor="z"
+    )
     p = validated(pnl("run", spend=spend, revenue=revenue_items({"b": b}, RUNS, AttributionModel())))
     assert all(r["netComplete"] for r in p["rows"]) and p["totals"]["netComplete"]
     assert all(r["reasons"] == [] and r["spendState"] == "attested" for r in p["rows"])
@@ -149,7 +223,9 @@ def test_without_an_fx_policy_foreign_amounts_stay_unconverted():
     b = next(r for r in p["rows"] if r["key"] == "b")
     assert b["spend"] == 0 and b["revenue"] == 10  # only the USD booking's share
     assert {(u["side"], u["currency"], u["amount"]) for u in b["unconverted"]} == {
-        ("spend", "EUR", 2), ("revenue", "EUR", 50)}
+        ("spend", "EUR", 2),
+        ("revenue", "EUR", 50),
+    }
     assert all(u["reason"] == "no FX policy supplied to convert EUR->USD" for u in b["unconverted"])
     assert p["fx"] == {"policyId": None, "base": None, "ratesUsed": []}
 
@@ -180,13 +256,23 @@ def test_missing_actor_and_app_and_runs_without_activity():
     spend = [dict(unit("a", "attested", "1.00"), actor=None, app=None)]
     p = validated(pnl(spend=spend, revenue=[], runs=[{"runId": "idle", "actor": "dora", "app": "site"}]))
     assert [(r["key"], r["spendState"], r["coverage"], r["runs"]) for r in p["rows"]] == [
-        ("dora", "none", None, 1), ("unattributed", "attested", 1, 1)]
+        ("dora", "none", None, 1),
+        ("unattributed", "attested", 1, 1),
+    ]
     assert validated(pnl("app", spend=spend, revenue=[]))["rows"][0]["key"] == "unknown"
 
 
 def test_time_decay_is_named_with_its_half_life():
-    p = build_pnl([], [], by="actor", currency="USD", fx_policy=None, pricing_policy_id=None,
-                  attribution=AttributionModel("time-decay"), now=NOW)
+    p = build_pnl(
+        [],
+        [],
+        by="actor",
+        currency="USD",
+        fx_policy=None,
+        pricing_policy_id=None,
+        attribution=AttributionModel("time-decay"),
+        now=NOW,
+    )
     assert validated(p)["attribution"] == {"model": "time-decay", "halfLifeDays": 7}
     assert p["rows"] == [] and p["totals"]["spendState"] == "none" and p["totals"]["netComplete"]
 
@@ -199,18 +285,35 @@ def test_bad_grouping_or_currency_is_a_usage_error():
 
 
 def test_text_is_an_aligned_table():
-    b, _ = L.book(None, run_id="a", amount="10.00", currency="USD", ref="x",
-                  at="2026-01-10T00:00:00Z", recorded_at=NOW, actor="alice")
-    p = build_pnl([unit("a", "attested", "1.50")], revenue_items({"a": b}, RUNS, AttributionModel()),
-                  by="actor", currency="USD", fx_policy=None, pricing_policy_id="p1",
-                  attribution=AttributionModel(), now=NOW)
-    assert render_pnl_text(p) == "\n".join([
-        "pnl by actor  currency=USD  pricing=p1  attribution=last-touch",
-        "fx: no policy",
-        "key    runs  units  spend  state     coverage  revenue   net  complete",
-        "alice     1      1   1.50  attested      100%    10.00  8.50  yes",
-        "total     1      1   1.50  attested      100%    10.00  8.50  yes",
-    ])
+    b, _ = L.book(
+        None,
+        run_id="a",
+        amount="10.00",
+        currency="USD",
+        ref="x",
+        at="2026-01-10T00:00:00Z",
+        recorded_at=NOW,
+        actor="alice",
+    )
+    p = build_pnl(
+        [unit("a", "attested", "1.50")],
+        revenue_items({"a": b}, RUNS, AttributionModel()),
+        by="actor",
+        currency="USD",
+        fx_policy=None,
+        pricing_policy_id="p1",
+        attribution=AttributionModel(),
+        now=NOW,
+    )
+    assert render_pnl_text(p) == "\n".join(
+        [
+            "pnl by actor  currency=USD  pricing=p1  attribution=last-touch",
+            "fx: no policy",
+            "key    runs  units  spend  state     coverage  revenue   net  complete",
+            "alice     1      1   1.50  attested      100%    10.00  8.50  yes",
+            "total     1      1   1.50  attested      100%    10.00  8.50  yes",
+        ]
+    )
 
 
 def test_text_flags_incomplete_rows_and_shows_rates():
@@ -224,12 +327,29 @@ def test_text_flags_incomplete_rows_and_shows_rates():
 
 
 def test_refused_revenue_marks_the_row_and_totals_incomplete():
-    spend = [{"runId": "r", "app": "a", "actor": "bob", "at": NOW, "state": "attested", "amount": Decimal("1"),
-              "currency": "USD"}]
-    p = build_pnl(spend, [], by="actor", currency="USD", fx_policy=None, pricing_policy_id="p",
-                  attribution=AttributionModel(), now=NOW,
-                  refused=[{"runId": "r", "repo": "/x", "actor": "bob", "app": "a", "reason": "rev-0002: bad hash"}],
-                  unreadable=[{"runId": "q", "repo": "/x", "reason": "Invalid JSON"}])
+    spend = [
+        {
+            "runId": "r",
+            "app": "a",
+            "actor": "bob",
+            "at": NOW,
+            "state": "attested",
+            "amount": Decimal("1"),
+            "currency": "USD",
+        }
+    ]
+    p = build_pnl(
+        spend,
+        [],
+        by="actor",
+        currency="USD",
+        fx_policy=None,
+        pricing_policy_id="p",
+        attribution=AttributionModel(),
+        now=NOW,
+        refused=[{"runId": "r", "repo": "/x", "actor": "bob", "app": "a", "reason": "rev-0002: bad hash"}],
+        unreadable=[{"runId": "q", "repo": "/x", "reason": "Invalid JSON"}],
+    )
     (row,) = p["rows"]
     assert row["netComplete"] is False and p["totals"]["netComplete"] is False
     assert row["reasons"][-1] == "revenue of run r refused: rev-0002: bad hash"

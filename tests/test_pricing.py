@@ -15,7 +15,7 @@ from cw.model.errors import PolicyError
 from cw.shell.policies import load_pricing_policy
 from cw.shell.resources import manifest_path, schema
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "cw"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cw"
 CW_SHAPE = "Invalid pricing policy (expected schemaVersion 1 + models[]): SRC"
 
 
@@ -33,60 +33,127 @@ def usage(**fields: Any) -> dict[str, Any]:
 # -- validation ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("doc", [
-    None, [], "x", {}, {"schemaVersion": 1}, {"schemaVersion": 2, "models": []}, {"schemaVersion": "1", "models": []},
-    {"schemaVersion": True, "models": []}, {"schemaVersion": 1, "models": {}}, {"models": []},
-])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        None,
+        [],
+        "x",
+        {},
+        {"schemaVersion": 1},
+        {"schemaVersion": 2, "models": []},
+        {"schemaVersion": "1", "models": []},
+        {"schemaVersion": True, "models": []},
+        {"schemaVersion": 1, "models": {}},
+        {"models": []},
+    ],
+)
 def test_cws_shape_check_keeps_cws_message(doc):
     with pytest.raises(PolicyError) as err:
         validate_policy(doc, "SRC")
     assert err.value.message == CW_SHAPE
 
 
-@pytest.mark.parametrize("doc, field, problem", [
-    ({"models": [{"model": "a", "inputPerMillion": 1, "outputPerMillion": 2},
-                 {"model": "b", "inputPerMillion": 1, "outputPerMillion": 2},
-                 {"model": "c", "inputPerMillion": -1, "outputPerMillion": 2}]},
-     "models[2].inputPerMillion", "must be a non-negative number (a price per million tokens)"),
-    ({"models": [{"model": "a", "inputPerMillion": "3", "outputPerMillion": 2}]},
-     "models[0].inputPerMillion", "must be a non-negative number (a price per million tokens)"),
-    ({"models": [{"model": "a", "inputPerMillion": True, "outputPerMillion": 2}]},
-     "models[0].inputPerMillion", "must be a non-negative number (a price per million tokens)"),
-    ({"models": [{"model": "a", "inputPerMillion": 1, "outputPerMillion": float("nan")}]},
-     "models[0].outputPerMillion", "must be a non-negative number (a price per million tokens)"),
-    ({"models": [{"model": "a", "inputPerMillion": 1, "outputPerMillion": 2, "cacheReadPerMillion": -0.1}]},
-     "models[0].cacheReadPerMillion", "must be a non-negative number (a price per million tokens)"),
-    ({"models": [{"model": "a", "outputPerMillion": 2}]},
-     "models[0].inputPerMillion", "is missing; it must be a non-negative number (a price per million tokens)"),
-    ({"models": [{"model": "", "inputPerMillion": 1, "outputPerMillion": 2}]},
-     "models[0].model", "must be a non-empty model id string"),
-    ({"models": [{"inputPerMillion": 1, "outputPerMillion": 2}]},
-     "models[0].model", "must be a non-empty model id string"),
-    ({"models": ["claude"]},
-     "models[0]", "must be an object with model, inputPerMillion and outputPerMillion"),
-    ({"models": [{"model": "a", "inputPerMillion": 1, "outputPerMillion": 2, "effectiveFrom": "2026-13-01"}]},
-     "models[0].effectiveFrom", "must be an ISO 8601 date (2026-10-07) or date-time with a zone "
-                                "(2026-10-07T00:00:00Z)"),
-    ({"models": [{"model": "a", "inputPerMillion": 1, "outputPerMillion": 2,
-                  "effectiveFrom": "2026-10-07T00:00:00"}]},
-     "models[0].effectiveFrom", "must be an ISO 8601 date (2026-10-07) or date-time with a zone "
-                                "(2026-10-07T00:00:00Z)"),
-    ({"models": [{"model": "a", "inputPerMillion": 1, "outputPerMillion": 2, "effectiveFrom": "yesterday"}]},
-     "models[0].effectiveFrom", "must be an ISO 8601 date (2026-10-07) or date-time with a zone "
-                                "(2026-10-07T00:00:00Z)"),
-    ({"models": [{"model": "a", "inputPerMillion": 1, "outputPerMillion": 2,
-                  "inputIncludesCachedTokens": "yes"}]},
-     "models[0].inputIncludesCachedTokens", "must be true or false"),
-    ({"models": [], "defaultPrice": {"inputPerMillion": 1, "outputPerMillion": -15}},
-     "defaultPrice.outputPerMillion", "must be a non-negative number (a price per million tokens)"),
-    ({"models": [], "defaultPrice": {"inputPerMillion": 1, "outputPerMillion": 1, "effectiveFrom": "2026-01-01"}},
-     "defaultPrice.effectiveFrom", "is not supported: the default price has no history (give models entries "
-                                   "instead)"),
-    ({"models": [], "defaultPrice": 3},
-     "defaultPrice", "must be an object with inputPerMillion and outputPerMillion"),
-    ({"models": [], "id": 7}, "id", "must be a string"),
-    ({"models": [], "currency": None}, "currency", "must be a string"),
-])
+@pytest.mark.parametrize(
+    "doc, field, problem",
+    [
+        (
+            {
+                "models": [
+                    {"model": "a", "inputPerMillion": 1, "outputPerMillion": 2},
+                    {"model": "b", "inputPerMillion": 1, "outputPerMillion": 2},
+                    {"model": "c", "inputPerMillion": -1, "outputPerMillion": 2},
+                ]
+            },
+            "models[2].inputPerMillion",
+            "must be a non-negative number (a price per million tokens)",
+        ),
+        (
+            {"models": [{"model": "a", "inputPerMillion": "3", "outputPerMillion": 2}]},
+            "models[0].inputPerMillion",
+            "must be a non-negative number (a price per million tokens)",
+        ),
+        (
+            {"models": [{"model": "a", "inputPerMillion": True, "outputPerMillion": 2}]},
+            "models[0].inputPerMillion",
+            "must be a non-negative number (a price per million tokens)",
+        ),
+        (
+            {"models": [{"model": "a", "inputPerMillion": 1, "outputPerMillion": float("nan")}]},
+            "models[0].outputPerMillion",
+            "must be a non-negative number (a price per million tokens)",
+        ),
+        (
+            {"models": [{"model": "a", "inputPerMillion": 1, "outputPerMillion": 2, "cacheReadPerMillion": -0.1}]},
+            "models[0].cacheReadPerMillion",
+            "must be a non-negative number (a price per million tokens)",
+        ),
+        (
+            {"models": [{"model": "a", "outputPerMillion": 2}]},
+            "models[0].inputPerMillion",
+            "is missing; it must be a non-negative number (a price per million tokens)",
+        ),
+        (
+            {"models": [{"model": "", "inputPerMillion": 1, "outputPerMillion": 2}]},
+            "models[0].model",
+            "must be a non-empty model id string",
+        ),
+        (
+            {"models": [{"inputPerMillion": 1, "outputPerMillion": 2}]},
+            "models[0].model",
+            "must be a non-empty model id string",
+        ),
+        ({"models": ["claude"]}, "models[0]", "must be an object with model, inputPerMillion and outputPerMillion"),
+        (
+            {"models": [{"model": "a", "inputPerMillion": 1, "outputPerMillion": 2, "effectiveFrom": "2026-13-01"}]},
+            "models[0].effectiveFrom",
+            "must be an ISO 8601 date (2026-10-07) or date-time with a zone (2026-10-07T00:00:00Z)",
+        ),
+        (
+            {
+                "models": [
+                    {"model": "a", "inputPerMillion": 1, "outputPerMillion": 2, "effectiveFrom": "2026-10-07T00:00:00"}
+                ]
+            },
+            "models[0].effectiveFrom",
+            "must be an ISO 8601 date (2026-10-07) or date-time with a zone (2026-10-07T00:00:00Z)",
+        ),
+        (
+            {"models": [{"model": "a", "inputPerMillion": 1, "outputPerMillion": 2, "effectiveFrom": "yesterday"}]},
+            "models[0].effectiveFrom",
+            "must be an ISO 8601 date (2026-10-07) or date-time with a zone (2026-10-07T00:00:00Z)",
+        ),
+        (
+            {
+                "models": [
+                    {"model": "a", "inputPerMillion": 1, "outputPerMillion": 2, "inputIncludesCachedTokens": "yes"}
+                ]
+            },
+            "models[0].inputIncludesCachedTokens",
+            "must be true or false",
+        ),
+        (
+            {"models": [], "defaultPrice": {"inputPerMillion": 1, "outputPerMillion": -15}},
+            "defaultPrice.outputPerMillion",
+            "must be a non-negative number (a price per million tokens)",
+        ),
+        (
+            {
+                "models": [],
+                "defaultPrice": {"inputPerMillion": 1, "outputPerMillion": 1, "effectiveFrom": "2026-01-01"},
+            },
+            "defaultPrice.effectiveFrom",
+            "is not supported: the default price has no history (give models entries instead)",
+        ),
+        (
+            {"models": [], "defaultPrice": 3},
+            "defaultPrice",
+            "must be an object with inputPerMillion and outputPerMillion",
+        ),
+        ({"models": [], "id": 7}, "id", "must be a string"),
+        ({"models": [], "currency": None}, "currency", "must be a string"),
+    ],
+)
 def test_field_errors_name_the_file_and_the_field(doc, field, problem):
     with pytest.raises(PolicyError) as err:
         validate_policy({"schemaVersion": 1, **doc}, "/abs/policy.json")
@@ -95,12 +162,32 @@ def test_field_errors_name_the_file_and_the_field(doc, field, problem):
 
 
 def test_accepts_what_cw_accepts_and_cw_extensions():
-    p = validate_policy({"schemaVersion": 1.0, "models": [
-        {"model": "a", "inputPerMillion": 1, "outputPerMillion": 2, "cacheReadPerMillion": None, "note": "x"},
-        {"model": "a", "inputPerMillion": Decimal("0.1"), "outputPerMillion": 0.3, "effectiveFrom": "2026-01-01",
-         "reasoningPerMillion": 4, "inputIncludesCachedTokens": True, "outputIncludesReasoningTokens": False},
-        {"model": "a", "inputPerMillion": 1, "outputPerMillion": 2, "effectiveFrom": "2026-02-01T10:00:00+01:00"},
-    ], "source": "free text", "defaultPrice": None}, "SRC")
+    p = validate_policy(
+        {
+            "schemaVersion": 1.0,
+            "models": [
+                {"model": "a", "inputPerMillion": 1, "outputPerMillion": 2, "cacheReadPerMillion": None, "note": "x"},
+                {
+                    "model": "a",
+                    "inputPerMillion": Decimal("0.1"),
+                    "outputPerMillion": 0.3,
+                    "effectiveFrom": "2026-01-01",
+                    "reasoningPerMillion": 4,
+                    "inputIncludesCachedTokens": True,
+                    "outputIncludesReasoningTokens": False,
+                },
+                {
+                    "model": "a",
+                    "inputPerMillion": 1,
+                    "outputPerMillion": 2,
+                    "effectiveFrom": "2026-02-01T10:00:00+01:00",
+                },
+            ],
+            "source": "free text",
+            "defaultPrice": None,
+        },
+        "SRC",
+    )
     assert p.id is None and p.currency is None and p.report_currency == "USD" and p.default_price is None
     first, second, _ = p.models
     assert first.cache_read_per_million is None
@@ -116,8 +203,11 @@ def _validator() -> Draft202012Validator:
 
 def test_bundled_and_fixture_policies_validate_against_the_schema():
     v = _validator()
-    for path in (manifest_path("pricing.policy.json"), FIXTURES / "policy-exact.json",
-                 FIXTURES / "policy-default-price.json"):
+    for path in (
+        manifest_path("pricing.policy.json"),
+        FIXTURES / "policy-exact.json",
+        FIXTURES / "policy-default-price.json",
+    ):
         doc = json.loads(path.read_text(encoding="utf-8"))
         assert list(v.iter_errors(doc)) == [], path
         validate_policy(doc, str(path))
@@ -125,19 +215,49 @@ def test_bundled_and_fixture_policies_validate_against_the_schema():
 
 SCHEMA_SAMPLES = [
     ({"schemaVersion": 1, "models": []}, True),
-    ({"schemaVersion": 1, "models": [{"model": "a", "inputPerMillion": 0, "outputPerMillion": 0,
-                                      "cacheWritePerMillion": None, "effectiveFrom": "2026-01-01T00:00Z"}],
-      "defaultPrice": {"inputPerMillion": 1, "outputPerMillion": 1}, "extra": {"any": "thing"}}, True),
+    (
+        {
+            "schemaVersion": 1,
+            "models": [
+                {
+                    "model": "a",
+                    "inputPerMillion": 0,
+                    "outputPerMillion": 0,
+                    "cacheWritePerMillion": None,
+                    "effectiveFrom": "2026-01-01T00:00Z",
+                }
+            ],
+            "defaultPrice": {"inputPerMillion": 1, "outputPerMillion": 1},
+            "extra": {"any": "thing"},
+        },
+        True,
+    ),
     ({"schemaVersion": 1, "models": [{"model": "a", "inputPerMillion": -1, "outputPerMillion": 0}]}, False),
     ({"schemaVersion": 1, "models": [{"model": "a", "inputPerMillion": "1", "outputPerMillion": 0}]}, False),
     ({"schemaVersion": 1, "models": [{"model": "a", "outputPerMillion": 0}]}, False),
     ({"schemaVersion": 1, "models": [{"model": "", "inputPerMillion": 1, "outputPerMillion": 0}]}, False),
-    ({"schemaVersion": 1, "models": [{"model": "a", "inputPerMillion": 1, "outputPerMillion": 0,
-                                      "effectiveFrom": "soon"}]}, False),
-    ({"schemaVersion": 1, "models": [{"model": "a", "inputPerMillion": 1, "outputPerMillion": 0,
-                                      "outputIncludesReasoningTokens": 1}]}, False),
-    ({"schemaVersion": 1, "models": [], "defaultPrice": {"inputPerMillion": 1, "outputPerMillion": 1,
-                                                         "effectiveFrom": "2026-01-01"}}, False),
+    (
+        {
+            "schemaVersion": 1,
+            "models": [{"model": "a", "inputPerMillion": 1, "outputPerMillion": 0, "effectiveFrom": "soon"}],
+        },
+        False,
+    ),
+    (
+        {
+            "schemaVersion": 1,
+            "models": [{"model": "a", "inputPerMillion": 1, "outputPerMillion": 0, "outputIncludesReasoningTokens": 1}],
+        },
+        False,
+    ),
+    (
+        {
+            "schemaVersion": 1,
+            "models": [],
+            "defaultPrice": {"inputPerMillion": 1, "outputPerMillion": 1, "effectiveFrom": "2026-01-01"},
+        },
+        False,
+    ),
     ({"schemaVersion": 1, "models": [], "id": 3}, False),
     ({"schemaVersion": 2, "models": []}, False),
 ]
@@ -163,8 +283,13 @@ def test_bundled_policy_keeps_cws_entries_and_says_what_it_is():
     by_model: dict[str, list[dict[str, Any]]] = {}
     for m in doc["models"]:
         by_model.setdefault(m["model"], []).append(m)
-    cw_entries = {"claude-opus-4-8": (15, 75), "claude-opus-4-1": (15, 75), "claude-sonnet-4-6": (3, 15),
-                  "claude-sonnet-4-5": (3, 15), "claude-haiku-4-5": (1, 5)}
+    cw_entries = {
+        "claude-opus-4-8": (15, 75),
+        "claude-opus-4-1": (15, 75),
+        "claude-sonnet-4-6": (3, 15),
+        "claude-sonnet-4-5": (3, 15),
+        "claude-haiku-4-5": (1, 5),
+    }
     for model, (inp, out) in cw_entries.items():
         assert by_model[model] == [{"model": model, "inputPerMillion": inp, "outputPerMillion": out}]
     assert doc["defaultPrice"] == {"inputPerMillion": 3, "outputPerMillion": 15}
@@ -190,8 +315,10 @@ def test_default_and_bundled_read_the_packaged_policy_from_anywhere(value, tmp_p
 
 def test_relative_path_is_resolved_against_the_process_cwd(tmp_path):
     (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "p.json").write_text('{"schemaVersion": 1, "id": "mine", "models": ['
-                                             '{"model": "m", "inputPerMillion": 0.1, "outputPerMillion": 0.7}]}')
+    (tmp_path / "sub" / "p.json").write_text(
+        '{"schemaVersion": 1, "id": "mine", "models": ['
+        '{"model": "m", "inputPerMillion": 0.1, "outputPerMillion": 0.7}]}'
+    )
     p = load_pricing_policy("sub/p.json", tmp_path)
     assert p.id == "mine" and p.source == str(tmp_path / "sub" / "p.json")
     entry = p.models[0]
@@ -202,7 +329,7 @@ def test_missing_file_message_is_cws(tmp_path):
     with pytest.raises(PolicyError) as err:
         load_pricing_policy("nope.json", tmp_path)
     assert err.value.message == f"Pricing policy file not found: {tmp_path / 'nope.json'}"
-    for bare in ("true", True):     # a bare --pricing is the literal path "true"
+    for bare in ("true", True):  # a bare --pricing is the literal path "true"
         with pytest.raises(PolicyError) as err:
             load_pricing_policy(bare, tmp_path)
         assert err.value.message == f"Pricing policy file not found: {tmp_path / 'true'}"
@@ -225,20 +352,25 @@ def test_wrong_shape_and_bad_field_messages_through_the_loader(tmp_path):
     with pytest.raises(PolicyError) as err:
         load_pricing_policy("v2.json", tmp_path)
     assert err.value.message == f"Invalid pricing policy (expected schemaVersion 1 + models[]): {tmp_path / 'v2.json'}"
-    (tmp_path / "neg.json").write_text('{"schemaVersion": 1, "models": ['
-                                       '{"model": "m", "inputPerMillion": -3, "outputPerMillion": 1}]}')
+    (tmp_path / "neg.json").write_text(
+        '{"schemaVersion": 1, "models": [{"model": "m", "inputPerMillion": -3, "outputPerMillion": 1}]}'
+    )
     with pytest.raises(PolicyError) as err:
         load_pricing_policy("neg.json", tmp_path)
-    assert err.value.message == (f"Invalid pricing policy {tmp_path / 'neg.json'}: models[0].inputPerMillion "
-                                 "must be a non-negative number (a price per million tokens)")
+    assert err.value.message == (
+        f"Invalid pricing policy {tmp_path / 'neg.json'}: models[0].inputPerMillion "
+        "must be a non-negative number (a price per million tokens)"
+    )
 
 
 # -- pricing one unit ---------------------------------------------------------------
 
 
 def test_exact_default_and_unpriced():
-    p = policy([{"model": "m", "inputPerMillion": 15, "outputPerMillion": 75}],
-               default={"inputPerMillion": 3, "outputPerMillion": 15})
+    p = policy(
+        [{"model": "m", "inputPerMillion": 15, "outputPerMillion": 75}],
+        default={"inputPerMillion": 3, "outputPerMillion": 15},
+    )
     exact = price_unit(usage(model="m", inputTokens=1000, outputTokens=200), p)
     assert exact.basis == "exact" and exact.cost == Decimal("0.03") and exact.tokens == 1200
     dflt = price_unit(usage(model="other", inputTokens=500, outputTokens=100), p)
@@ -257,19 +389,38 @@ def test_model_match_is_exact_string_equality():
 
 def test_cache_tokens_cws_reading():
     # CW: cache tokens are on top of input; a missing cache price counts 0.
-    priced = policy([{"model": "m", "inputPerMillion": 3, "outputPerMillion": 15, "cacheReadPerMillion": 0.3,
-                      "cacheWritePerMillion": 3.75}])
+    priced = policy(
+        [
+            {
+                "model": "m",
+                "inputPerMillion": 3,
+                "outputPerMillion": 15,
+                "cacheReadPerMillion": 0.3,
+                "cacheWritePerMillion": 3.75,
+            }
+        ]
+    )
     u = usage(model="m", inputTokens=1000, outputTokens=100, cacheReadTokens=2000, cacheWriteTokens=400)
     # 1000*3 + 100*15 + 2000*0.3 + 400*3.75 = 3000 + 1500 + 600 + 1500 = 6600 per million
     assert price_unit(u, priced).cost == Decimal("0.0066")
     bare = policy([{"model": "m", "inputPerMillion": 3, "outputPerMillion": 15}])
     assert price_unit(u, bare).cost == Decimal("0.0045")
-    assert price_unit(u, priced).tokens == 1100    # cache tokens never join the token total
+    assert price_unit(u, priced).tokens == 1100  # cache tokens never join the token total
 
 
 def test_input_includes_cached_tokens_never_counts_twice():
-    p = policy([{"model": "m", "inputPerMillion": 3, "outputPerMillion": 15, "cacheReadPerMillion": 0.3,
-                 "cacheWritePerMillion": 3.75, "inputIncludesCachedTokens": True}])
+    p = policy(
+        [
+            {
+                "model": "m",
+                "inputPerMillion": 3,
+                "outputPerMillion": 15,
+                "cacheReadPerMillion": 0.3,
+                "cacheWritePerMillion": 3.75,
+                "inputIncludesCachedTokens": True,
+            }
+        ]
+    )
     u = usage(model="m", inputTokens=1000, outputTokens=0, cacheReadTokens=300, cacheWriteTokens=100)
     # fresh input 600*3 + 300*0.3 + 100*3.75 = 1800 + 90 + 375 = 2265 per million
     assert price_unit(u, p).cost == Decimal("0.002265")
@@ -279,8 +430,17 @@ def test_input_includes_cached_tokens_never_counts_twice():
 
 
 def test_included_cache_tokens_without_a_cache_price_cost_the_input_price():
-    p = policy([{"model": "m", "inputPerMillion": 2, "outputPerMillion": 8, "cacheReadPerMillion": 0.5,
-                 "inputIncludesCachedTokens": True}])
+    p = policy(
+        [
+            {
+                "model": "m",
+                "inputPerMillion": 2,
+                "outputPerMillion": 8,
+                "cacheReadPerMillion": 0.5,
+                "inputIncludesCachedTokens": True,
+            }
+        ]
+    )
     u = usage(model="m", inputTokens=1000, cacheReadTokens=400, cacheWriteTokens=100)
     # 500*2 + 400*0.5 + 100*2 = 1000 + 200 + 200 = 1400 per million
     assert price_unit(u, p).cost == Decimal("0.0014")
@@ -289,13 +449,23 @@ def test_included_cache_tokens_without_a_cache_price_cost_the_input_price():
 def test_reasoning_tokens():
     u = usage(model="m", inputTokens=0, outputTokens=100, reasoningTokens=50)
     included = policy([{"model": "m", "inputPerMillion": 1, "outputPerMillion": 10, "reasoningPerMillion": 99}])
-    assert price_unit(u, included).cost == Decimal("0.001")          # informational only
-    apart = policy([{"model": "m", "inputPerMillion": 1, "outputPerMillion": 10, "reasoningPerMillion": 20,
-                     "outputIncludesReasoningTokens": False}])
-    assert price_unit(u, apart).cost == Decimal("0.002")             # 100*10 + 50*20
-    at_output = policy([{"model": "m", "inputPerMillion": 1, "outputPerMillion": 10,
-                         "outputIncludesReasoningTokens": False}])
-    assert price_unit(u, at_output).cost == Decimal("0.0015")        # 100*10 + 50*10
+    assert price_unit(u, included).cost == Decimal("0.001")  # informational only
+    apart = policy(
+        [
+            {
+                "model": "m",
+                "inputPerMillion": 1,
+                "outputPerMillion": 10,
+                "reasoningPerMillion": 20,
+                "outputIncludesReasoningTokens": False,
+            }
+        ]
+    )
+    assert price_unit(u, apart).cost == Decimal("0.002")  # 100*10 + 50*20
+    at_output = policy(
+        [{"model": "m", "inputPerMillion": 1, "outputPerMillion": 10, "outputIncludesReasoningTokens": False}]
+    )
+    assert price_unit(u, at_output).cost == Decimal("0.0015")  # 100*10 + 50*10
     assert price_unit(u, apart).tokens == 100
 
 
@@ -306,15 +476,18 @@ HISTORY = [
 ]
 
 
-@pytest.mark.parametrize("attested_at, per_million", [
-    ("2025-12-31T23:59:59.999Z", 10),
-    ("2026-01-01T00:00:00.000Z", 20),        # in force from its first millisecond
-    ("2026-03-15T12:00:00.000Z", 20),
-    ("2026-06-01T01:00:00.000+02:00", 20),   # 2026-05-31T23:00Z
-    ("2026-07-01T00:00:00.000Z", 30),
-    (None, 30),                               # missing attestedAt: the newest entry
-    ("garbage", 30),
-])
+@pytest.mark.parametrize(
+    "attested_at, per_million",
+    [
+        ("2025-12-31T23:59:59.999Z", 10),
+        ("2026-01-01T00:00:00.000Z", 20),  # in force from its first millisecond
+        ("2026-03-15T12:00:00.000Z", 20),
+        ("2026-06-01T01:00:00.000+02:00", 20),  # 2026-05-31T23:00Z
+        ("2026-07-01T00:00:00.000Z", 30),
+        (None, 30),  # missing attestedAt: the newest entry
+        ("garbage", 30),
+    ],
+)
 @pytest.mark.parametrize("order", [1, -1])
 def test_price_history(attested_at, per_million, order):
     p = policy(HISTORY[::order])
@@ -336,11 +509,19 @@ def test_before_every_dated_entry_falls_back_to_default_or_unpriced():
 
 
 def test_duplicates_later_entry_wins_like_cw():
-    p = policy([{"model": "m", "inputPerMillion": 1, "outputPerMillion": 0},
-                {"model": "m", "inputPerMillion": 2, "outputPerMillion": 0}])
+    p = policy(
+        [
+            {"model": "m", "inputPerMillion": 1, "outputPerMillion": 0},
+            {"model": "m", "inputPerMillion": 2, "outputPerMillion": 0},
+        ]
+    )
     assert price_unit(usage(model="m", inputTokens=1_000_000), p).cost == 2
-    same_day = policy([{"model": "m", "inputPerMillion": 5, "outputPerMillion": 0, "effectiveFrom": "2026-01-01"},
-                       {"model": "m", "inputPerMillion": 6, "outputPerMillion": 0, "effectiveFrom": "2026-01-01"}])
+    same_day = policy(
+        [
+            {"model": "m", "inputPerMillion": 5, "outputPerMillion": 0, "effectiveFrom": "2026-01-01"},
+            {"model": "m", "inputPerMillion": 6, "outputPerMillion": 0, "effectiveFrom": "2026-01-01"},
+        ]
+    )
     assert price_unit(usage(model="m", inputTokens=1_000_000), same_day).cost == 6
 
 

@@ -33,9 +33,16 @@ def test_eight_writer_processes_keep_every_acknowledged_write(cw, repo, heavy):
         cw.ok("run", "new", "--id", r, "--actor", "load")
     env = dict(os.environ, CW_LOCK_TIMEOUT="120")
     started = time.monotonic()
-    procs = [subprocess.Popen([sys.executable, WORKER, "mixed", str(repo), str(k), str(per_proc), ",".join(RUNS)],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for k in range(PROCS)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, WORKER, "mixed", str(repo), str(k), str(per_proc), ",".join(RUNS)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for k in range(PROCS)
+    ]
     acks, fails = [], []
     for k, p in enumerate(procs):
         out, err = p.communicate(timeout=600)
@@ -86,8 +93,10 @@ def test_eight_writer_processes_keep_every_acknowledged_write(cw, repo, heavy):
     leftovers = sorted(str(p.relative_to(repo)) for p in (repo / ".cw").rglob("*.tmp"))
     assert leftovers == [], "a finished writer left temp files"
 
-    print(f"reliability: concurrency processes={PROCS} opsPerProcess={per_proc} acked={len(acks)} "
-          f"runs={len(RUNS)} ledgerEntries={len(entries)} seconds={elapsed:.1f}")
+    print(
+        f"reliability: concurrency processes={PROCS} opsPerProcess={per_proc} acked={len(acks)} "
+        f"runs={len(RUNS)} ledgerEntries={len(entries)} seconds={elapsed:.1f}"
+    )
 
 
 def test_the_ack_checker_notices_lost_changed_duplicated_and_unacknowledged_writes(cw, repo):

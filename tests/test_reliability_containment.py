@@ -18,19 +18,47 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import tree_bytes
-from cw.capabilities import all_capabilities
-from cw.capabilities.table import Capability
 from test_workbench import request, running
 
-BAD_RUN_IDS = ["../x", "../../outside/victim", "/tmp/abs", "a/b", "..", ".", "", "x\x00y", "run\\..\\x",
-               "ｒun", "run id", "\nr"]
+from cw.capabilities import all_capabilities
+from cw.capabilities.table import Capability
+
+BAD_RUN_IDS = [
+    "../x",
+    "../../outside/victim",
+    "/tmp/abs",
+    "a/b",
+    "..",
+    ".",
+    "",
+    "x\x00y",
+    "run\\..\\x",
+    "ｒun",
+    "run id",
+    "\nr",
+]
 # a filler value for each parameter a verb requires
-FILL = {"run_id": "r", "task_id": "t1", "worker_id": "worker-t1-0001", "file": "res.md", "message": "m", "target": "t1",
-        "candidate_id": "c1", "feedback_id": "feedback-0001", "member_id": "membership-0001", "amount": "5.00",
-        "currency": "USD", "entry_id": "rev-0001", "reason": "x", "node": "n", "agent": "a", "ref": "R-1",
-        "parent": "r", "path": "."}
+FILL = {
+    "run_id": "r",
+    "task_id": "t1",
+    "worker_id": "worker-t1-0001",
+    "file": "res.md",
+    "message": "m",
+    "target": "t1",
+    "candidate_id": "c1",
+    "feedback_id": "feedback-0001",
+    "member_id": "membership-0001",
+    "amount": "5.00",
+    "currency": "USD",
+    "entry_id": "rev-0001",
+    "reason": "x",
+    "node": "n",
+    "agent": "a",
+    "ref": "R-1",
+    "parent": "r",
+    "path": ".",
+}
 
 
 @pytest.fixture
@@ -106,17 +134,20 @@ def test_ledger_verify_refuses_a_run_filter_it_cannot_check(cw, world, run, code
     assert needle in res.stderr
 
 
-@pytest.mark.parametrize("argv,what", [
-    (["task", "add", "r", "../t"], "task id"),
-    (["task", "add", "r", "/tmp/t"], "task id"),
-    (["dispatch", "r", "../../t"], "task id"),
-    (["result", "r", "../t1", "res.md"], "task id"),
-    (["worker", "output", "r", "../../outside/victim", "res.md"], "worker id"),
-    (["worker", "fail", "r", "../w", "boom"], "worker id"),
-    (["candidate", "register", "r", "--task", "t1", "--id", "../c"], "candidate id"),
-    (["member", "add", "r", "--agent", "a", "--id", "../../m"], "membership id"),
-    (["run", "new", "--app", "../../outside/victim"], "app id"),
-])
+@pytest.mark.parametrize(
+    "argv,what",
+    [
+        (["task", "add", "r", "../t"], "task id"),
+        (["task", "add", "r", "/tmp/t"], "task id"),
+        (["dispatch", "r", "../../t"], "task id"),
+        (["result", "r", "../t1", "res.md"], "task id"),
+        (["worker", "output", "r", "../../outside/victim", "res.md"], "worker id"),
+        (["worker", "fail", "r", "../w", "boom"], "worker id"),
+        (["candidate", "register", "r", "--task", "t1", "--id", "../c"], "candidate id"),
+        (["member", "add", "r", "--agent", "a", "--id", "../../m"], "membership id"),
+        (["run", "new", "--app", "../../outside/victim"], "app id"),
+    ],
+)
 def test_unsafe_record_ids_are_refused(cw, world, argv, what):
     before = tree_bytes(world["top"])
     res = cw(*argv)
@@ -127,9 +158,13 @@ def test_unsafe_record_ids_are_refused(cw, world, argv, what):
 
 def test_unknown_record_ids_that_look_like_paths_are_just_not_found(cw, world):
     before = tree_bytes(world["top"])
-    for argv in (["feedback", "task", "r", "../../x"], ["candidate", "select", "r", "/etc/passwd"],
-                 ["member", "set", "r", "../m", "--status", "running"], ["verify", "r", "../t", "--status", "failed"],
-                 ["revenue", "reverse", "r", "../rev-0001", "--reason", "x"]):
+    for argv in (
+        ["feedback", "task", "r", "../../x"],
+        ["candidate", "select", "r", "/etc/passwd"],
+        ["member", "set", "r", "../m", "--status", "running"],
+        ["verify", "r", "../t", "--status", "failed"],
+        ["revenue", "reverse", "r", "../rev-0001", "--reason", "x"],
+    ):
         _refused(cw(*argv), 1)
     assert tree_bytes(world["top"]) == before
 
@@ -138,10 +173,15 @@ def _result_paths(world: dict[str, Path]) -> list[tuple[str, str]]:
     repo, outside = world["repo"], world["outside"]
     (repo / "link.md").symlink_to(outside / "secret.md")
     (repo / "linkdir").symlink_to(outside)
-    return [("../outside/secret.md", "outside the repo"), (str(outside / "secret.md"), "outside the repo"),
-            ("link.md", "outside the repo"), ("linkdir/secret.md", "outside the repo"),
-            ("./sub/../../outside/secret.md", "outside the repo"), ("/etc/passwd", "system directory"),
-            ("/proc/self/environ", "system directory")]
+    return [
+        ("../outside/secret.md", "outside the repo"),
+        (str(outside / "secret.md"), "outside the repo"),
+        ("link.md", "outside the repo"),
+        ("linkdir/secret.md", "outside the repo"),
+        ("./sub/../../outside/secret.md", "outside the repo"),
+        ("/etc/passwd", "system directory"),
+        ("/proc/self/environ", "system directory"),
+    ]
 
 
 def test_result_files_outside_the_repo_are_refused(cw, world):
@@ -167,8 +207,9 @@ def test_a_result_path_with_a_nul_byte_is_a_usage_error(cw, world, verb):
     assert "NUL" in res.stderr
 
 
-@pytest.mark.parametrize("argv", [["run", "new", "--id", "r\n"], ["task", "add", "r", "t\n"],
-                                  ["run", "new", "--app", "app\n"]])
+@pytest.mark.parametrize(
+    "argv", [["run", "new", "--id", "r\n"], ["task", "add", "r", "t\n"], ["run", "new", "--app", "app\n"]]
+)
 def test_an_id_with_a_trailing_newline_is_unsafe(cw, world, argv):
     before = tree_bytes(world["top"])
     res = cw(*argv)
@@ -203,9 +244,15 @@ def test_a_symlinked_run_directory_is_refused_by_readers_and_writers(cw, world):
     (target / "state.json").write_bytes((world["repo"] / ".cw/runs/r/state.json").read_bytes())
     (world["repo"] / ".cw/runs/evil").symlink_to(target)
     before = tree_bytes(world["top"])
-    for argv in (["task", "add", "evil", "t9"], ["dispatch", "evil", "t1"],
-                 ["revenue", "add", "evil", "1.00", "USD", "--ref", "E"], ["run", "show", "evil"],
-                 ["metrics", "show", "evil"], ["budget", "evil"], ["run", "new", "--id", "evil"]):
+    for argv in (
+        ["task", "add", "evil", "t9"],
+        ["dispatch", "evil", "t1"],
+        ["revenue", "add", "evil", "1.00", "USD", "--ref", "E"],
+        ["run", "show", "evil"],
+        ["metrics", "show", "evil"],
+        ["budget", "evil"],
+        ["run", "new", "--id", "evil"],
+    ):
         res = cw(*argv)
         _refused(res, 1)
         assert "symbolic link" in res.stderr, (argv, res.stderr)
@@ -286,10 +333,10 @@ def test_workbench_refuses_every_standard_write_method_and_writes_nothing(world)
     before = tree_bytes(world["top"])
     with running() as server:
         for method in STANDARD_METHODS:
-            for path in ("/", "/api/revenue.add?runId=r&amount=1.00&currency=USD&ref=W", "/api/task.add",
-                         "/run/r"):
-                status, headers, _ = request(server, path, method=method,
-                                             body=json.dumps({"runId": "r", "taskId": "w"}).encode())
+            for path in ("/", "/api/revenue.add?runId=r&amount=1.00&currency=USD&ref=W", "/api/task.add", "/run/r"):
+                status, headers, _ = request(
+                    server, path, method=method, body=json.dumps({"runId": "r", "taskId": "w"}).encode()
+                )
                 assert status == 405 and headers["allow"] == "GET", (method, path, status)
         # a writer capability is not reachable by GET either
         assert request(server, "/api/task.add?runId=r&taskId=w")[0] == 404
@@ -306,10 +353,19 @@ def test_workbench_refuses_extension_methods_with_405(world):
 
 def test_workbench_serves_no_file_by_path(world):
     with running() as server:
-        for path in ("/../../etc/passwd", "/assets/..%2F..%2F..%2Fpyproject.toml", "/assets/../../README.md",
-                     "/run/..%2F..%2Fetc%2Fpasswd", "/run/%2e%2e", "/run/r?repo=/etc", "/run/r?repo=..",
-                     "/api/run.show?runId=../../etc", "/api/run.show?runId=%2Fetc%2Fpasswd",
-                     "/api/metrics.show?runId=..%2F..%2Fx", "/api/revenue.list?run=../r"):
+        for path in (
+            "/../../etc/passwd",
+            "/assets/..%2F..%2F..%2Fpyproject.toml",
+            "/assets/../../README.md",
+            "/run/..%2F..%2Fetc%2Fpasswd",
+            "/run/%2e%2e",
+            "/run/r?repo=/etc",
+            "/run/r?repo=..",
+            "/api/run.show?runId=../../etc",
+            "/api/run.show?runId=%2Fetc%2Fpasswd",
+            "/api/metrics.show?runId=..%2F..%2Fx",
+            "/api/revenue.list?run=../r",
+        ):
             status, _, body = request(server, path)
             assert status in (400, 403, 404), (path, status)
             assert b"root:" not in body and b"[project]" not in body, path

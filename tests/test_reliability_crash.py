@@ -21,17 +21,18 @@ head file up to date.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import shutil
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-
 from conftest import state_of, tree_bytes
 from reliability_worker import ForkServer, check_acks, parse_log, read_states
 
@@ -81,13 +82,13 @@ def test_writers_killed_at_random_points(cw, repo, heavy, tmp_path):
     with ForkServer(repo) as fs:
         for n in range(rounds):
             log = tmp_path / f"round-{n}.log"
-            pid = fs.start({"units": {"prefix": f"k{n}", "runs": runs, "max_units": 3, "with_new": True},
-                            "log": str(log)})
+            pid = fs.start(
+                {"units": {"prefix": f"k{n}", "runs": runs, "max_units": 3, "with_new": True}, "log": str(log)}
+            )
             time.sleep(rng.uniform(0.0, 0.12))
-            try:
+            # the writer may have finished (and been reaped) before the kill: a clean round
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:  # the writer finished (and was reaped) before the kill: a clean round
-                pass
             end = fs.wait()
             killed += end["signal"] == signal.SIGKILL
             completed += end["code"] == 0
@@ -111,9 +112,11 @@ def test_writers_killed_at_random_points(cw, repo, heavy, tmp_path):
     for i, r in enumerate(runs):
         cw.ok("revenue", "add", r, "1.00", "USD", "--ref", f"after-crash-{i}")
     assert _notes(_check_readable(cw, repo)) == []
-    print(f"reliability: crash-random rounds={rounds} seed={seed} killedMidRun={killed} finishedBeforeKill="
-          f"{completed} ackedWrites={len(acks)} unackedButPresent={unacked} headLagSeen={lagging} "
-          f"tempFilesLeft={len(temps)} runs={len(_state_dirs(repo))} seconds={time.monotonic() - started:.1f}")
+    print(
+        f"reliability: crash-random rounds={rounds} seed={seed} killedMidRun={killed} finishedBeforeKill="
+        f"{completed} ackedWrites={len(acks)} unackedButPresent={unacked} headLagSeen={lagging} "
+        f"tempFilesLeft={len(temps)} runs={len(_state_dirs(repo))} seconds={time.monotonic() - started:.1f}"
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -143,25 +146,54 @@ def _snapshot_ok(repo: Path) -> bool:
 
 # name: (setup, the write, "did it land?", a later write that must succeed)
 KILL_CASES: dict[str, tuple[Callable, list[str], Callable[[Path], bool], list[str]]] = {
-    "run new": (lambda cw, repo: None, ["run", "new", "--id", "r"],
-                lambda repo: (repo / ".cw/runs/r/state.json").is_file(), ["run", "new", "--id", "r2"]),
-    "task add": (lambda cw, repo: cw.ok("run", "new", "--id", "r"), ["task", "add", "r", "t9"],
-                 lambda repo: [t["id"] for t in state_of(repo, "r")["tasks"]] == ["t9"], ["task", "add", "r", "t10"]),
-    "dispatch": (lambda cw, repo: (cw.ok("run", "new", "--id", "r"), cw.ok("task", "add", "r", "t1")),
-                 ["dispatch", "r"], lambda repo: state_of(repo, "r")["tasks"][0]["status"] == "running",
-                 ["task", "add", "r", "t2"]),
-    "result": (_dispatched, ["result", "r", "t1", "res.md", "--usage-input-tokens", "5", "--usage-model", "m"],
-               lambda repo: state_of(repo, "r")["tasks"][0]["status"] == "completed",
-               ["result", "r", "t1", "res.md", "--usage-input-tokens", "6", "--usage-model", "m"]),
-    "first booking": (lambda cw, repo: cw.ok("run", "new", "--id", "r"),
-                      ["revenue", "add", "r", "10.00", "USD", "--ref", "first"], lambda repo: _entries(repo) == 1,
-                      ["revenue", "add", "r", "1.00", "USD", "--ref", "later"]),
-    "booking": (_book, ["revenue", "add", "r", "20.00", "USD", "--ref", "second"], lambda repo: _entries(repo) == 2,
-                ["revenue", "add", "r", "1.00", "USD", "--ref", "later"]),
-    "reversal": (_book, ["revenue", "reverse", "r", "rev-0001", "--amount", "3.00", "--reason", "refund"],
-                 lambda repo: _entries(repo) == 2, ["revenue", "add", "r", "1.00", "USD", "--ref", "later"]),
-    "metrics snapshot": (lambda cw, repo: cw.ok("run", "new", "--id", "r"), ["metrics", "show", "r"], _snapshot_ok,
-                         ["metrics", "show", "r", "--json"]),
+    "run new": (
+        lambda cw, repo: None,
+        ["run", "new", "--id", "r"],
+        lambda repo: (repo / ".cw/runs/r/state.json").is_file(),
+        ["run", "new", "--id", "r2"],
+    ),
+    "task add": (
+        lambda cw, repo: cw.ok("run", "new", "--id", "r"),
+        ["task", "add", "r", "t9"],
+        lambda repo: [t["id"] for t in state_of(repo, "r")["tasks"]] == ["t9"],
+        ["task", "add", "r", "t10"],
+    ),
+    "dispatch": (
+        lambda cw, repo: (cw.ok("run", "new", "--id", "r"), cw.ok("task", "add", "r", "t1")),
+        ["dispatch", "r"],
+        lambda repo: state_of(repo, "r")["tasks"][0]["status"] == "running",
+        ["task", "add", "r", "t2"],
+    ),
+    "result": (
+        _dispatched,
+        ["result", "r", "t1", "res.md", "--usage-input-tokens", "5", "--usage-model", "m"],
+        lambda repo: state_of(repo, "r")["tasks"][0]["status"] == "completed",
+        ["result", "r", "t1", "res.md", "--usage-input-tokens", "6", "--usage-model", "m"],
+    ),
+    "first booking": (
+        lambda cw, repo: cw.ok("run", "new", "--id", "r"),
+        ["revenue", "add", "r", "10.00", "USD", "--ref", "first"],
+        lambda repo: _entries(repo) == 1,
+        ["revenue", "add", "r", "1.00", "USD", "--ref", "later"],
+    ),
+    "booking": (
+        _book,
+        ["revenue", "add", "r", "20.00", "USD", "--ref", "second"],
+        lambda repo: _entries(repo) == 2,
+        ["revenue", "add", "r", "1.00", "USD", "--ref", "later"],
+    ),
+    "reversal": (
+        _book,
+        ["revenue", "reverse", "r", "rev-0001", "--amount", "3.00", "--reason", "refund"],
+        lambda repo: _entries(repo) == 2,
+        ["revenue", "add", "r", "1.00", "USD", "--ref", "later"],
+    ),
+    "metrics snapshot": (
+        lambda cw, repo: cw.ok("run", "new", "--id", "r"),
+        ["metrics", "show", "r"],
+        _snapshot_ok,
+        ["metrics", "show", "r", "--json"],
+    ),
 }
 
 
@@ -186,17 +218,20 @@ def test_a_write_killed_at_every_point_leaves_old_or_new(cw, repo, tmp_path, cas
                 _restore(repo, pristine)
                 end = fs.run({"argvs": [argv], "log": str(tmp_path / "log"), "kill_at": [n, when]})
                 if end["signal"] is None:
-                    assert end["code"] == 0, f"{case}: the write failed without a kill: {(tmp_path / 'log').read_text()[-3000:]}"
+                    assert end["code"] == 0, (
+                        f"{case}: the write failed without a kill: {(tmp_path / 'log').read_text()[-3000:]}"
+                    )
                     finished = True
                     break
                 points += 1
                 state_before = before.get("runs/r/state.json")
-                now_state = (repo / ".cw/runs/r/state.json")
+                now_state = repo / ".cw/runs/r/state.json"
                 if landed(repo):
                     landed_count += 1
                 else:  # the old file, byte for byte, or no file at all when there was none
-                    assert (now_state.read_bytes() if now_state.exists() else None) == state_before, \
+                    assert (now_state.read_bytes() if now_state.exists() else None) == state_before, (
                         f"{case}: kill {when} call {n} left neither the old nor the new state"
+                    )
                 verify = _check_readable(cw, repo)
                 notes = _notes(verify)
                 lagged += bool(notes)
@@ -211,8 +246,10 @@ def test_a_write_killed_at_every_point_leaves_old_or_new(cw, repo, tmp_path, cas
     assert points >= 2, f"{case}: too few kill points reached"
     if case in ("booking", "reversal", "first booking"):
         assert lagged >= 1, "no kill landed between the state.json and head file writes"
-    print(f"reliability: crash-points case={case!r} killPoints={points} landed={landed_count} "
-          f"headLagged={lagged} tempFilesLeft={temps}")
+    print(
+        f"reliability: crash-points case={case!r} killPoints={points} landed={landed_count} "
+        f"headLagged={lagged} tempFilesLeft={temps}"
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -36,17 +36,18 @@ import random
 import shutil
 import string
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import tree_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from conftest import tree_bytes
 from reliability_worker import build_template, clone
+
 from cw.capabilities import all_capabilities
 from cw.core.currency import MINOR_UNITS
 
@@ -113,8 +114,10 @@ class Sandbox:
 
     def report(self, name: str, started: float) -> str:
         known = f" knownBugHits={self.known}" if self.known else ""
-        return (f"reliability: fuzz {name} cases={self.cases} outcomes={dict(sorted(self.outcomes.items()))}"
-                f"{known} seconds={time.monotonic() - started:.1f}")
+        return (
+            f"reliability: fuzz {name} cases={self.cases} outcomes={dict(sorted(self.outcomes.items()))}"
+            f"{known} seconds={time.monotonic() - started:.1f}"
+        )
 
 
 def _known(text: str, box: Sandbox, verb: str = "") -> bool:
@@ -128,8 +131,11 @@ def _known(text: str, box: Sandbox, verb: str = "") -> bool:
 
 
 def _verb(argv: list[str]) -> str:
-    return " ".join(argv[:2]) if argv and argv[0] in {c.path[0] for c in FUZZED if len(c.path) > 1} else \
-        (argv[0] if argv else "")
+    return (
+        " ".join(argv[:2])
+        if argv and argv[0] in {c.path[0] for c in FUZZED if len(c.path) > 1}
+        else (argv[0] if argv else "")
+    )
 
 
 CLICK_USAGE = ("Usage: ", "Error: ")  # click's own usage errors (unknown option, missing argument, ...)
@@ -140,8 +146,9 @@ def _changed(before: dict[str, bytes], after: dict[str, bytes]) -> list[str]:
     return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
 
 
-def check_cli(box: Sandbox, argv: list[str], env: dict[str, str] | None = None,
-              inspect: Callable[[Any], None] | None = None) -> Any:
+def check_cli(
+    box: Sandbox, argv: list[str], env: dict[str, str] | None = None, inspect: Callable[[Any], None] | None = None
+) -> Any:
     """Run ``cw argv`` in the sandbox, assert the outcome is documented, then restore the sandbox.
 
     ``inspect(result)`` runs before the restore, to check what a success wrote.
@@ -162,14 +169,16 @@ def check_cli(box: Sandbox, argv: list[str], env: dict[str, str] | None = None,
             verify_report = argv[:2] == ["ledger", "verify"] and res.exit_code == 1 and res.stderr == ""
             if not verify_report:
                 assert res.stdout == "", f"a refusal printed data\n{shown}"
-                assert res.stderr.startswith("cw: ") or (res.exit_code == 2 and res.stderr.startswith(CLICK_USAGE)), \
+                assert res.stderr.startswith("cw: ") or (res.exit_code == 2 and res.stderr.startswith(CLICK_USAGE)), (
                     shown
+                )
             if changed and not any(m in res.stderr for m in RECORDS_VERDICT):
                 raise AssertionError(f"a refusal changed files {changed[:5]}\n{shown}")
         for name in (k for k in changed if k.endswith("/state.json") and k in after[0]):
             back = box.run(["run", "show", name.split("/")[-2], "--json"])
-            assert back.exit_code == 0 or back.exit_code == 70 and _known(back.stderr, box, "run show"), \
+            assert back.exit_code == 0 or (back.exit_code == 70 and _known(back.stderr, box, "run show")), (
                 f"a write left {name} unreadable: {back.stderr}\n{shown}"
+            )
         if inspect is not None:
             inspect(res)
         box.count(f"exit{res.exit_code}")
@@ -206,56 +215,188 @@ def box(cw, box_template: Path, repo: Path, isolated_home: Path, tmp_path: Path)
     return Sandbox(repo, isolated_home, tmp_path / "keep")
 
 
-FUZZ = settings(deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                       HealthCheck.data_too_large, HealthCheck.filter_too_much])
+FUZZ = settings(
+    deadline=None,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
+)
 
 # ---------------------------------------------------------------------------
 # strategies
 
-SPECIAL = ["", " ", "-", "--", "-5", "+5", "1e3", "0x10", "1_000", "1.5", "007", "NaN", "Infinity", "-0", "0",
-           "99999999999999999999999", "../x", "../../etc/passwd", "/etc/passwd", "/", ".", "..", "a/b", "~",
-           "r", "p", "t1", "t2", "t3", "worker-t1-0001", "worker-t2-0001", "c1", "feedback-0001",
-           "membership-0001", "rev-0001", "rev-0002", "USD", "usd", "EUR", "JPY", "XAU", "10.00", "0.01", "5",
-           "default", "bundled", "res.md", "true", "null", "{}", "[]", "2026-06-08T10:00:00Z", "2026-13-45T99:00:00Z",
-           "x" * 300, "é", "𝟙", "١٢٣", "\u202e", "a\tb", "a\nb", "'; rm -rf /", "%s%n", "${HOME}"]
+SPECIAL = [
+    "",
+    " ",
+    "-",
+    "--",
+    "-5",
+    "+5",
+    "1e3",
+    "0x10",
+    "1_000",
+    "1.5",
+    "007",
+    "NaN",
+    "Infinity",
+    "-0",
+    "0",
+    "99999999999999999999999",
+    "../x",
+    "../../etc/passwd",
+    "/etc/passwd",
+    "/",
+    ".",
+    "..",
+    "a/b",
+    "~",
+    "r",
+    "p",
+    "t1",
+    "t2",
+    "t3",
+    "worker-t1-0001",
+    "worker-t2-0001",
+    "c1",
+    "feedback-0001",
+    "membership-0001",
+    "rev-0001",
+    "rev-0002",
+    "USD",
+    "usd",
+    "EUR",
+    "JPY",
+    "XAU",
+    "10.00",
+    "0.01",
+    "5",
+    "default",
+    "bundled",
+    "res.md",
+    "true",
+    "null",
+    "{}",
+    "[]",
+    "2026-06-08T10:00:00Z",
+    "2026-13-45T99:00:00Z",
+    "x" * 300,
+    "é",
+    "𝟙",
+    "١٢٣",
+    "\u202e",
+    "a\tb",
+    "a\nb",
+    "'; rm -rf /",
+    "%s%n",
+    "${HOME}",
+]
 SAFE_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x00"), max_size=16)
 
 
 def _junk_pool(n: int = 160) -> list[str]:
     """Odd strings made once from a fixed seed: cheap for hypothesis to pick from (one draw each)."""
     rng = random.Random(20261122)
-    alphabets = [string.printable, "0123456789.-+eE,_ ", "../\\~:", "éüßøΩЖ中文🙂\u202e\u200b\ufeff\t\r\n\x1b",
-                 string.ascii_letters + string.digits + "._:-"]
-    return ["".join(rng.choice(rng.choice(alphabets)) for _ in range(rng.choice([1, 2, 3, 5, 8, 13, 40, 300])))
-            for _ in range(n)]
+    alphabets = [
+        string.printable,
+        "0123456789.-+eE,_ ",
+        "../\\~:",
+        "éüßøΩЖ中文🙂\u202e\u200b\ufeff\t\r\n\x1b",
+        string.ascii_letters + string.digits + "._:-",
+    ]
+    return [
+        "".join(rng.choice(rng.choice(alphabets)) for _ in range(rng.choice([1, 2, 3, 5, 8, 13, 40, 300])))
+        for _ in range(n)
+    ]
 
 
 POOL = SPECIAL + [str(x) for x in (-1, 1, 2, 42, 10**6, 2**31, 2**63, -(2**63), 10**15, 10**16)] + _junk_pool()
 POOL_S = st.sampled_from(POOL)
 TOKEN = st.one_of(POOL_S, POOL_S, POOL_S, SAFE_TEXT)
 # JSON values for MCP arguments and for damaging documents
-VALUES = POOL + [0, 1, -1, 5, 2**53, 10**30, -(10**30), 0.5, -0.0, 1e300, float("inf"), float("nan"), True, False,
-                 None, [], {}, ["r"], ["t1", "t2"], [1, 2], ["5.00", "USD"], ["5.00"], [None], {"a": 1}, {"runId": "r"},
-                 [[]], {"": ""}]
+VALUES = [
+    *POOL,
+    0,
+    1,
+    -1,
+    5,
+    2**53,
+    10**30,
+    -(10**30),
+    0.5,
+    -0.0,
+    1e300,
+    float("inf"),
+    float("nan"),
+    True,
+    False,
+    None,
+    [],
+    {},
+    ["r"],
+    ["t1", "t2"],
+    [1, 2],
+    ["5.00", "USD"],
+    ["5.00"],
+    [None],
+    {"a": 1},
+    {"runId": "r"},
+    [[]],
+    {"": ""},
+]
 VALUE_S = st.sampled_from(VALUES)
 
 
 # plausible values per parameter name, so most examples get past parsing and into cw's own checks
 GOOD: dict[str, list[str]] = {
-    "run_id": ["r", "p", "ghost"], "task_id": ["t1", "t2", "t3", "t9"], "task_ids": ["t2", "t3", "t1"],
-    "worker_id": ["worker-t1-0001", "worker-t2-0001"], "file": ["res.md", ".cw/runs/r/workers/worker-t2-0001/result.md"],
-    "message": ["boom", " "], "target": ["t1", "r:verifier:t1"], "candidate_id": ["c1", "c2"],
-    "feedback_id": ["feedback-0001"], "member_id": ["membership-0001"], "amount": ["5.00", "1.00", "10.00"],
-    "currency": ["USD", "EUR"], "entry_id": ["rev-0001", "rev-0002"], "reason": ["why"], "node": ["n1"],
-    "agent": ["a2"], "ref": ["INV-9", "INV-1"], "parent": ["p", "r"], "path": [".", "..", "nowhere"],
-    "id": ["n1", "r", "c9"], "app": ["shop"], "title": ["T"], "token_budget": ["1000", "0"],
-    "cost_budget": ["5.00", "USD"], "actor": ["alice", "cron:x"], "cwd": [".", "..", "nowhere"],
-    "now": ["2026-06-08T12:00:00.000Z"], "pricing": ["default", "nope.json"], "fx": ["default", "nope.json"],
-    "limit": ["3", "0"], "half_life": ["7d", "36h", "0"], "at": ["2026-01-01T00:00:00Z"], "note": ["n"],
-    "run": ["r", "ghost"], "backend": ["shell"], "kind": ["task"], "phase": ["main"], "code": ["sandbox-x"],
-    "worker": ["worker-t1-0001"], "task": ["t1"], "by": ["bob"], "usage_model": ["claude-sonnet-4-5"],
-    "usage_attested_at": ["2026-06-08T10:00:00Z"], "usage_note": ["n"], "lifecycle": ["open"],
+    "run_id": ["r", "p", "ghost"],
+    "task_id": ["t1", "t2", "t3", "t9"],
+    "task_ids": ["t2", "t3", "t1"],
+    "worker_id": ["worker-t1-0001", "worker-t2-0001"],
+    "file": ["res.md", ".cw/runs/r/workers/worker-t2-0001/result.md"],
+    "message": ["boom", " "],
+    "target": ["t1", "r:verifier:t1"],
+    "candidate_id": ["c1", "c2"],
+    "feedback_id": ["feedback-0001"],
+    "member_id": ["membership-0001"],
+    "amount": ["5.00", "1.00", "10.00"],
+    "currency": ["USD", "EUR"],
+    "entry_id": ["rev-0001", "rev-0002"],
+    "reason": ["why"],
+    "node": ["n1"],
+    "agent": ["a2"],
+    "ref": ["INV-9", "INV-1"],
+    "parent": ["p", "r"],
+    "path": [".", "..", "nowhere"],
+    "id": ["n1", "r", "c9"],
+    "app": ["shop"],
+    "title": ["T"],
+    "token_budget": ["1000", "0"],
+    "cost_budget": ["5.00", "USD"],
+    "actor": ["alice", "cron:x"],
+    "cwd": [".", "..", "nowhere"],
+    "now": ["2026-06-08T12:00:00.000Z"],
+    "pricing": ["default", "nope.json"],
+    "fx": ["default", "nope.json"],
+    "limit": ["3", "0"],
+    "half_life": ["7d", "36h", "0"],
+    "at": ["2026-01-01T00:00:00Z"],
+    "note": ["n"],
+    "run": ["r", "ghost"],
+    "backend": ["shell"],
+    "kind": ["task"],
+    "phase": ["main"],
+    "code": ["sandbox-x"],
+    "worker": ["worker-t1-0001"],
+    "task": ["t1"],
+    "by": ["bob"],
+    "usage_model": ["claude-sonnet-4-5"],
+    "usage_attested_at": ["2026-06-08T10:00:00Z"],
+    "usage_note": ["n"],
+    "lifecycle": ["open"],
 }
 
 
@@ -312,23 +453,48 @@ def test_fuzz_cli_arguments(box, heavy):
 # ---------------------------------------------------------------------------
 # 2. state.json contents
 
-_LEAF = st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False) | SAFE_TEXT
+_LEAF = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | SAFE_TEXT
 _NEST = st.lists(_LEAF, max_size=4) | st.dictionaries(SAFE_TEXT, _LEAF, max_size=4)
 JSON = _LEAF | st.lists(_LEAF | _NEST, max_size=3) | st.dictionaries(SAFE_TEXT, _LEAF | _NEST, max_size=3)  # 3 levels
-STATE_KEYS = ["schemaVersion", "id", "createdAt", "updatedAt", "cwd", "workflow", "inputs", "loopStage", "phases",
-              "tasks", "dispatches", "commits", "paths", "nodes", "workers", "candidates", "feedback", "multiAgent",
-              "collaboration", "actor", "parentRunIds", "budget", "revenue", "audit", "blackboard", "topologies",
-              "candidateSelections"]
+STATE_KEYS = [
+    "schemaVersion",
+    "id",
+    "createdAt",
+    "updatedAt",
+    "cwd",
+    "workflow",
+    "inputs",
+    "loopStage",
+    "phases",
+    "tasks",
+    "dispatches",
+    "commits",
+    "paths",
+    "nodes",
+    "workers",
+    "candidates",
+    "feedback",
+    "multiAgent",
+    "collaboration",
+    "actor",
+    "parentRunIds",
+    "budget",
+    "revenue",
+    "audit",
+    "blackboard",
+    "topologies",
+    "candidateSelections",
+]
 
 
 def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
     out = [prefix]
     if isinstance(value, dict):
         for k, v in value.items():
-            out += _paths(v, prefix + (k,))
+            out += _paths(v, (*prefix, k))
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            out += _paths(v, prefix + (i,))
+            out += _paths(v, (*prefix, i))
     return out
 
 
@@ -353,8 +519,18 @@ def state_bytes(draw, valid: dict[str, Any], paths: list[tuple]) -> bytes:
         return json.dumps(draw(JSON)).encode()
     if kind == 1:  # raw bytes, cut-short JSON, BOM, bad UTF-8, deep nesting
         good = json.dumps(valid).encode()
-        return draw(st.sampled_from([b"", b"\xef\xbb\xbf" + good, good[: draw(st.integers(0, len(good)))],
-                                     good.replace(b'"r"', b'"\xff\xfe"'), b"[" * 5000, draw(st.binary(max_size=64))]))
+        return draw(
+            st.sampled_from(
+                [
+                    b"",
+                    b"\xef\xbb\xbf" + good,
+                    good[: draw(st.integers(0, len(good)))],
+                    good.replace(b'"r"', b'"\xff\xfe"'),
+                    b"[" * 5000,
+                    draw(st.binary(max_size=64)),
+                ]
+            )
+        )
     doc = json.loads(json.dumps(valid))
     for _ in range(draw(st.integers(1, 3))):  # replace, delete or add, anywhere in the run cw wrote
         path = paths[draw(st.integers(0, len(paths) - 1))]
@@ -371,18 +547,33 @@ def state_bytes(draw, valid: dict[str, Any], paths: list[tuple]) -> bytes:
 
 
 STATE_COMMANDS = [
-    ["run", "show", "r", "--json"], ["run", "list", "--json"], ["metrics", "show", "r", "--pricing", "default"],
-    ["metrics", "summary", "--pricing", "default", "--json"], ["ledger", "verify"], ["pnl", "--json"],
-    ["pnl", "--by", "app"], ["budget", "r"], ["revenue", "list"], ["task", "add", "r", "t9"], ["dispatch", "r"],
-    ["dispatch", "r", "t3", "--allow-unreported"], ["result", "r", "t2", "res.md", "--usage-input-tokens", "5"],
+    ["run", "show", "r", "--json"],
+    ["run", "list", "--json"],
+    ["metrics", "show", "r", "--pricing", "default"],
+    ["metrics", "summary", "--pricing", "default", "--json"],
+    ["ledger", "verify"],
+    ["pnl", "--json"],
+    ["pnl", "--by", "app"],
+    ["budget", "r"],
+    ["revenue", "list"],
+    ["task", "add", "r", "t9"],
+    ["dispatch", "r"],
+    ["dispatch", "r", "t3", "--allow-unreported"],
+    ["result", "r", "t2", "res.md", "--usage-input-tokens", "5"],
     ["worker", "output", "r", "worker-t2-0001", ".cw/runs/r/workers/worker-t2-0001/result.md"],
-    ["worker", "fail", "r", "worker-t2-0001", "boom"], ["verify", "r", "t1", "--status", "failed"],
-    ["candidate", "register", "r", "--task", "t1"], ["candidate", "select", "r", "c1"],
-    ["candidate", "reject", "r", "c1", "--reason", "no"], ["feedback", "open", "r", "--message", "m"],
-    ["feedback", "resolve", "r", "feedback-0001", "--node", "n"], ["member", "add", "r", "--agent", "z"],
+    ["worker", "fail", "r", "worker-t2-0001", "boom"],
+    ["verify", "r", "t1", "--status", "failed"],
+    ["candidate", "register", "r", "--task", "t1"],
+    ["candidate", "select", "r", "c1"],
+    ["candidate", "reject", "r", "c1", "--reason", "no"],
+    ["feedback", "open", "r", "--message", "m"],
+    ["feedback", "resolve", "r", "feedback-0001", "--node", "n"],
+    ["member", "add", "r", "--agent", "z"],
     ["member", "set", "r", "membership-0001", "--status", "failed"],
-    ["revenue", "add", "r", "1.00", "USD", "--ref", "NEW"], ["revenue", "reverse", "r", "rev-0001", "--reason", "x"],
-    ["run", "link", "r", "--parent", "p"], ["run", "new", "--id", "g", "--parent", "r"],
+    ["revenue", "add", "r", "1.00", "USD", "--ref", "NEW"],
+    ["revenue", "reverse", "r", "rev-0001", "--reason", "x"],
+    ["run", "link", "r", "--parent", "p"],
+    ["run", "new", "--id", "g", "--parent", "r"],
     ["run", "link", "p", "--parent", "r"],
 ]
 
@@ -419,22 +610,42 @@ def test_fuzz_state_files(box, heavy):
 # so examples reach pricing and conversion as well as every refusal
 PRICE = st.one_of(st.integers(0, 100), st.decimals(0, 100, places=3).map(float))
 MODEL_ENTRY = st.fixed_dictionaries(
-    {"model": st.sampled_from(["claude-sonnet-4-5", "claude-opus-4-8", "m-rel", "other"]),
-     "inputPerMillion": PRICE, "outputPerMillion": PRICE},
-    optional={"cacheReadPerMillion": PRICE, "cacheWritePerMillion": PRICE,
-              "effectiveFrom": st.sampled_from(["2025-01-01T00:00:00Z", "2026-01-01T00:00:00.000Z"])})
+    {
+        "model": st.sampled_from(["claude-sonnet-4-5", "claude-opus-4-8", "m-rel", "other"]),
+        "inputPerMillion": PRICE,
+        "outputPerMillion": PRICE,
+    },
+    optional={
+        "cacheReadPerMillion": PRICE,
+        "cacheWritePerMillion": PRICE,
+        "effectiveFrom": st.sampled_from(["2025-01-01T00:00:00Z", "2026-01-01T00:00:00.000Z"]),
+    },
+)
 PRICING = st.fixed_dictionaries(
     {"schemaVersion": st.just(1), "models": st.lists(MODEL_ENTRY, max_size=3)},
-    optional={"id": st.sampled_from(["p1", "fuzz"]), "currency": st.just("USD"),
-              "defaultPrice": st.fixed_dictionaries({"inputPerMillion": PRICE, "outputPerMillion": PRICE})})
+    optional={
+        "id": st.sampled_from(["p1", "fuzz"]),
+        "currency": st.just("USD"),
+        "defaultPrice": st.fixed_dictionaries({"inputPerMillion": PRICE, "outputPerMillion": PRICE}),
+    },
+)
 RATE = st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("10000"), places=4).map(str)
 FIXING = st.fixed_dictionaries(
-    {"date": st.sampled_from(["2025-10-09", "2025-10-21", "2026-01-01"]),
-     "perBase": st.dictionaries(st.sampled_from(["USD", "JPY", "GBP", "CHF"]), RATE, min_size=1, max_size=3)})
+    {
+        "date": st.sampled_from(["2025-10-09", "2025-10-21", "2026-01-01"]),
+        "perBase": st.dictionaries(st.sampled_from(["USD", "JPY", "GBP", "CHF"]), RATE, min_size=1, max_size=3),
+    }
+)
 FX = st.fixed_dictionaries(
-    {"schemaVersion": st.just(1), "id": st.sampled_from(["fx1", "fuzz"]), "source": st.just("tests"),
-     "base": st.just("EUR"), "rates": st.lists(FIXING, min_size=1, max_size=3, unique_by=lambda f: f["date"])},
-    optional={"description": SAFE_TEXT})
+    {
+        "schemaVersion": st.just(1),
+        "id": st.sampled_from(["fx1", "fuzz"]),
+        "source": st.just("tests"),
+        "base": st.just("EUR"),
+        "rates": st.lists(FIXING, min_size=1, max_size=3, unique_by=lambda f: f["date"]),
+    },
+    optional={"description": SAFE_TEXT},
+)
 
 
 @st.composite
@@ -452,10 +663,13 @@ def damaged(draw, valid: st.SearchStrategy) -> Any:
 
 
 POLICY_COMMANDS = [
-    ["metrics", "show", "r", "--pricing", "{p}", "--json"], ["metrics", "summary", "--pricing", "{p}"],
-    ["pnl", "--pricing", "{p}", "--json"], ["pnl", "--fx", "{f}", "--currency", "EUR"],
+    ["metrics", "show", "r", "--pricing", "{p}", "--json"],
+    ["metrics", "summary", "--pricing", "{p}"],
+    ["pnl", "--pricing", "{p}", "--json"],
+    ["pnl", "--fx", "{f}", "--currency", "EUR"],
     ["pnl", "--fx", "{f}", "--pricing", "{p}", "--currency", "JPY", "--by", "run"],
-    ["budget", "r", "--pricing", "{p}", "--fx", "{f}"], ["dispatch", "r", "t3", "--pricing", "{p}", "--fx", "{f}"],
+    ["budget", "r", "--pricing", "{p}", "--fx", "{f}"],
+    ["dispatch", "r", "t3", "--pricing", "{p}", "--fx", "{f}"],
 ]
 
 
@@ -465,9 +679,11 @@ def test_fuzz_pricing_and_fx_policies(box, heavy):
     pol, fx = box.keep.parent / "pricing.json", box.keep.parent / "fx.json"
 
     @settings(FUZZ, max_examples=n)
-    @given(pricing=st.one_of(damaged(PRICING), damaged(PRICING), damaged(PRICING), st.binary(max_size=40)),
-           fxdoc=damaged(FX),
-           argv=st.sampled_from(POLICY_COMMANDS))
+    @given(
+        pricing=st.one_of(damaged(PRICING), damaged(PRICING), damaged(PRICING), st.binary(max_size=40)),
+        fxdoc=damaged(FX),
+        argv=st.sampled_from(POLICY_COMMANDS),
+    )
     def run(pricing, fxdoc, argv):
         pol.write_bytes(pricing if isinstance(pricing, bytes) else json.dumps(pricing).encode())
         fx.write_text(json.dumps(fxdoc))
@@ -481,12 +697,14 @@ def test_fuzz_pricing_and_fx_policies(box, heavy):
 # ---------------------------------------------------------------------------
 # 4. revenue amounts and currencies
 
+
 @st.composite
 def bookings(draw) -> tuple[str, str]:
     """(amount, currency): mostly a real currency and an amount written for its precision (or one digit too
     many), else anything ``AMOUNT`` and ``CURRENCY`` hold."""
-    currency = draw(st.sampled_from(["USD", "EUR", "JPY", "KWD", "CLF", "GBP"]) if draw(st.integers(0, 9)) < 7
-                    else CURRENCY)
+    currency = draw(
+        st.sampled_from(["USD", "EUR", "JPY", "KWD", "CLF", "GBP"]) if draw(st.integers(0, 9)) < 7 else CURRENCY
+    )
     places = MINOR_UNITS.get(currency, 2) + draw(st.sampled_from([0, 0, 0, 1]))
     whole, frac = draw(st.integers(0, 10**6)), draw(st.integers(0, 10**places - 1)) if places else 0
     valid = str(whole) + (f".{frac:0{places}d}"[: draw(st.integers(1, places)) + 1] if places else "")
@@ -494,14 +712,46 @@ def bookings(draw) -> tuple[str, str]:
 
 
 AMOUNT = st.one_of(
-    st.sampled_from(["10.00", "0.01", "1", "12.5", "0", "00.10", "-5.00", "+5.00", "1e2", "1E2", "1,000.00", "1_000",
-                     " 5.00", "5.00 ", "5.", ".5", "NaN", "Infinity", "١٢.٣٤", "５.00", "9" * 18 + ".99", "9" * 19,
-                     "0.001", "10.001", "5.000", "-0.00"]),
-    st.text(alphabet="0123456789.,-+eE _", max_size=12), SAFE_TEXT)
-CURRENCY = st.one_of(st.sampled_from(["USD", "EUR", "JPY", "KWD", "CLF", "GBP"]),
-                     st.sampled_from(["USD", "EUR", "JPY", "KWD", "CLF", "GBP"]),
-                     st.sampled_from(["BGN", "XAU", "XTS", "usd", "US", "USDD", "", " USD", "ZZZ"]),
-                     st.text(alphabet=string.ascii_letters, min_size=3, max_size=3), SAFE_TEXT)
+    st.sampled_from(
+        [
+            "10.00",
+            "0.01",
+            "1",
+            "12.5",
+            "0",
+            "00.10",
+            "-5.00",
+            "+5.00",
+            "1e2",
+            "1E2",
+            "1,000.00",
+            "1_000",
+            " 5.00",
+            "5.00 ",
+            "5.",
+            ".5",
+            "NaN",
+            "Infinity",
+            "١٢.٣٤",
+            "５.00",
+            "9" * 18 + ".99",
+            "9" * 19,
+            "0.001",
+            "10.001",
+            "5.000",
+            "-0.00",
+        ]
+    ),
+    st.text(alphabet="0123456789.,-+eE _", max_size=12),
+    SAFE_TEXT,
+)
+CURRENCY = st.one_of(
+    st.sampled_from(["USD", "EUR", "JPY", "KWD", "CLF", "GBP"]),
+    st.sampled_from(["USD", "EUR", "JPY", "KWD", "CLF", "GBP"]),
+    st.sampled_from(["BGN", "XAU", "XTS", "usd", "US", "USDD", "", " USD", "ZZZ"]),
+    st.text(alphabet=string.ascii_letters, min_size=3, max_size=3),
+    SAFE_TEXT,
+)
 
 
 def _canonical(amount: str, currency: str) -> str | None:
@@ -519,18 +769,30 @@ def test_fuzz_revenue_amounts_and_currencies(box, heavy):
     stored = [0]
 
     @settings(FUZZ, max_examples=n)
-    @given(booking=bookings(), at=st.one_of(st.none(), st.none(), st.sampled_from(SPECIAL), SAFE_TEXT),
-           note=st.one_of(st.none(), st.none(), SAFE_TEXT, st.sampled_from(["a\nb", "\x07", " padded "])),
-           ref=st.one_of(st.sampled_from(["INV-2", "INV-2", "INV-1", " INV-3", ""]), SAFE_TEXT),
-           reverse=st.booleans())
+    @given(
+        booking=bookings(),
+        at=st.one_of(st.none(), st.none(), st.sampled_from(SPECIAL), SAFE_TEXT),
+        note=st.one_of(st.none(), st.none(), SAFE_TEXT, st.sampled_from(["a\nb", "\x07", " padded "])),
+        ref=st.one_of(st.sampled_from(["INV-2", "INV-2", "INV-1", " INV-3", ""]), SAFE_TEXT),
+        reverse=st.booleans(),
+    )
     def run(booking, at, note, ref, reverse):
         amount, currency = booking
         if reverse:
             argv = ["revenue", "reverse", "r", "rev-0001", "--amount", amount, "--reason", ref]
         else:
-            argv = ["revenue", "add", "r", "--ref", ref,
-                    *(["--at", at] if at is not None else []), *(["--note", note] if note is not None else []),
-                    "--", amount, currency]
+            argv = [
+                "revenue",
+                "add",
+                "r",
+                "--ref",
+                ref,
+                *(["--at", at] if at is not None else []),
+                *(["--note", note] if note is not None else []),
+                "--",
+                amount,
+                currency,
+            ]
 
         def stored_exactly(res: Any) -> None:
             if res.exit_code:
@@ -560,8 +822,6 @@ def _tools() -> list[tuple[str, dict[str, Any]]]:
     return [(c.tool_name, c.input_schema()["properties"]) for c in mcp_capabilities()]
 
 
-
-
 @st.composite
 def mcp_calls(draw, tools: list[tuple[str, dict[str, Any]]]) -> tuple[str, Any]:
     """A tool and its arguments.
@@ -574,7 +834,8 @@ def mcp_calls(draw, tools: list[tuple[str, dict[str, Any]]]) -> tuple[str, Any]:
     mode = draw(st.integers(0, 19))
     if mode == 0:
         return draw(st.sampled_from([name, "cw_nope", "", "cw_workbench"])), draw(
-            st.one_of(st.none(), st.dictionaries(SAFE_TEXT, JSON, max_size=3)))
+            st.one_of(st.none(), st.dictionaries(SAFE_TEXT, JSON, max_size=3))
+        )
     rng = random.Random(draw(st.integers(0, 2**32)))
     keys = sorted(props)
     args = {k: rng.choice(VALUES) for k in keys if rng.random() < 0.6}
@@ -608,7 +869,7 @@ def test_fuzz_mcp_tool_arguments(box, heavy):
         name, args = call
         try:
             text, is_error = call_tool(name, args)
-        except Exception as exc:  # noqa: BLE001 - the point is that nothing escapes
+        except Exception as exc:
             raise AssertionError(f"call_tool({name!r}, {args!r}) raised {type(exc).__name__}: {exc}") from exc
         shown = f"call_tool({name!r}, {args!r}) -> {text[:600]!r}"
         after = box.files()
@@ -634,9 +895,16 @@ def test_fuzz_mcp_tool_arguments(box, heavy):
 # the bugs the fuzzers found, pinned: fixed ones are regression tests, an open one is a strict xfail
 
 
-@pytest.mark.parametrize("argv", [["task", "add", "r", "t9", "--cwd", "a\x00b"], ["result", "r", "t2", "res\x00.md"],
-                                  ["pnl", "--fx", "fx\x00.json"], ["registry", "add", "a\x00b"]],
-                         ids=["--cwd", "result FILE", "--fx", "registry add PATH"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["task", "add", "r", "t9", "--cwd", "a\x00b"],
+        ["result", "r", "t2", "res\x00.md"],
+        ["pnl", "--fx", "fx\x00.json"],
+        ["registry", "add", "a\x00b"],
+    ],
+    ids=["--cwd", "result FILE", "--fx", "registry add PATH"],
+)
 def test_a_nul_byte_in_a_path_argument_is_a_usage_error(box, argv):
     """A shell cannot pass NUL, but MCP's JSON strings can ("\\u0000"): it must be refused, not reach os calls."""
     res = check_cli(box, argv)
@@ -696,9 +964,11 @@ WRONG_TYPES = [
 ]
 
 
-@pytest.mark.parametrize("path,value,argv", WRONG_TYPES,
-                         ids=[f"{p}={json.dumps(v) if v != 10**400 else '1e400'}:{' '.join(a[:2])}"
-                              for p, v, a in WRONG_TYPES])
+@pytest.mark.parametrize(
+    "path,value,argv",
+    WRONG_TYPES,
+    ids=[f"{p}={json.dumps(v) if v != 10**400 else '1e400'}:{' '.join(a[:2])}" for p, v, a in WRONG_TYPES],
+)
 def test_state_records_of_an_unexpected_type_are_refused_not_internal_errors(box, path, value, argv):
     """A state that loads can still hold records of any shape (CW does not check them): no verb may crash on one."""
     sp = box.repo / ".cw/runs/r/state.json"

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import filelock
 import pytest
-
 from conftest import tree_bytes
 from reliability_worker import ForkServer, build_template, clone
 
@@ -65,8 +64,11 @@ WRITERS = [
     ("task add", ["task", "add", "r", "t9"], RUN_LOCK),
     ("dispatch", ["dispatch", "r", "t2"], RUN_LOCK),
     ("result", ["result", "r", "t1", "res.md", "--usage-input-tokens", "3", "--usage-model", "m"], RUN_LOCK),
-    ("worker output", ["worker", "output", "r", "worker-t4-0001", ".cw/runs/r/workers/worker-t4-0001/result.md"],
-     RUN_LOCK),
+    (
+        "worker output",
+        ["worker", "output", "r", "worker-t4-0001", ".cw/runs/r/workers/worker-t4-0001/result.md"],
+        RUN_LOCK,
+    ),
     ("worker fail", ["worker", "fail", "r", "worker-t3-0001", "it broke"], RUN_LOCK),
     ("verify", ["verify", "r", "t1", "--status", "verified"], RUN_LOCK),
     ("candidate register", ["candidate", "register", "r", "--task", "t1", "--id", "c9"], RUN_LOCK),
@@ -111,8 +113,9 @@ def test_a_writer_facing_a_held_lock_fails_cleanly_and_writes_nothing(cw, busy, 
 def _cw_process(repo: Path, *argv: str, timeout: float) -> subprocess.CompletedProcess:
     env = dict(os.environ, CW_LOCK_TIMEOUT="0.2")
     try:
-        return subprocess.run([sys.executable, "-m", "cw", *argv], cwd=repo, env=env, capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", "cw", *argv], cwd=repo, env=env, capture_output=True, text=True, timeout=timeout
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"cw {' '.join(argv)} still waited after {timeout}s with CW_LOCK_TIMEOUT=0.2")
 
@@ -150,8 +153,16 @@ def test_a_writer_waits_for_a_lock_freed_within_its_timeout(cw, busy):
     assert not lock.is_locked
 
 
-READERS = [["run", "show", "r"], ["run", "list"], ["metrics", "summary"], ["ledger", "verify"], ["pnl"],
-           ["revenue", "list"], ["budget", "r"], ["metrics", "show", "r"]]
+READERS = [
+    ["run", "show", "r"],
+    ["run", "list"],
+    ["metrics", "summary"],
+    ["ledger", "verify"],
+    ["pnl"],
+    ["revenue", "list"],
+    ["budget", "r"],
+    ["metrics", "show", "r"],
+]
 
 
 @pytest.mark.parametrize("argv", READERS, ids=[" ".join(a) for a in READERS])

@@ -30,11 +30,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-
 from conftest import tree_bytes
 from reliability_worker import build_template, clone
 
@@ -97,6 +97,7 @@ def _edit(i: int, **fields: Any) -> Tamper:
     def fn(es, head):
         es[i] = {**es[i], **fields}
         return es, KEEP
+
     return fn
 
 
@@ -104,6 +105,7 @@ def _drop_key(i: int, key: str) -> Tamper:
     def fn(es, head):
         es[i] = {k: v for k, v in es[i].items() if k != key}
         return es, KEEP
+
     return fn
 
 
@@ -127,20 +129,34 @@ DETECTED: dict[str, tuple[Tamper, str | None]] = {
     "reversed order": (lambda es, h: (es[::-1], KEEP), "rev-0004"),
     "newest moved first": (lambda es, h: ([es[3], *es[:3]], KEEP), "rev-0004"),
     "entry duplicated": (lambda es, h: ([*es, dict(es[1])], KEEP), "rev-0002"),
-    "middle re-hashed after an edit": (lambda es, h: (es[:1] + [rehash({**es[1], "amount": "5.00"})] + es[2:], KEEP),
-                                       "rev-0002"),
+    "middle re-hashed after an edit": (
+        lambda es, h: ([*es[:1], rehash({**es[1], "amount": "5.00"}), *es[2:]], KEEP),
+        "rev-0002",
+    ),
     "middle re-hashed, head rewritten": (
-        lambda es, h: ((x := es[:1] + [rehash({**es[1], "amount": "5.00"})] + es[2:]), head_of(x, h)), "rev-0002"),
-    "newest re-hashed after an edit": (lambda es, h: (es[:3] + [rehash({**es[3], "amount": "750.00"})], KEEP),
-                                       "rev-0004"),
-    "chain re-hashed after an edit, head kept": (lambda es, h: (rechain(_with(es, 1, amount="5.00"), 1), KEEP),
-                                                 "rev-0004"),
+        lambda es, h: ((x := [*es[:1], rehash({**es[1], "amount": "5.00"}), *es[2:]]), head_of(x, h)),
+        "rev-0002",
+    ),
+    "newest re-hashed after an edit": (
+        lambda es, h: ([*es[:3], rehash({**es[3], "amount": "750.00"})], KEEP),
+        "rev-0004",
+    ),
+    "chain re-hashed after an edit, head kept": (
+        lambda es, h: (rechain(_with(es, 1, amount="5.00"), 1), KEEP),
+        "rev-0004",
+    ),
     "rewrite breaking a ledger rule, head rewritten": (
-        lambda es, h: ((x := rechain(_with(es, 2, amount="-200.00"), 2)), head_of(x, h)), "rev-0003"),
+        lambda es, h: ((x := rechain(_with(es, 2, amount="-200.00"), 2)), head_of(x, h)),
+        "rev-0003",
+    ),
     "two entries appended outside cw": (
-        lambda es, h: (rechain([*es, {**es[3], "id": "rev-0005", "ref": "X"}, {**es[3], "id": "rev-0006", "ref": "Y"}],
-                               4), KEEP), "rev-0005"),
-    "entry from another run": (lambda es, h: (es[:3] + [rehash({**es[3], "runId": "clean"})], KEEP), "rev-0004"),
+        lambda es, h: (
+            rechain([*es, {**es[3], "id": "rev-0005", "ref": "X"}, {**es[3], "id": "rev-0006", "ref": "Y"}], 4),
+            KEEP,
+        ),
+        "rev-0005",
+    ),
+    "entry from another run": (lambda es, h: ([*es[:3], rehash({**es[3], "runId": "clean"})], KEEP), "rev-0004"),
     "revenue removed, head kept": (lambda es, h: (None, KEEP), "rev-0001"),
     "head deleted": (lambda es, h: (es, DELETE), None),
     "head garbage": (lambda es, h: (es, "not json {"), None),
@@ -199,7 +215,9 @@ def test_tampering_is_detected_and_the_revenue_refused_everywhere(cw, ledgers, c
 
     shown = cw.json("metrics", "show", "t")
     assert shown["revenue"]["state"] == "refused" and "net" not in shown
-    assert problem["what"] in shown["revenue"]["reason"] and (first_bad is None or first_bad in shown["revenue"]["reason"])
+    assert problem["what"] in shown["revenue"]["reason"] and (
+        first_bad is None or first_bad in shown["revenue"]["reason"]
+    )
 
     pnl = cw.json("pnl", "--now", NOW)
     assert [(r["runId"], problem["what"] in r["reason"]) for r in pnl["refusedRevenue"]] == [("t", True)]
@@ -213,16 +231,25 @@ def test_tampering_is_detected_and_the_revenue_refused_everywhere(cw, ledgers, c
     assert [u["runId"] for u in listed["unverified"]] == ["t"]
     assert {e["runId"] for e in listed["entries"]} == {"clean"}
 
-    for argv in (["revenue", "add", "t", "1.00", "USD", "--ref", "NEW"],
-                 ["revenue", "reverse", "t", "rev-0002", "--reason", "x"]):
+    for argv in (
+        ["revenue", "add", "t", "1.00", "USD", "--ref", "NEW"],
+        ["revenue", "reverse", "t", "rev-0002", "--reason", "x"],
+    ):
         assert "does not verify" in cw.fails(1, *argv).stderr
     assert _source_files(ledgers) == before, "a report or a refused write changed a source file"
 
 
 def test_the_cases_cover_every_kind_of_tampering():
     names = " ".join(DETECTED)
-    for kind in ("edited", "deleted", "swapped", "truncated", "re-hashed after an edit", "head rewritten",
-                 "head deleted"):
+    for kind in (
+        "edited",
+        "deleted",
+        "swapped",
+        "truncated",
+        "re-hashed after an edit",
+        "head rewritten",
+        "head deleted",
+    ):
         assert kind in names, kind
     print(f"reliability: tamper detectedCases={len(DETECTED)} limitCases={len(LIMITS)}")
 
@@ -233,9 +260,13 @@ def test_the_cases_cover_every_kind_of_tampering():
 LIMITS: dict[str, tuple[Tamper, float]] = {
     # (tamper, the revenue of t that cw then reports, hand-computed)
     "newest re-hashed after an edit, head rewritten": (
-        lambda es, h: ((x := es[:3] + [rehash({**es[3], "amount": "750.00"})]), head_of(x, h)), 100 - 20 + 50 + 750),
+        lambda es, h: ((x := [*es[:3], rehash({**es[3], "amount": "750.00"})]), head_of(x, h)),
+        100 - 20 + 50 + 750,
+    ),
     "chain re-hashed after an edit, head rewritten": (
-        lambda es, h: ((x := rechain(_with(es, 1, amount="5.00"), 1)), head_of(x, h)), 100 - 20 + 5 + 7.5),
+        lambda es, h: ((x := rechain(_with(es, 1, amount="5.00"), 1)), head_of(x, h)),
+        100 - 20 + 5 + 7.5,
+    ),
     "tail truncated, head rewritten": (lambda es, h: (es[:2], head_of(es[:2], h)), 100 + 50),
 }
 

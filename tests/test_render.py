@@ -12,11 +12,10 @@ import pytest
 
 from cw.core.metrics import derive_report, pin_valid
 from cw.core.pricing import validate_policy
-from cw.core.render import format_cost, format_coverage, format_ms, format_rate, render_report_text, \
-    render_summary_text
+from cw.core.render import format_cost, format_coverage, format_ms, format_rate, render_report_text, render_summary_text
 from cw.core.summary import pool_summary, run_entry
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "cw"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cw"
 NOW = "2026-06-08T12:00:00.000Z"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
 
@@ -44,8 +43,10 @@ def test_show_text_through_metrics_show_says_valid():
 
 def test_summary_text_equals_cws():
     pol = default_policy()
-    entries = [run_entry(derive_report(load(f"{n}.state.json"), NOW, pol), load(f"{n}.state.json"), repo)
-               for n, repo in (("fixture-run", "/repoA"), ("empty-run", "/repoB"))]
+    entries = [
+        run_entry(derive_report(load(f"{n}.state.json"), NOW, pol), load(f"{n}.state.json"), repo)
+        for n, repo in (("fixture-run", "/repoA"), ("empty-run", "/repoB"))
+    ]
     summary = pool_summary(entries, [], "home", NOW, None)
     # cw adds one line per actor group before next: (CW's runs have no actor: "unattributed")
     app_line = next(line for line in EXPECTED["summary_default_text"].splitlines() if line.startswith("  app "))
@@ -57,11 +58,18 @@ def test_summary_text_equals_cws():
 
 def test_summary_text_names_unreadable_and_omitted_runs():
     summary = copy.deepcopy(EXPECTED["summary_default"])
-    summary.update(unreadableRuns=2, omittedRuns=3, unreadable=[
-        {"runId": "bad-1", "repo": "/repoA", "reason": "Invalid JSON in /repoA/.cw/runs/bad-1/state.json: x"},
-        {"runId": "bad-2", "repo": "/repoB",
-         "reason": "Unsupported CW run state: tasks must be an array when present."},
-    ])
+    summary.update(
+        unreadableRuns=2,
+        omittedRuns=3,
+        unreadable=[
+            {"runId": "bad-1", "repo": "/repoA", "reason": "Invalid JSON in /repoA/.cw/runs/bad-1/state.json: x"},
+            {
+                "runId": "bad-2",
+                "repo": "/repoB",
+                "reason": "Unsupported CW run state: tasks must be an array when present.",
+            },
+        ],
+    )
     lines = render_summary_text(summary).split("\n")
     assert lines[0] == "metrics summary  scope=home  runs=2 (+2 unreadable)"
     assert lines[-4:] == [
@@ -75,17 +83,21 @@ def test_summary_text_names_unreadable_and_omitted_runs():
 
 def test_empty_summary_text():
     text = render_summary_text(pool_summary([], [], "repo", NOW, None))
-    assert text == ("metrics summary  scope=repo  runs=0\n"
-                    "  failure-rate:    n/a (0 samples)\n"
-                    "  verifier-pass:   n/a (0 samples)\n"
-                    "  cand-acceptance: n/a (0 samples)\n"
-                    "  usage: attested=0/0 units (coverage n/a); tokens total=0\n"
-                    "  cost:  state=unreported\n"
-                    "  next: No indexed runs; run a workflow, then `cw metrics summary`.")
+    assert text == (
+        "metrics summary  scope=repo  runs=0\n"
+        "  failure-rate:    n/a (0 samples)\n"
+        "  verifier-pass:   n/a (0 samples)\n"
+        "  cand-acceptance: n/a (0 samples)\n"
+        "  usage: attested=0/0 units (coverage n/a); tokens total=0\n"
+        "  cost:  state=unreported\n"
+        "  next: No indexed runs; run a workflow, then `cw metrics summary`."
+    )
 
 
-@pytest.mark.parametrize("ms, text", [(None, "—"), (0, "0ms"), (999, "999ms"), (1000, "1.0s"), (1450, "1.4s"),
-                                      (1550, "1.6s"), (600000, "600.0s")])
+@pytest.mark.parametrize(
+    "ms, text",
+    [(None, "—"), (0, "0ms"), (999, "999ms"), (1000, "1.0s"), (1450, "1.4s"), (1550, "1.6s"), (600000, "600.0s")],
+)
 def test_format_ms(ms, text):
     assert format_ms(ms) == text
 
@@ -103,20 +115,45 @@ def test_format_rate():
 
 
 def test_format_cost():
-    assert format_cost({"state": "attested", "currency": "USD", "attestedUsd": 0, "estimatedUsd": None,
-                        "unpricedModels": []}) == "state=attested  attested=USD 0"
-    assert format_cost({"state": "estimated", "currency": "EUR", "attestedUsd": Decimal("0.000001"),
-                        "estimatedUsd": Decimal("12.5"), "unpricedModels": ["a", "b"]}) == \
-        "state=estimated  attested=EUR 0.000001  estimated=EUR 12.5  unpriced-models=a,b"
+    assert (
+        format_cost(
+            {"state": "attested", "currency": "USD", "attestedUsd": 0, "estimatedUsd": None, "unpricedModels": []}
+        )
+        == "state=attested  attested=USD 0"
+    )
+    assert (
+        format_cost(
+            {
+                "state": "estimated",
+                "currency": "EUR",
+                "attestedUsd": Decimal("0.000001"),
+                "estimatedUsd": Decimal("12.5"),
+                "unpricedModels": ["a", "b"],
+            }
+        )
+        == "state=estimated  attested=EUR 0.000001  estimated=EUR 12.5  unpriced-models=a,b"
+    )
 
 
 def test_in_flight_run_without_duration_and_approval_time():
-    run = {"id": "r", "createdAt": "x", "updatedAt": "2026-06-08T10:00:00.000Z", "workflow": {},
-           "tasks": [{"id": "t", "status": "running"}],
-           "candidates": [{"id": "c", "status": "scored", "createdAt": "2026-06-08T10:00:00.000Z"}],
-           "collaboration": {"approvals": [{"decision": "approve", "actor": {"id": "a"},
-                                            "target": {"kind": "candidate", "id": "c"},
-                                            "createdAt": "2026-06-08T10:00:02.500Z"}]}}
+    run = {
+        "id": "r",
+        "createdAt": "x",
+        "updatedAt": "2026-06-08T10:00:00.000Z",
+        "workflow": {},
+        "tasks": [{"id": "t", "status": "running"}],
+        "candidates": [{"id": "c", "status": "scored", "createdAt": "2026-06-08T10:00:00.000Z"}],
+        "collaboration": {
+            "approvals": [
+                {
+                    "decision": "approve",
+                    "actor": {"id": "a"},
+                    "target": {"kind": "candidate", "id": "c"},
+                    "createdAt": "2026-06-08T10:00:02.500Z",
+                }
+            ]
+        },
+    }
     lines = render_report_text(derive_report(run, NOW, None)).split("\n")
     assert lines[0] == "metrics r  [absent]  app=-"
     assert lines[1] == "  time: run=— (in-flight)  active-task=0ms  in-flight-items=1"

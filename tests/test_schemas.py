@@ -8,8 +8,8 @@ import sys
 
 import jsonschema
 import pytest
-
 from conftest import FIXTURES, REPO_ROOT
+
 from cw.shell.resources import schema, schema_names
 
 
@@ -19,8 +19,9 @@ def test_schema_is_valid(name):
 
 
 def test_generated_schemas_match_the_structs():
-    res = subprocess.run([sys.executable, "-m", "cw.shell.schemagen", "--check"], cwd=REPO_ROOT,
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "cw.shell.schemagen", "--check"], cwd=REPO_ROOT, capture_output=True, text=True
+    )
     assert res.returncode == 0, res.stderr
 
 
@@ -33,5 +34,6 @@ def test_wrong_types_fail_the_state_schema():
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"tasks": "oops"}, schema("state.schema.json"))
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({"budget": {"costBudget": {"amount": "1e3", "currency": "USD"}}},
-                            schema("state.schema.json"))
+        jsonschema.validate(
+            {"budget": {"costBudget": {"amount": "1e3", "currency": "USD"}}}, schema("state.schema.json")
+        )

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import filelock
 import pytest
-
 from conftest import state_of, tree_bytes
+
 from cw.shell.store import atomic_write
 
 WRITER = textwrap.dedent("""
@@ -46,8 +46,16 @@ def test_eight_concurrent_writers_lose_no_update(cw, repo, heavy):
     procs = 8
     _make_run(cw, repo, procs * per)
     env = dict(os.environ, CW_LOCK_TIMEOUT="60")
-    ps = [subprocess.Popen([sys.executable, "-c", WRITER, str(repo), "r", str(k * per), str(per)], env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for k in range(procs)]
+    ps = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(repo), "r", str(k * per), str(per)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for k in range(procs)
+    ]
     acks = set()
     for p in ps:
         out, err = p.communicate(timeout=300)
@@ -67,8 +75,12 @@ def test_killed_writer_leaves_a_whole_file(cw, repo, heavy):
     rounds = 40 if heavy else 8
     first = 0
     for _ in range(rounds):
-        p = subprocess.Popen([sys.executable, "-c", WRITER, str(repo), "r", str(first), "25"],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        p = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(repo), "r", str(first), "25"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         time.sleep(random.uniform(0.3, 0.9))
         p.send_signal(signal.SIGKILL)
         out, _ = p.communicate()
@@ -108,10 +120,18 @@ def test_lock_timeout_names_the_lock_and_changes_nothing(cw, repo):
 def test_lock_of_a_killed_process_does_not_block(cw, repo):
     cw.ok("run", "new", "--id", "r")
     lock_path = repo / ".cw/runs/r/state.json.lock"
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import filelock, time, sys
         lock = filelock.FileLock({str(lock_path)!r}); lock.acquire(); print("held", flush=True); time.sleep(60)
-    """)], stdout=subprocess.PIPE, text=True)
+    """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "held"
     holder.send_signal(signal.SIGKILL)
     holder.wait()

@@ -18,8 +18,18 @@ def _workspace(cw, repo: Path) -> None:
         cw.ok("task", "add", "a", t, "--backend", "shell")
     cw.ok("dispatch", "a")
     (repo / "o.md").write_text("ok")
-    cw.ok("result", "a", "t1", "o.md", "--usage-input-tokens", "1000", "--usage-output-tokens", "10",
-          "--usage-model", "claude-haiku-4-5")
+    cw.ok(
+        "result",
+        "a",
+        "t1",
+        "o.md",
+        "--usage-input-tokens",
+        "1000",
+        "--usage-output-tokens",
+        "10",
+        "--usage-model",
+        "claude-haiku-4-5",
+    )
     cw.ok("revenue", "add", "a", "10.00", "USD", "--ref", "I-1")
 
 

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import FIXTURES, REPO_ROOT
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from conftest import FIXTURES, REPO_ROOT
 from cw.capabilities import reports
 from cw.core import ledger
 from cw.core import state as loader
@@ -87,8 +87,14 @@ def _odd_runs(repo: Path, rng: random.Random) -> None:
     _write(repo, "odd-output", out)
     values = variant("odd-values")
     values["tasks"][0].update(id=5, status=None, dispatchedAt="", backendId=0)
-    values["tasks"][1]["usage"] = {"source": None, "model": "", "inputTokens": 1.5, "outputTokens": 2 ** 60,
-                                   "totalTokens": True, "reasoningTokens": 3}
+    values["tasks"][1]["usage"] = {
+        "source": None,
+        "model": "",
+        "inputTokens": 1.5,
+        "outputTokens": 2**60,
+        "totalTokens": True,
+        "reasoningTokens": 3,
+    }
     values["workers"][0]["usage"] = {}
     values["workers"][0]["outputSizeBytes"] = "12"
     _write(repo, "odd-values", values)
@@ -99,8 +105,11 @@ def _odd_runs(repo: Path, rng: random.Random) -> None:
     legacy.pop("workflow")
     _write(repo, "legacy-run", legacy)  # no workflow/paths, but an empty run dir: loads (migrated)
     _write(repo, "dir-name-differs", variant("the-id-inside"))
-    _write(repo, "unicode-run", variant("unicode-run", actor="José 🚀",
-                                        tasks=[{**t, "prompt": "résumé ✓ 𝄞"} for t in base["tasks"]]))
+    _write(
+        repo,
+        "unicode-run",
+        variant("unicode-run", actor="José 🚀", tasks=[{**t, "prompt": "résumé ✓ 𝄞"} for t in base["tasks"]]),
+    )
     # records the loader may check beyond what the summary reads: whatever it decides, both paths agree
     checked = variant("checked-dispatch")
     checked["dispatches"][0]["id"] = 7
@@ -112,7 +121,7 @@ def _odd_runs(repo: Path, rng: random.Random) -> None:
     checked["nodes"][0]["kind"] = 5
     _write(repo, "checked-node", checked)
     checked = variant("checked-tokens")
-    next(w for w in checked["workers"] if "usage" in w)["usage"]["cacheReadTokens"] = 10 ** 16
+    next(w for w in checked["workers"] if "usage" in w)["usage"]["cacheReadTokens"] = 10**16
     _write(repo, "checked-tokens", checked)
     _write(repo, "checked-selection", variant("checked-selection", candidateSelections=[{"id": None}]))
     _write(repo, "tie-a", variant("tie-a", createdAt="2026-12-01T00:00:00.000Z"))
@@ -135,8 +144,16 @@ def _odd_runs(repo: Path, rng: random.Random) -> None:
     (wiped / "tasks").mkdir()
     (wiped / "tasks" / "t1.md").write_text("work")
     booked = variant("broken-ledger")
-    booked["revenue"], _ = ledger.book(None, run_id="broken-ledger", amount="100.00", currency="USD", ref="INV-1",
-                                       at=NOW, recorded_at=NOW, actor="alice")
+    booked["revenue"], _ = ledger.book(
+        None,
+        run_id="broken-ledger",
+        amount="100.00",
+        currency="USD",
+        ref="INV-1",
+        at=NOW,
+        recorded_at=NOW,
+        actor="alice",
+    )
     booked["revenue"]["entries"][0]["amount"] = "1.00"  # edited after it was hashed
     _write(repo, "broken-ledger", booked)
 
@@ -156,8 +173,12 @@ def workspace(tmp_path: Path, isolated_home: Path) -> dict[str, Any]:
 
 
 def _run_dirs(repos: list[Path]) -> list[tuple[Path, Path]]:
-    return [(r, d) for r in sorted(repos, key=str) for d in sorted((r / ".cw" / "runs").iterdir())
-            if (d / "state.json").is_file()]
+    return [
+        (r, d)
+        for r in sorted(repos, key=str)
+        for d in sorted((r / ".cw" / "runs").iterdir())
+        if (d / "state.json").is_file()
+    ]
 
 
 def reference(repos: list[Path], policy_file: Path | None, limit: int | None) -> str:
@@ -211,9 +232,21 @@ def _show_all(cw, repos: list[Path], policy_file: Path) -> int:
 def test_the_workspace_has_what_the_tests_need(cw, workspace):
     got = json.loads(summary(cw, workspace, DEF, 10_000))
     reasons = {u["runId"]: u["reason"] for u in got["unreadable"]}
-    assert {"bad-json", "future-schema", "schema-text", "not-object", "tasks-object", "paths-null",
-            "inputs-number", "phases-text", "members-text", "id-number", "range", "wiped",
-            "broken-ledger"} <= set(reasons)
+    assert {
+        "bad-json",
+        "future-schema",
+        "schema-text",
+        "not-object",
+        "tasks-object",
+        "paths-null",
+        "inputs-number",
+        "phases-text",
+        "members-text",
+        "id-number",
+        "range",
+        "wiped",
+        "broken-ledger",
+    } <= set(reasons)
     assert "Number out of range" in reasons["range"]
     assert reasons["wiped"].startswith("Refusing to load run wiped")
     assert reasons["broken-ledger"].startswith("revenue ledger does not verify (rev-0001:")
@@ -290,8 +323,16 @@ def test_a_valid_snapshot_never_stands_in_for_the_state(cw, workspace, tmp_path)
     valid while those changed by hand. The summary must report the state as it is now."""
     repos = workspace["repos"]
     cachey = tmp_path / "cachey.json"
-    cachey.write_text(json.dumps({"schemaVersion": 1, "id": "cachey", "models": [], "defaultPrice": {
-        "inputPerMillion": 3, "outputPerMillion": 15, "cacheReadPerMillion": 1}}))
+    cachey.write_text(
+        json.dumps(
+            {
+                "schemaVersion": 1,
+                "id": "cachey",
+                "models": [],
+                "defaultPrice": {"inputPerMillion": 3, "outputPerMillion": 15, "cacheReadPerMillion": 1},
+            }
+        )
+    )
     _show_all(cw, repos, cachey)
     for _, d in _run_dirs(repos[:1]):
         state = json.loads((d / "state.json").read_text())
@@ -350,9 +391,14 @@ def test_the_lean_reader_agrees_with_the_store(workspace):
         assert derive_summary_report(lean, NOW, policy) == derive_summary_report(full, NOW, policy)
         e_full = run_entry(derive_report(full, NOW, policy), full, str(repo))
         e_lean = run_entry(derive_summary_report(lean, NOW, policy), lean, str(repo))
-        assert (e_lean.ref, e_lean.run_id, e_lean.created_at, e_lean.backend_bytes, e_lean.output_bytes,
-                e_lean.actor) == (e_full.ref, e_full.run_id, e_full.created_at, e_full.backend_bytes,
-                                  e_full.output_bytes, e_full.actor)
+        assert (
+            e_lean.ref,
+            e_lean.run_id,
+            e_lean.created_at,
+            e_lean.backend_bytes,
+            e_lean.output_bytes,
+            e_lean.actor,
+        ) == (e_full.ref, e_full.run_id, e_full.created_at, e_full.backend_bytes, e_full.output_bytes, e_full.actor)
         assert lean.get("revenue") == full.get("revenue")
         n_ok += 1
     assert n_ok >= 30 and n_bad >= 12

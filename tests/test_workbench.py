@@ -16,23 +16,23 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import pytest
-
 from conftest import FIXTURES, copy_fixture_run, tree_bytes
+
 from cw.capabilities import all_capabilities, by_name
 from cw.capabilities.table import Capability
 from cw.core.jsonout import dumps
 
 NOW = "2026-06-08T12:00:00.000Z"
-RESULT_TEXT = ('# result\n\n```cw:result\n{"summary": "done", "findings": [], "evidence": ["README.md:1"]}\n'
-               "```\n")
+RESULT_TEXT = '# result\n\n```cw:result\n{"summary": "done", "findings": [], "evidence": ["README.md:1"]}\n```\n'
 NULL_WORDS = {"n/a", "unreported", "unpriced", "—"}
 
 
@@ -54,33 +54,81 @@ def populate(cw, repo: Path, other: Path) -> None:
     copy_fixture_run(repo, "fixture-run")
     copy_fixture_run(repo, "empty-run")
     (repo / "res.md").write_text(RESULT_TEXT)
-    cw.ok("run", "new", "--id", "build-1", "--app", "shop", "--title", "Checkout <b>flow</b> & co",
-          "--actor", "alice", "--token-budget", "100000")
+    cw.ok(
+        "run",
+        "new",
+        "--id",
+        "build-1",
+        "--app",
+        "shop",
+        "--title",
+        "Checkout <b>flow</b> & co",
+        "--actor",
+        "alice",
+        "--token-budget",
+        "100000",
+    )
     for task in ("t1", "t2", "t3"):
         cw.ok("task", "add", "build-1", task, *(("--backend", "shell") if task == "t3" else ()))
     cw.ok("dispatch", "build-1")
-    cw.ok("result", "build-1", "t1", "res.md", "--usage-input-tokens", "1200000", "--usage-output-tokens",
-          "300000", "--usage-model", "claude-sonnet-4-6", "--actor", "alice")
+    cw.ok(
+        "result",
+        "build-1",
+        "t1",
+        "res.md",
+        "--usage-input-tokens",
+        "1200000",
+        "--usage-output-tokens",
+        "300000",
+        "--usage-model",
+        "claude-sonnet-4-6",
+        "--actor",
+        "alice",
+    )
     cw.ok("result", "build-1", "t2", "res.md")
     cw.ok("worker", "fail", "build-1", "worker-t3-0001", "the sandbox ran out of disk")
     cw.ok("run", "new", "--id", "build-2", "--app", "shop", "--actor", "bob", "--parent", "build-1")
     cw.ok("task", "add", "build-2", "t1")
     cw.ok("dispatch", "build-2")
-    cw.ok("result", "build-2", "t1", "res.md", "--usage-input-tokens", "2000000", "--usage-output-tokens",
-          "400000", "--usage-model", "mystery-model-x", "--actor", "bob")
+    cw.ok(
+        "result",
+        "build-2",
+        "t1",
+        "res.md",
+        "--usage-input-tokens",
+        "2000000",
+        "--usage-output-tokens",
+        "400000",
+        "--usage-model",
+        "mystery-model-x",
+        "--actor",
+        "bob",
+    )
     cw.ok("candidate", "register", "build-2", "--worker", "worker-t1-0001")
     cron = {"CW_CRON_NAME": "nightly"}
     cw.ok("run", "new", "--id", "nightly-1", "--app", "triage", env=cron)
     cw.ok("task", "add", "nightly-1", "t1", env=cron)
     cw.ok("task", "add", "nightly-1", "t2", env=cron)
     cw.ok("dispatch", "nightly-1", "t1", env=cron)
-    cw.ok("result", "nightly-1", "t1", "res.md", "--usage-input-tokens", "3000000", "--usage-output-tokens",
-          "500000", "--usage-model", "claude-sonnet-4-6", env=cron)
+    cw.ok(
+        "result",
+        "nightly-1",
+        "t1",
+        "res.md",
+        "--usage-input-tokens",
+        "3000000",
+        "--usage-output-tokens",
+        "500000",
+        "--usage-model",
+        "claude-sonnet-4-6",
+        env=cron,
+    )
     cw.ok("revenue", "add", "build-2", "120.00", "USD", "--ref", "order-1", "--at", "2026-06-08T11:00:00.000Z")
     cw.ok("revenue", "add", "build-1", "80.00", "USD", "--ref", "order-2", "--at", "2026-06-08T11:30:00.000Z")
     listed = cw.json("revenue", "list", "--run", "build-1")
-    cw.ok("revenue", "reverse", "build-1", listed["entries"][0]["id"], "--amount", "20.00",
-          "--reason", "partial refund")
+    cw.ok(
+        "revenue", "reverse", "build-1", listed["entries"][0]["id"], "--amount", "20.00", "--reason", "partial refund"
+    )
     other.mkdir(exist_ok=True)
     copy_fixture_run(other, "empty-run")  # the same run id in two repos
     cw.ok("run", "new", "--id", "carol-1", "--app", "triage", "--actor", "carol", "--cwd", str(other))
@@ -211,8 +259,9 @@ def running(scope: str = "repo", cwd: str | None = None, pricing: str | None = N
         thread.join(5)
 
 
-def request(server, path: str, method: str = "GET", host: str | None = "default",
-            body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+def request(
+    server, path: str, method: str = "GET", host: str | None = "default", body: bytes | None = None
+) -> tuple[int, dict[str, str], bytes]:
     port = server.server_address[1]
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
     try:
@@ -239,7 +288,7 @@ def get_ok(server, path: str) -> str:
 class PageReader(HTMLParser):
     """Collects every ``data-path`` element with its payload block, exact JSON value and visible text."""
 
-    VOID = {"br", "img", "meta", "link", "input", "hr", "line", "rect"}
+    VOID: ClassVar[set[str]] = {"br", "img", "meta", "link", "input", "hr", "line", "rect"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -262,8 +311,13 @@ class PageReader(HTMLParser):
             return
         self.stack.append((tag, attrs))
         if "data-path" in attrs and tag != "rect":
-            field = {"path": attrs["data-path"], "value": json.loads(attrs["data-value"] or "null"),
-                     "block": self._block(), "text": "", "class": attrs.get("class") or ""}
+            field = {
+                "path": attrs["data-path"],
+                "value": json.loads(attrs["data-value"] or "null"),
+                "block": self._block(),
+                "text": "",
+                "class": attrs.get("class") or "",
+            }
             self.fields.append(field)
             self.open.append(field)
 
@@ -338,7 +392,7 @@ def test_api_serves_every_read_only_capability_exactly_as_the_cli_prints_it(cw, 
                 assert cli.exit_code == 0, f"cw {' '.join(cli_argv(cap, args))}: {cli.stderr}"
                 query = []
                 for k, v in mcp_args(cap, args).items():
-                    for item in (v if isinstance(v, list) else [v]):
+                    for item in v if isinstance(v, list) else [v]:
                         query.append((k, "true" if item is True else str(item)))
                 status, headers, body = request(server, f"/api/{cap.name}?{urlencode(query)}")
                 assert status == 200, f"/api/{cap.name} {args}: {body!r}"
@@ -386,8 +440,12 @@ def test_runs_page_shows_the_run_list_payload_and_filters_it(cw, world):
         page = check_page_against_api(server, "/")
         ids = [f["value"] for f in page.fields if re.fullmatch(r"runs\.\d+\.app", f["path"])]
         assert len(ids) == cw.json("run", "list")["runCount"] == 5
-        for query in ({"app": "shop"}, {"actor": "alice"}, {"lifecycle": "open"},
-                      {"app": "shop", "actor": "bob", "lifecycle": "completed"}):
+        for query in (
+            {"app": "shop"},
+            {"actor": "alice"},
+            {"lifecycle": "open"},
+            {"app": "shop", "actor": "bob", "lifecycle": "completed"},
+        ):
             text = get_ok(server, "/?" + urlencode(query))
             expected = cw.json("run", "list", *[x for k, v in query.items() for x in (f"--{k}", v)])
             shown_ids = re.findall(r'<tr data-run-id="([^"]+)"', text)
@@ -403,13 +461,20 @@ def test_run_page_shows_metrics_revenue_and_raw_payloads(cw, world):
             blocks = {f["block"][0] for f in page.fields}
             assert {"run.show", "metrics.show"} <= blocks, rid
             paths = {f["path"] for f in page.fields if f["block"][0] == "metrics.show"}
-            for needed in ("time.run.wallClockMs", "rates.failure.rate", "rates.failure.count",
-                           "rates.verifierPass.total", "rates.candidateAcceptance.rate", "usage.coverage",
-                           "usage.totalTokens", "cost.state", "cost.attestedUsd"):
+            for needed in (
+                "time.run.wallClockMs",
+                "rates.failure.rate",
+                "rates.failure.count",
+                "rates.verifierPass.total",
+                "rates.candidateAcceptance.rate",
+                "usage.coverage",
+                "usage.totalTokens",
+                "cost.state",
+                "cost.attestedUsd",
+            ):
                 assert needed in paths, (rid, needed)
         text = get_ok(server, "/run/fixture-run")
-        report = json.loads(cw("metrics", "show", "fixture-run", "--pricing", "default", "--json",
-                               "--now", NOW).stdout)
+        report = json.loads(cw("metrics", "show", "fixture-run", "--pricing", "default", "--json", "--now", NOW).stdout)
         # CW's fixture figures, as cw-compat §3 states them
         assert report["rates"]["verifierPass"]["count"] == 2 and report["rates"]["verifierPass"]["total"] == 3
         assert 'data-path="rates.verifierPass.rate" data-value="0.666667">66.7%<' in text
@@ -418,13 +483,17 @@ def test_run_page_shows_metrics_revenue_and_raw_payloads(cw, world):
         rev = check_page_against_api(server, "/run/build-2")
         revenue = {f["path"]: f for f in rev.fields if f["block"][0] == "revenue.list"}
         assert (revenue["entries.0.amount"]["value"], revenue["entries.0.amount"]["text"]) == (120, "120.00")
-        net = {f["path"]: f["text"] for f in rev.fields
-               if f["block"][0] == "metrics.show" and f["path"].startswith("net.")}
+        net = {
+            f["path"]: f["text"] for f in rev.fields if f["block"][0] == "metrics.show" and f["path"].startswith("net.")
+        }
         assert net["net.revenue"] == "120.00"
         ledger = {f["path"]: f["text"] for f in rev.fields if f["block"][0] == "ledger.verify"}
         assert ledger == {"runs.0.ok": "verifies", "runs.0.entries": "1"}
-        budget = {f["path"]: f["text"] for f in check_page_against_api(server, "/run/build-1").fields
-                  if f["block"][0] == "budget"}
+        budget = {
+            f["path"]: f["text"]
+            for f in check_page_against_api(server, "/run/build-1").fields
+            if f["block"][0] == "budget"
+        }
         assert budget["tokenBudget.limit"] == "100000" and budget["tokenBudget.spent"] == "1500000"
 
 
@@ -452,14 +521,22 @@ def test_summary_page_matches_the_summary_payload(world):
     with running(pricing="default") as server:
         page = check_page_against_api(server, "/summary")
         paths = {f["path"] for f in page.fields}
-        assert {"runCount", "rates.failure.rate", "usage.coverage", "cost.state", "byApp.0.runCount",
-                "byBackend.0.runCount", "byActor.0.runCount", "byActor.0.cost.attestedUsd",
-                "runs.0.rates.failure.rate"} <= paths
+        assert {
+            "runCount",
+            "rates.failure.rate",
+            "usage.coverage",
+            "cost.state",
+            "byApp.0.runCount",
+            "byBackend.0.runCount",
+            "byActor.0.runCount",
+            "byActor.0.cost.attestedUsd",
+            "runs.0.rates.failure.rate",
+        } <= paths
     with running(scope="home", pricing="default") as server:
         page = check_page_against_api(server, "/summary")
         assert next(f["value"] for f in page.fields if f["path"] == "runCount") == 7
         text = get_ok(server, "/summary")
-        assert f'/run/carol-1?{urlencode({"repo": str(world["other"])})}'.replace("&", "&amp;") in text
+        assert f"/run/carol-1?{urlencode({'repo': str(world['other'])})}".replace("&", "&amp;") in text
 
 
 def test_pnl_page_table_and_charts_match_the_pnl_payload(world):
@@ -468,8 +545,9 @@ def test_pnl_page_table_and_charts_match_the_pnl_payload(world):
         pnl = json.loads(get_ok(server, "/api/pnl"))
         rows = pnl["rows"]
         assert rows, "the P&L has rows"
-        spend_bars = {b["data-key"]: b for b in page.bars
-                      if b["data-series"] == "spend" and b["block"][1] == {"by": "actor"}}
+        spend_bars = {
+            b["data-key"]: b for b in page.bars if b["data-series"] == "spend" and b["block"][1] == {"by": "actor"}
+        }
         revenue_bars = {b["data-key"]: b for b in page.bars if b["data-series"] == "revenue"}
         net_bars = {b["data-key"]: b for b in page.bars if b["data-series"] == "net"}
         assert list(spend_bars) == [r["key"] for r in rows]
@@ -480,7 +558,7 @@ def test_pnl_page_table_and_charts_match_the_pnl_payload(world):
             assert ("bar-neg" in net_bars[r["key"]]["class"]) == (Decimal(str(r["net"])) < 0)
         # bar lengths are proportional to the values (one scale per chart)
         values = [Decimal(str(v)) for r in rows for v in (r["spend"], r["revenue"])]
-        span = max(values + [Decimal(0)]) - min(values + [Decimal(0)])
+        span = max([*values, Decimal(0)]) - min([*values, Decimal(0)])
         for bar in list(spend_bars.values()) + list(revenue_bars.values()):
             v = abs(Decimal(bar["data-value"]))
             assert abs(Decimal(bar["width"]) - v / span * 330) <= Decimal("0.1")
@@ -499,9 +577,17 @@ def test_nothing_is_written_not_even_the_metrics_snapshot(cw, world, isolated_ho
     before = [tree_bytes(r) for r in roots]
     snapshot = world["repo"] / ".cw" / "runs" / "fixture-run" / "metrics" / "metrics-report.json"
     with running(scope="home", pricing="default") as server:
-        for path in ("/", "/summary", "/pnl", "/run/fixture-run", "/run/build-1",
-                     "/api/metrics.show?runId=fixture-run", "/api/metrics.summary", "/api/ledger.verify",
-                     f"/run/carol-1?{urlencode({'repo': str(world['other'])})}"):
+        for path in (
+            "/",
+            "/summary",
+            "/pnl",
+            "/run/fixture-run",
+            "/run/build-1",
+            "/api/metrics.show?runId=fixture-run",
+            "/api/metrics.summary",
+            "/api/ledger.verify",
+            f"/run/carol-1?{urlencode({'repo': str(world['other'])})}",
+        ):
             get_ok(server, path)
     assert [tree_bytes(r) for r in roots] == before
     assert not snapshot.exists()
@@ -512,14 +598,25 @@ def test_nothing_is_written_not_even_the_metrics_snapshot(cw, world, isolated_ho
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"])
 def test_only_get_is_served(world, method):
     with running() as server:
-        status, headers, body = request(server, "/api/run.list", method=method, body=b"{}")
+        status, headers, _body = request(server, "/api/run.list", method=method, body=b"{}")
         assert status == 405
         assert headers["allow"] == "GET"
         assert request(server, "/api/run.list")[0] == 200
 
 
-@pytest.mark.parametrize("host", ["evil.example", "127.0.0.1.evil.example", "localhost.evil.example:80",
-                                  "10.0.0.7", "127.0.0.2", "localhost:1", None, ""])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example",
+        "127.0.0.1.evil.example",
+        "localhost.evil.example:80",
+        "10.0.0.7",
+        "127.0.0.2",
+        "localhost:1",
+        None,
+        "",
+    ],
+)
 def test_requests_to_a_non_local_host_are_forbidden(world, host):
     with running() as server:
         status, _, body = request(server, "/", host=host)
@@ -532,8 +629,14 @@ def test_requests_to_a_non_local_host_are_forbidden(world, host):
 def test_local_host_names_are_served(world):
     with running() as server:
         port = server.server_address[1]
-        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LOCALHOST:{port}", f"[::1]:{port}", "localhost",
-                     "127.0.0.1"):
+        for host in (
+            f"127.0.0.1:{port}",
+            f"localhost:{port}",
+            f"LOCALHOST:{port}",
+            f"[::1]:{port}",
+            "localhost",
+            "127.0.0.1",
+        ):
             assert request(server, "/", host=host)[0] == 200, host
 
 
@@ -571,8 +674,14 @@ def test_make_server_listens_on_loopback_only(world):
 
 
 def test_cw_workbench_prints_its_url_and_stops_on_ctrl_c(world):
-    proc = subprocess.Popen([sys.executable, "-m", "cw", "workbench", "--port", "0"], cwd=world["repo"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cw", "workbench", "--port", "0"],
+        cwd=world["repo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
     try:
         first = proc.stderr.readline()
         m = re.match(r"cw workbench: serving http://127\.0\.0\.1:(\d+)/ \(read-only, scope=repo\)", first)
@@ -596,7 +705,10 @@ def test_home_scope_lists_runs_of_every_registered_repo(world):
     with running(scope="home") as server:
         listing = json.loads(get_ok(server, "/api/run.list"))
         assert {(r["runId"], r["repo"]) for r in listing["runs"]} >= {
-            ("carol-1", str(world["other"])), ("empty-run", str(world["other"])), ("empty-run", str(world["repo"]))}
+            ("carol-1", str(world["other"])),
+            ("empty-run", str(world["other"])),
+            ("empty-run", str(world["repo"])),
+        }
         text = get_ok(server, "/")
         assert "carol-1" in text and str(world["other"]) in text
         check_page_against_api(server, f"/run/carol-1?{urlencode({'repo': str(world['other'])})}")

@@ -7,24 +7,38 @@ from functools import lru_cache
 
 from cw.capabilities.table import Capability, Param
 
-
 #: The JSON Schema (in schemas/) each verb's payload follows; a test validates every one.
 OUTPUT_SCHEMAS = {
-    "run.new": "run-new.output.schema.json", "run.list": "run-list.schema.json",
-    "run.show": "run-show.schema.json", "run.link": "run-link.output.schema.json",
-    "task.add": "task-add.output.schema.json", "dispatch": "dispatch.output.schema.json",
-    "result": "worker-output-record.schema.json", "worker.output": "worker-output-record.schema.json",
-    "worker.fail": "worker-fail.output.schema.json", "verify": "verify.output.schema.json",
-    "candidate.register": "candidate.schema.json", "candidate.select": "candidate-decision.output.schema.json",
-    "candidate.reject": "candidate-decision.output.schema.json", "feedback.open": "feedback.schema.json",
-    "feedback.task": "feedback.schema.json", "feedback.resolve": "feedback.schema.json",
-    "feedback.reject": "feedback.schema.json", "member.add": "membership.schema.json",
-    "member.set": "membership.schema.json", "registry.add": "registry-change.output.schema.json",
-    "registry.remove": "registry-change.output.schema.json", "registry.list": "registry-list.schema.json",
-    "metrics.show": "metrics-report.schema.json", "metrics.summary": "metrics-summary.schema.json",
-    "revenue.add": "revenue-entry.output.schema.json", "revenue.reverse": "revenue-entry.output.schema.json",
-    "revenue.list": "revenue-list.schema.json", "ledger.verify": "ledger-verify.schema.json",
-    "pnl": "pnl.schema.json", "budget": "budget.schema.json",
+    "run.new": "run-new.output.schema.json",
+    "run.list": "run-list.schema.json",
+    "run.show": "run-show.schema.json",
+    "run.link": "run-link.output.schema.json",
+    "task.add": "task-add.output.schema.json",
+    "dispatch": "dispatch.output.schema.json",
+    "result": "worker-output-record.schema.json",
+    "worker.output": "worker-output-record.schema.json",
+    "worker.fail": "worker-fail.output.schema.json",
+    "verify": "verify.output.schema.json",
+    "candidate.register": "candidate.schema.json",
+    "candidate.select": "candidate-decision.output.schema.json",
+    "candidate.reject": "candidate-decision.output.schema.json",
+    "feedback.open": "feedback.schema.json",
+    "feedback.task": "feedback.schema.json",
+    "feedback.resolve": "feedback.schema.json",
+    "feedback.reject": "feedback.schema.json",
+    "member.add": "membership.schema.json",
+    "member.set": "membership.schema.json",
+    "registry.add": "registry-change.output.schema.json",
+    "registry.remove": "registry-change.output.schema.json",
+    "registry.list": "registry-list.schema.json",
+    "metrics.show": "metrics-report.schema.json",
+    "metrics.summary": "metrics-summary.schema.json",
+    "revenue.add": "revenue-entry.output.schema.json",
+    "revenue.reverse": "revenue-entry.output.schema.json",
+    "revenue.list": "revenue-list.schema.json",
+    "ledger.verify": "ledger-verify.schema.json",
+    "pnl": "pnl.schema.json",
+    "budget": "budget.schema.json",
 }
 
 
@@ -33,8 +47,10 @@ def all_capabilities() -> tuple[Capability, ...]:
     """Every declared verb, in the order ``cw --help`` lists them."""
     from cw.capabilities import money, reports, runs
 
-    caps = tuple(dataclasses.replace(c, output_schema=OUTPUT_SCHEMAS[c.name])
-                 for c in runs.CAPABILITIES + reports.CAPABILITIES + money.CAPABILITIES)
+    caps = tuple(
+        dataclasses.replace(c, output_schema=OUTPUT_SCHEMAS[c.name])
+        for c in runs.CAPABILITIES + reports.CAPABILITIES + money.CAPABILITIES
+    )
     names = [c.name for c in caps]
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:

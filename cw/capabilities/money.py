@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from cw.capabilities.table import CWD, NOW, PRICING, RUN, SCOPE, Capability, Param
 from cw.core import attribution as attr
@@ -26,8 +27,7 @@ from cw.shell.store import LoadedRun, Store, Update, read_run_dir
 from cw.shell.workspace import Workspace
 
 JSON_OUT = Param("json", "print the payload as JSON", type="boolean", mcp=False)
-FX = Param("fx", "the FX policy for conversions: a file path, or 'default' for the bundled one",
-           metavar="PATH|default")
+FX = Param("fx", "the FX policy for conversions: a file path, or 'default' for the bundled one", metavar="PATH|default")
 
 # --- parents ---------------------------------------------------------------------------------------
 
@@ -57,8 +57,9 @@ def link_parents_checked(store: Store, run_id: str, parents: list[str]) -> list[
     if out:
         cycle = attr.detect_cycle(_parents_map(store), run_id, out)
         if cycle:
-            raise RefusedError(f"Refusing to link {run_id} to {', '.join(out)}: it would make a cycle "
-                               f"({' -> '.join(cycle)}).")
+            raise RefusedError(
+                f"Refusing to link {run_id} to {', '.join(out)}: it would make a cycle ({' -> '.join(cycle)})."
+            )
     return out
 
 
@@ -73,8 +74,9 @@ def run_link(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
         new = link_parents_checked(store, lr.run_id, parents)
         current = [p for p in lr.state.get("parentRunIds", []) if isinstance(p, str)]
         merged = current + [p for p in new if p not in current]
-        return Update({**lr.state, "parentRunIds": merged, "updatedAt": now},
-                      {"runId": lr.run_id, "parentRunIds": merged})
+        return Update(
+            {**lr.state, "parentRunIds": merged, "updatedAt": now}, {"runId": lr.run_id, "parentRunIds": merged}
+        )
 
     return store.update(a["run_id"], fn)
 
@@ -95,16 +97,20 @@ class DispatchGate:
     """Budget checks ``cw dispatch`` runs inside its lock (policies are loaded before the lock)."""
 
     def policy(self, ws: Workspace, a: dict[str, Any]) -> tuple[Any, Any]:
-        return (load_pricing_policy(a.get("pricing") or "default", ws.process_cwd),
-                load_fx_policy(a.get("fx") or "default", ws.process_cwd))
+        return (
+            load_pricing_policy(a.get("pricing") or "default", ws.process_cwd),
+            load_fx_policy(a.get("fx") or "default", ws.process_cwd),
+        )
 
     def check(self, state: dict[str, Any], policies: tuple[Any, Any], allow_unreported: bool, now: str) -> None:
         if not has_budget(state):
             return
         status = budget_status(state, policies[0], policies[1], now=now, allow_unreported=allow_unreported)
         if not status["dispatch"]["allowed"]:
-            raise RefusedError(f"Refusing to dispatch run {state['id']}: " + "; ".join(status["dispatch"]["reasons"])
-                               + ".", hint=f"cw budget {state['id']}")
+            raise RefusedError(
+                f"Refusing to dispatch run {state['id']}: " + "; ".join(status["dispatch"]["reasons"]) + ".",
+                hint=f"cw budget {state['id']}",
+            )
 
 
 dispatch_gate = DispatchGate()
@@ -120,10 +126,15 @@ def budget(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
 def _text_budget(p: dict[str, Any]) -> str:
     lines = [f"budget {p['runId']}  units={p['units']}  unreported={p['unreportedUnits']}"]
     tb, cb = p["tokenBudget"], p["costBudget"]
-    lines.append(f"  tokens: spent={tb['spent']} of {tb['limit']}  remaining={tb['remaining']}" if tb
-                 else "  tokens: no budget")
-    lines.append(f"  cost:   spent={cb['spent']} of {cb['limit']} {cb['currency']}  remaining={cb['remaining']} "
-                 f"{cb['currency']}  (pricing {cb['pricingPolicyId'] or 'none'})" if cb else "  cost:   no budget")
+    lines.append(
+        f"  tokens: spent={tb['spent']} of {tb['limit']}  remaining={tb['remaining']}" if tb else "  tokens: no budget"
+    )
+    lines.append(
+        f"  cost:   spent={cb['spent']} of {cb['limit']} {cb['currency']}  remaining={cb['remaining']} "
+        f"{cb['currency']}  (pricing {cb['pricingPolicyId'] or 'none'})"
+        if cb
+        else "  cost:   no budget"
+    )
     d = p["dispatch"]
     lines.append("  dispatch: allowed" if d["allowed"] else "  dispatch: refused")
     lines += [f"    - {r}" for r in d["reasons"]]
@@ -159,8 +170,11 @@ def _ref_elsewhere(store: Store, run_id: str, ref: str) -> None:
             continue
         hit = ledger.find_booking(st.get("revenue"), ref) if "revenue" in st else None
         if hit is not None:
-            raise RefusedError(f"Revenue with --ref {ref} is already booked on run {d.name} as {hit['id']}; "
-                               "a retried job books once. Nothing was written.", hint=f"cw revenue list --run {d.name}")
+            raise RefusedError(
+                f"Revenue with --ref {ref} is already booked on run {d.name} as {hit['id']}; "
+                "a retried job books once. Nothing was written.",
+                hint=f"cw revenue list --run {d.name}",
+            )
 
 
 def revenue_add(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
@@ -177,12 +191,23 @@ def revenue_add(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
 
     def fn(lr: LoadedRun) -> Update[dict[str, Any]]:
         ledger.ensure_verified(lr.state.get("revenue"), sidefiles.read_head(lr.dir), lr.run_id)
-        doc, entry = ledger.book(lr.state.get("revenue"), run_id=lr.run_id, amount=amount, currency=cur, ref=ref,
-                                 note=a.get("note"), at=at, recorded_at=now,
-                                 actor=lr.state.get("actor") or "unattributed")
+        doc, entry = ledger.book(
+            lr.state.get("revenue"),
+            run_id=lr.run_id,
+            amount=amount,
+            currency=cur,
+            ref=ref,
+            note=a.get("note"),
+            at=at,
+            recorded_at=now,
+            actor=lr.state.get("actor") or "unattributed",
+        )
         head = dumps(ledger.head_for(doc, lr.run_id)) + "\n"
-        return Update({**lr.state, "revenue": doc, "updatedAt": now}, {"runId": lr.run_id, "entry": entry},
-                      after=[(sidefiles.head_path(lr.dir), head.encode())])
+        return Update(
+            {**lr.state, "revenue": doc, "updatedAt": now},
+            {"runId": lr.run_id, "entry": entry},
+            after=[(sidefiles.head_path(lr.dir), head.encode())],
+        )
 
     return store.update(a["run_id"], fn)
 
@@ -195,12 +220,21 @@ def revenue_reverse(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
 
     def fn(lr: LoadedRun) -> Update[dict[str, Any]]:
         ledger.ensure_verified(lr.state.get("revenue"), sidefiles.read_head(lr.dir), lr.run_id)
-        doc, entry = ledger.reverse(lr.state.get("revenue"), entry_id=a["entry_id"], amount=a.get("amount"),
-                                    reason=reason, recorded_at=now, actor=lr.state.get("actor") or "unattributed",
-                                    run_id=lr.run_id)
+        doc, entry = ledger.reverse(
+            lr.state.get("revenue"),
+            entry_id=a["entry_id"],
+            amount=a.get("amount"),
+            reason=reason,
+            recorded_at=now,
+            actor=lr.state.get("actor") or "unattributed",
+            run_id=lr.run_id,
+        )
         head = dumps(ledger.head_for(doc, lr.run_id)) + "\n"
-        return Update({**lr.state, "revenue": doc, "updatedAt": now}, {"runId": lr.run_id, "entry": entry},
-                      after=[(sidefiles.head_path(lr.dir), head.encode())])
+        return Update(
+            {**lr.state, "revenue": doc, "updatedAt": now},
+            {"runId": lr.run_id, "entry": entry},
+            after=[(sidefiles.head_path(lr.dir), head.encode())],
+        )
 
     return ws.store(a.get("cwd")).update(a["run_id"], fn)
 
@@ -214,8 +248,12 @@ def _ledger_rows(ws: Workspace, a: dict[str, Any]) -> Iterator[tuple[str, str, A
         if a.get("run") and item.run_id != a["run"]:
             continue
         if item.error is not None:
-            yield item.run_id, str(item.repo), None, ledger.VerifyResult(False, 0, _unreadable_problem(item.error),
-                                                                        None, None)
+            yield (
+                item.run_id,
+                str(item.repo),
+                None,
+                ledger.VerifyResult(False, 0, _unreadable_problem(item.error), None, None),
+            )
             continue
         if has_ledger(item.dir, item.state):
             yield item.run_id, str(item.repo), item.state.get("revenue"), verify_loaded(item.dir, item.state)
@@ -229,8 +267,9 @@ def revenue_list(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     rows = list(_ledger_rows(ws, a))
     if a.get("run") and not rows:
         raise NotFoundError(f"Run not found: {a['run']}")
-    return ledger.revenue_list_payload(rows, scope=a.get("scope") or "repo", run_filter=a.get("run"),
-                                       generated_at=ws.now(a.get("now")))
+    return ledger.revenue_list_payload(
+        rows, scope=a.get("scope") or "repo", run_filter=a.get("run"), generated_at=ws.now(a.get("now"))
+    )
 
 
 def ledger_verify(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
@@ -255,9 +294,15 @@ def spend_items(run: dict[str, Any], policy: Any) -> Iterator[dict[str, Any]]:
         usage = u.usage if isinstance(u.usage, dict) else {}
         actor = usage.get("actor") if isinstance(usage.get("actor"), str) else run_actor
         model = usage.get("model")
-        item = {"runId": run.get("id"), "app": app, "actor": actor or "unattributed",
-                "model": model if isinstance(model, str) and model else None,
-                "at": usage.get("attestedAt"), "currency": currency, "amount": None}
+        item = {
+            "runId": run.get("id"),
+            "app": app,
+            "actor": actor or "unattributed",
+            "model": model if isinstance(model, str) and model else None,
+            "at": usage.get("attestedAt"),
+            "currency": currency,
+            "amount": None,
+        }
         if not u.attested:
             item["state"] = "unreported"
         else:
@@ -289,10 +334,12 @@ def pnl(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
         st = item.state
         rid = str(st.get("id"))
         app = run_app(st)
-        node = attr.RunNode(created_at=st.get("createdAt"),
-                            parents=tuple(p for p in st.get("parentRunIds", []) if isinstance(p, str)),
-                            actor=st.get("actor") if isinstance(st.get("actor"), str) else "unattributed",
-                            app=app if isinstance(app, str) else None)
+        node = attr.RunNode(
+            created_at=st.get("createdAt"),
+            parents=tuple(p for p in st.get("parentRunIds", []) if isinstance(p, str)),
+            actor=st.get("actor") if isinstance(st.get("actor"), str) else "unattributed",
+            app=app if isinstance(app, str) else None,
+        )
         nodes[rid] = node
         runs.append({"runId": rid, "app": node.app, "actor": node.actor})
         spend.extend(spend_items(st, policy))
@@ -302,12 +349,28 @@ def pnl(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
                 ledgers[rid] = st.get("revenue")
             else:
                 p = res.problem or {}
-                refused.append({"runId": rid, "repo": str(item.repo), "actor": node.actor, "app": node.app,
-                                "reason": f"revenue ledger does not verify ({p.get('entryId') or 'ledger'}: "
-                                          f"{p.get('what')})"})
-    return build_pnl(spend, revenue_items(ledgers, nodes, model), by=by, currency=currency, fx_policy=fx,
-                     pricing_policy_id=policy.id if policy is not None else None, attribution=model, now=now,
-                     runs=runs, refused=refused, unreadable=unreadable)
+                refused.append(
+                    {
+                        "runId": rid,
+                        "repo": str(item.repo),
+                        "actor": node.actor,
+                        "app": node.app,
+                        "reason": f"revenue ledger does not verify ({p.get('entryId') or 'ledger'}: {p.get('what')})",
+                    }
+                )
+    return build_pnl(
+        spend,
+        revenue_items(ledgers, nodes, model),
+        by=by,
+        currency=currency,
+        fx_policy=fx,
+        pricing_policy_id=policy.id if policy is not None else None,
+        attribution=model,
+        now=now,
+        runs=runs,
+        refused=refused,
+        unreadable=unreadable,
+    )
 
 
 def _text_pnl(p: dict[str, Any]) -> str:
@@ -319,8 +382,11 @@ def _text_pnl(p: dict[str, Any]) -> str:
 
 def _text_entry(p: dict[str, Any]) -> str:
     e = p["entry"]
-    what = f"booked {e['amount']} {e['currency']} (ref {e['ref']})" if e["kind"] == "booked" else \
-        f"reversed {e['amount']} {e['currency']} of {e['reverses']}"
+    what = (
+        f"booked {e['amount']} {e['currency']} (ref {e['ref']})"
+        if e["kind"] == "booked"
+        else f"reversed {e['amount']} {e['currency']} of {e['reverses']}"
+    )
     return f"{p['runId']} {e['id']}: {what}  actor={e['actor']}\n  hash: {e['hash']}"
 
 
@@ -329,44 +395,125 @@ def _exit_verify(p: dict[str, Any]) -> int:
 
 
 CAPABILITIES: tuple[Capability, ...] = (
-    Capability("run.link", ("run", "link"), "Link a run to parent runs (for revenue attribution).", (
-        RUN, Param("parent", "a parent run (repeatable)", multiple=True, required=True, metavar="RUN"), CWD, JSON_OUT),
-        run_link, read_only=False, text=lambda p: f"{p['runId']} parents: {', '.join(p['parentRunIds'])}"),
-    Capability("revenue.add", ("revenue", "add"), "Book revenue on the run that earned it (append-only).", (
-        RUN, Param("amount", "the amount, exact to the currency's minor unit (e.g. 120.00)", positional=True,
-                   required=True, metavar="AMOUNT"),
-        Param("currency", "ISO 4217 code (e.g. USD, EUR, JPY)", positional=True, required=True, metavar="CURRENCY"),
-        Param("ref", "the external id (invoice, payment); a second booking with it is refused", required=True,
-              metavar="EXTERNAL-ID"),
-        Param("note", "a free-text note", metavar="TEXT"),
-        Param("at", "when it was earned (ISO 8601; default now)", metavar="ISO"), CWD, JSON_OUT),
-        revenue_add, read_only=False, text=_text_entry,
-        examples=("cw revenue add nightly-20261122T030000Z-a1b2c3 120.00 USD --ref INV-1042",)),
-    Capability("revenue.reverse", ("revenue", "reverse"), "Reverse (part of) a booking with a correcting entry.", (
-        RUN, Param("entry_id", "the booked entry to correct (e.g. rev-0001)", positional=True, required=True,
-                   metavar="ENTRY-ID", mcp_name="entryId"),
-        Param("amount", "how much to reverse (default: all that remains)", metavar="PART"),
-        Param("reason", "why", required=True, metavar="TEXT"), CWD, JSON_OUT),
-        revenue_reverse, read_only=False, text=_text_entry),
-    Capability("revenue.list", ("revenue", "list"), "List revenue entries and per-currency totals.", (
-        Param("run", "only this run", metavar="RUN"), SCOPE, NOW, CWD, JSON_OUT), revenue_list, read_only=True,
-        text=ledger.render_revenue_list_text),
-    Capability("ledger.verify", ("ledger", "verify"), "Check every revenue ledger's hash chain and head file.", (
-        SCOPE, Param("run", "only this run", metavar="RUN"), NOW, CWD, JSON_OUT), ledger_verify, read_only=True,
-        text=ledger.render_verify_text, description="Exits 1 when any ledger does not verify.",
-        exit_code=_exit_verify),
-    Capability("pnl", ("pnl",), "Spend against revenue per actor, app or run, in one currency.", (
-        SCOPE, Param("by", "group rows by (model: spend per usage model; revenue then has its own row)",
-                     choices=GROUPINGS, default="actor"),
-        Param("currency", "reporting currency", default="USD", metavar="CODE"), FX, PRICING,
-        Param("attribution", "how revenue is shared along parent runs", choices=attr.MODELS, default="last-touch"),
-        Param("half_life", "time-decay half-life (e.g. 7, 7d, 36h; default 7 days)", metavar="DAYS"),
-        NOW, CWD, JSON_OUT), pnl, read_only=True, text=_text_pnl,
+    Capability(
+        "run.link",
+        ("run", "link"),
+        "Link a run to parent runs (for revenue attribution).",
+        (RUN, Param("parent", "a parent run (repeatable)", multiple=True, required=True, metavar="RUN"), CWD, JSON_OUT),
+        run_link,
+        read_only=False,
+        text=lambda p: f"{p['runId']} parents: {', '.join(p['parentRunIds'])}",
+    ),
+    Capability(
+        "revenue.add",
+        ("revenue", "add"),
+        "Book revenue on the run that earned it (append-only).",
+        (
+            RUN,
+            Param(
+                "amount",
+                "the amount, exact to the currency's minor unit (e.g. 120.00)",
+                positional=True,
+                required=True,
+                metavar="AMOUNT",
+            ),
+            Param("currency", "ISO 4217 code (e.g. USD, EUR, JPY)", positional=True, required=True, metavar="CURRENCY"),
+            Param(
+                "ref",
+                "the external id (invoice, payment); a second booking with it is refused",
+                required=True,
+                metavar="EXTERNAL-ID",
+            ),
+            Param("note", "a free-text note", metavar="TEXT"),
+            Param("at", "when it was earned (ISO 8601; default now)", metavar="ISO"),
+            CWD,
+            JSON_OUT,
+        ),
+        revenue_add,
+        read_only=False,
+        text=_text_entry,
+        examples=("cw revenue add nightly-20261122T030000Z-a1b2c3 120.00 USD --ref INV-1042",),
+    ),
+    Capability(
+        "revenue.reverse",
+        ("revenue", "reverse"),
+        "Reverse (part of) a booking with a correcting entry.",
+        (
+            RUN,
+            Param(
+                "entry_id",
+                "the booked entry to correct (e.g. rev-0001)",
+                positional=True,
+                required=True,
+                metavar="ENTRY-ID",
+                mcp_name="entryId",
+            ),
+            Param("amount", "how much to reverse (default: all that remains)", metavar="PART"),
+            Param("reason", "why", required=True, metavar="TEXT"),
+            CWD,
+            JSON_OUT,
+        ),
+        revenue_reverse,
+        read_only=False,
+        text=_text_entry,
+    ),
+    Capability(
+        "revenue.list",
+        ("revenue", "list"),
+        "List revenue entries and per-currency totals.",
+        (Param("run", "only this run", metavar="RUN"), SCOPE, NOW, CWD, JSON_OUT),
+        revenue_list,
+        read_only=True,
+        text=ledger.render_revenue_list_text,
+    ),
+    Capability(
+        "ledger.verify",
+        ("ledger", "verify"),
+        "Check every revenue ledger's hash chain and head file.",
+        (SCOPE, Param("run", "only this run", metavar="RUN"), NOW, CWD, JSON_OUT),
+        ledger_verify,
+        read_only=True,
+        text=ledger.render_verify_text,
+        description="Exits 1 when any ledger does not verify.",
+        exit_code=_exit_verify,
+    ),
+    Capability(
+        "pnl",
+        ("pnl",),
+        "Spend against revenue per actor, app or run, in one currency.",
+        (
+            SCOPE,
+            Param(
+                "by",
+                "group rows by (model: spend per usage model; revenue then has its own row)",
+                choices=GROUPINGS,
+                default="actor",
+            ),
+            Param("currency", "reporting currency", default="USD", metavar="CODE"),
+            FX,
+            PRICING,
+            Param("attribution", "how revenue is shared along parent runs", choices=attr.MODELS, default="last-touch"),
+            Param("half_life", "time-decay half-life (e.g. 7, 7d, 36h; default 7 days)", metavar="DAYS"),
+            NOW,
+            CWD,
+            JSON_OUT,
+        ),
+        pnl,
+        read_only=True,
+        text=_text_pnl,
         description="Spend is attested usage priced by the pricing policy (default: the bundled one) and "
-                    "converted by the FX policy (default: the bundled one) at each unit's date; revenue is "
-                    "booked minus reversed, attributed along parent runs. A row whose spend is unreported or "
-                    "unpriced, or whose amounts could not be converted, says its net is not complete.",
-        examples=("cw pnl --scope home", "cw pnl --by app --currency EUR --attribution linear")),
-    Capability("budget", ("budget",), "Show a run's spend against its budgets and whether dispatch would go on.", (
-        RUN, PRICING, FX, NOW, CWD, JSON_OUT), budget, read_only=True, text=_text_budget),
+        "converted by the FX policy (default: the bundled one) at each unit's date; revenue is "
+        "booked minus reversed, attributed along parent runs. A row whose spend is unreported or "
+        "unpriced, or whose amounts could not be converted, says its net is not complete.",
+        examples=("cw pnl --scope home", "cw pnl --by app --currency EUR --attribution linear"),
+    ),
+    Capability(
+        "budget",
+        ("budget",),
+        "Show a run's spend against its budgets and whether dispatch would go on.",
+        (RUN, PRICING, FX, NOW, CWD, JSON_OUT),
+        budget,
+        read_only=True,
+        text=_text_budget,
+    ),
 )

@@ -7,10 +7,11 @@ import heapq
 import os
 import sys
 import threading
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from cw.capabilities.table import CWD, NOW, PRICING, SCOPE, Capability, Param
 from cw.core.jsonout import dumps
@@ -40,10 +41,13 @@ def registry_remove(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
 
 def registry_list(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     repos = registry.read_repos(ws.home)
-    return {"schemaVersion": 1, "surface": "registry", "generatedAt": ws.now(a.get("now")),
-            "file": str(registry.repos_file(ws.home)),
-            "repos": [{"root": r["root"], "addedAt": r.get("addedAt"), "exists": Path(r["root"]).is_dir()}
-                      for r in repos]}
+    return {
+        "schemaVersion": 1,
+        "surface": "registry",
+        "generatedAt": ws.now(a.get("now")),
+        "file": str(registry.repos_file(ws.home)),
+        "repos": [{"root": r["root"], "addedAt": r.get("addedAt"), "exists": Path(r["root"]).is_dir()} for r in repos],
+    }
 
 
 def _text_registry(p: dict[str, Any]) -> str:
@@ -66,12 +70,15 @@ def _revenue_keys(run_dir: Path, state: dict[str, Any], cost: dict[str, Any]) ->
 def metrics_show(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     """Derive one run's report (the run is loaded before the policy, as in CW) and write its snapshot."""
     if not a.get("run_id"):
-        raise UsageError('Missing run id.\n  Tip: find run ids with "cw run list" or create one with '
-                         '"cw run new"', hint="cw run list")
+        raise UsageError(
+            'Missing run id.\n  Tip: find run ids with "cw run list" or create one with "cw run new"',
+            hint="cw run list",
+        )
     loaded = ws.store(a.get("cwd")).read(a["run_id"])
     policy = load_pricing_policy(a.get("pricing"), ws.process_cwd)
-    report = pin_valid(derive_report(loaded.state, ws.now(a.get("now")), policy,
-                                     telemetry=sidefiles.read_telemetry(loaded.dir)))
+    report = pin_valid(
+        derive_report(loaded.state, ws.now(a.get("now")), policy, telemetry=sidefiles.read_telemetry(loaded.dir))
+    )
     report.update(_revenue_keys(loaded.dir, loaded.state, report["cost"]))
     if not ws.read_only:
         item = ScannedRun(loaded.dir.parent.parent.parent, loaded.run_id, loaded.dir, loaded.state, None)
@@ -81,8 +88,12 @@ def metrics_show(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
         except CwError as exc:
             ledger_error = exc.message
         entry = run_entry(report, loaded.state, str(item.repo))
-        sidefiles.write_snapshot(loaded.dir, dumps(report) + "\n", ws.lock_timeout(),
-                                 then=lambda: summary_cache.write_cache(loaded.dir, entry, policy, ledger_error))
+        sidefiles.write_snapshot(
+            loaded.dir,
+            dumps(report) + "\n",
+            ws.lock_timeout(),
+            then=lambda: summary_cache.write_cache(loaded.dir, entry, policy, ledger_error),
+        )
     return report
 
 
@@ -175,8 +186,9 @@ def _processes(n_runs: int) -> int:
     return max(1, min(cpus, _MAX_PROCESSES))
 
 
-def _read_runs(job: _SummaryJob, run_dirs: list[tuple[Path, Path]],
-               progress: Progress | None = None) -> list[RunEntry | dict[str, Any]]:
+def _read_runs(
+    job: _SummaryJob, run_dirs: list[tuple[Path, Path]], progress: Progress | None = None
+) -> list[RunEntry | dict[str, Any]]:
     """Every run's result, in ``run_dirs`` order, read in this process or in a few forked ones."""
     global _ACTIVE_JOB
     tick = progress.advance if progress is not None else (lambda n=1: None)
@@ -188,12 +200,10 @@ def _read_runs(job: _SummaryJob, run_dirs: list[tuple[Path, Path]],
             tick(1)
         return out
     size = max(8, min(64, len(run_dirs) // (procs * 8) or 1))
-    chunks = [run_dirs[i:i + size] for i in range(0, len(run_dirs), size)]
+    chunks = [run_dirs[i : i + size] for i in range(0, len(run_dirs), size)]
     for stream in (sys.stdout, sys.stderr):  # a child flushes what it inherited: flush it once, here
-        try:
+        with suppress(AttributeError, OSError, ValueError):
             stream.flush()
-        except (AttributeError, OSError, ValueError):
-            pass
     import multiprocessing
 
     _ACTIVE_JOB = job
@@ -220,8 +230,9 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _summary_runs(run_dirs: list[tuple[Path, Path]], policy: Any, now: str, limit: int,
-                  progress: Progress | None = None) -> tuple[list[RunEntry], list[dict[str, Any]], int]:
+def _summary_runs(
+    run_dirs: list[tuple[Path, Path]], policy: Any, now: str, limit: int, progress: Progress | None = None
+) -> tuple[list[RunEntry], list[dict[str, Any]], int]:
     """The entries to pool, the unreadable rows, and how many readable runs ``--limit`` left out underived.
 
     When ``--limit`` leaves runs out, every run is first read and checked (is it
@@ -235,12 +246,13 @@ def _summary_runs(run_dirs: list[tuple[Path, Path]], policy: Any, now: str, limi
         readable = [(r, i) for i, r in enumerate(ranking) if isinstance(r, RunEntry)]
         kept = heapq.nlargest(limit, readable, key=lambda ri: newest_key(ri[0]))
         entries = _read_runs(derive, [run_dirs[i] for _, i in kept])
-        if all(isinstance(e, RunEntry) and newest_key(e) == newest_key(r) for e, (r, _) in zip(entries, kept)):
+        if all(
+            isinstance(e, RunEntry) and newest_key(e) == newest_key(r) for e, (r, _) in zip(entries, kept, strict=False)
+        ):
             unreadable = [r for r in ranking if not isinstance(r, RunEntry)]
             return entries, unreadable, len(readable) - len(kept)  # type: ignore[return-value]
     results = _read_runs(derive, run_dirs, progress)
-    return ([r for r in results if isinstance(r, RunEntry)], [r for r in results if not isinstance(r, RunEntry)],
-            0)
+    return ([r for r in results if isinstance(r, RunEntry)], [r for r in results if not isinstance(r, RunEntry)], 0)
 
 
 def metrics_summary(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
@@ -263,28 +275,76 @@ def metrics_summary(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
 
 
 CAPABILITIES: tuple[Capability, ...] = (
-    Capability("metrics.show", ("metrics", "show"),
-               "Derive one run's metrics: durations, rates with samples, attested usage, cost.", (
-        Param("run_id", "the run's id", positional=True, metavar="RUN", mcp_name="runId", mcp_required=True),
-        PRICING, NOW, CWD, JSON_OUT), metrics_show, read_only=False, derived_write=True, text=render_report_text,
+    Capability(
+        "metrics.show",
+        ("metrics", "show"),
+        "Derive one run's metrics: durations, rates with samples, attested usage, cost.",
+        (
+            Param("run_id", "the run's id", positional=True, metavar="RUN", mcp_name="runId", mcp_required=True),
+            PRICING,
+            NOW,
+            CWD,
+            JSON_OUT,
+        ),
+        metrics_show,
+        read_only=False,
+        derived_write=True,
+        text=render_report_text,
         description="Also writes the snapshot .cw/runs/<id>/metrics/metrics-report.json (the exact --json "
-                    "bytes). Cost is attested, estimated, unpriced or unreported — never a made-up zero; "
-                    "pass --pricing default for the bundled prices.",
-        examples=("cw metrics show <run-id> --pricing default", "cw metrics show <run-id> --json --now 2026-06-08T12:00:00.000Z")),
-    Capability("metrics.summary", ("metrics", "summary"),
-               "Pool metrics across runs, with per-app, per-backend and per-actor breakdowns.", (
-        SCOPE, Param("limit", "keep the N newest runs (default 50)", type="integer", metavar="N"),
-        PRICING, NOW, CWD, JSON_OUT), metrics_summary, read_only=True, text=render_summary_text,
+        "bytes). Cost is attested, estimated, unpriced or unreported — never a made-up zero; "
+        "pass --pricing default for the bundled prices.",
+        examples=(
+            "cw metrics show <run-id> --pricing default",
+            "cw metrics show <run-id> --json --now 2026-06-08T12:00:00.000Z",
+        ),
+    ),
+    Capability(
+        "metrics.summary",
+        ("metrics", "summary"),
+        "Pool metrics across runs, with per-app, per-backend and per-actor breakdowns.",
+        (
+            SCOPE,
+            Param("limit", "keep the N newest runs (default 50)", type="integer", metavar="N"),
+            PRICING,
+            NOW,
+            CWD,
+            JSON_OUT,
+        ),
+        metrics_summary,
+        read_only=True,
+        text=render_summary_text,
         description="Writes nothing. Runs that cannot be read are counted and listed, never dropped; each "
-                    "run's snapshot is marked valid, stale or absent.",
-        examples=("cw metrics summary --scope home --pricing default",)),
-    Capability("registry.add", ("registry", "add"), "Register a repo for the home scope.", (
-        Param("path", "the repo directory (default: the current directory)", positional=True, metavar="PATH"),
-        JSON_OUT), registry_add, read_only=False,
-        text=lambda p: f"{'registered' if p['added'] else 'already registered'}: {p['root']}"),
-    Capability("registry.list", ("registry", "list"), "List the repos the home scope reads.", (NOW, JSON_OUT),
-               registry_list, read_only=True, text=_text_registry),
-    Capability("registry.remove", ("registry", "remove"), "Forget a repo (its files are untouched).", (
-        Param("path", "the repo directory", positional=True, required=True, metavar="PATH"), JSON_OUT),
-        registry_remove, read_only=False, text=lambda p: f"removed: {p['root']}"),
+        "run's snapshot is marked valid, stale or absent.",
+        examples=("cw metrics summary --scope home --pricing default",),
+    ),
+    Capability(
+        "registry.add",
+        ("registry", "add"),
+        "Register a repo for the home scope.",
+        (
+            Param("path", "the repo directory (default: the current directory)", positional=True, metavar="PATH"),
+            JSON_OUT,
+        ),
+        registry_add,
+        read_only=False,
+        text=lambda p: f"{'registered' if p['added'] else 'already registered'}: {p['root']}",
+    ),
+    Capability(
+        "registry.list",
+        ("registry", "list"),
+        "List the repos the home scope reads.",
+        (NOW, JSON_OUT),
+        registry_list,
+        read_only=True,
+        text=_text_registry,
+    ),
+    Capability(
+        "registry.remove",
+        ("registry", "remove"),
+        "Forget a repo (its files are untouched).",
+        (Param("path", "the repo directory", positional=True, required=True, metavar="PATH"), JSON_OUT),
+        registry_remove,
+        read_only=False,
+        text=lambda p: f"removed: {p['root']}",
+    ),
 )

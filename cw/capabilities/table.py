@@ -9,8 +9,9 @@ Adding a verb is adding one row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from cw.shell.workspace import Workspace
 
@@ -62,8 +63,12 @@ class Param:
         if self.choices:
             item["enum"] = list(self.choices)
         if self.nargs > 1:
-            sch: dict[str, Any] = {"type": "array", "items": {"type": "string"}, "minItems": self.nargs,
-                                   "maxItems": self.nargs}
+            sch: dict[str, Any] = {
+                "type": "array",
+                "items": {"type": "string"},
+                "minItems": self.nargs,
+                "maxItems": self.nargs,
+            }
         elif self.multiple:
             sch = {"type": "array", "items": item}
         else:
@@ -111,7 +116,10 @@ class Capability:
 CWD = Param("cwd", "the repo directory to work in (default: the current directory)", metavar="DIR")
 NOW = Param("now", 'the time to treat as "now" (ISO 8601), for stable, repeatable output', metavar="ISO")
 RUN = Param("run_id", "the run's id", positional=True, required=True, metavar="RUN", mcp_name="runId")
-SCOPE = Param("scope", "which repos to read: this repo, or every repo in the home registry",
-              choices=("repo", "home"), default="repo")
-PRICING = Param("pricing", "the pricing policy: a file path, or 'default' for the bundled one",
-                metavar="PATH|default")
+SCOPE = Param(
+    "scope",
+    "which repos to read: this repo, or every repo in the home registry",
+    choices=("repo", "home"),
+    default="repo",
+)
+PRICING = Param("pricing", "the pricing policy: a file path, or 'default' for the bundled one", metavar="PATH|default")

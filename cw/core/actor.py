@@ -9,7 +9,7 @@ Inside a scheduled job the scheduler is the ground truth: the actor is
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 from cw.model.errors import UsageError
 
@@ -22,15 +22,18 @@ _CRON_RE = re.compile(r"^[A-Za-z0-9._:@/-]{1,120}$")
 def check_actor(value: str, flag: str = "--actor") -> str:
     """An actor id is 1-200 visible characters without spaces."""
     if not isinstance(value, str) or not _ACTOR_RE.fullmatch(value):
-        raise UsageError(f"Invalid {flag} {value!r}: expected an id of 1-200 visible characters "
-                         "without spaces (e.g. --actor alice or --actor agent:reviewer).")
+        raise UsageError(
+            f"Invalid {flag} {value!r}: expected an id of 1-200 visible characters "
+            "without spaces (e.g. --actor alice or --actor agent:reviewer)."
+        )
     return value
 
 
 def check_cron_name(value: str, where: str) -> str:
     if not _CRON_RE.fullmatch(value):
-        raise UsageError(f"Invalid cron job name {value!r} in {where}: use letters, digits and ._:@/- "
-                         "(at most 120 characters).")
+        raise UsageError(
+            f"Invalid cron job name {value!r} in {where}: use letters, digits and ._:@/- (at most 120 characters)."
+        )
     return value
 
 

@@ -47,10 +47,11 @@ own ancestor is refused with the cycle it would close.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Context, Decimal
 from fractions import Fraction
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from cw.core.currency import quantum
 from cw.core.numbers import money_out, parse_iso_ms
@@ -98,9 +99,9 @@ class RunNode:
         object.__setattr__(self, "_created_ms", parse_iso_ms(self.created_at))
 
 
-def parse_attribution_model(name: str | None, half_life: str | None = None, *,
-                            flag: str = "--attribution",
-                            half_life_flag: str = "--half-life") -> AttributionModel:
+def parse_attribution_model(
+    name: str | None, half_life: str | None = None, *, flag: str = "--attribution", half_life_flag: str = "--half-life"
+) -> AttributionModel:
     """Read the model name and an optional half-life (``7``, ``7d``, ``36h``); UsageError naming the flag."""
     chosen = name or DEFAULT_MODEL
     if chosen not in MODELS:
@@ -141,8 +142,7 @@ def ancestors(parents_map: Mapping[str, Sequence[str]], run_id: str) -> set[str]
     return seen
 
 
-def detect_cycle(parents_map: Mapping[str, Sequence[str]], run_id: str,
-                 new_parents: Iterable[str]) -> list[str] | None:
+def detect_cycle(parents_map: Mapping[str, Sequence[str]], run_id: str, new_parents: Iterable[str]) -> list[str] | None:
     """The cycle that linking ``run_id`` to ``new_parents`` would close, or None.
 
     The cycle is returned child-to-parent and closed: ``["a", "b", "a"]``
@@ -186,8 +186,7 @@ def attribution_path(run_id: str, runs: Mapping[str, RunNode]) -> list[str]:
     if not chain:
         return [run_id]
     members = chain | {run_id}
-    roots = [rid for rid in members
-             if not any(p in members and p != rid for p in parents_map.get(rid, ()))]
+    roots = [rid for rid in members if not any(p in members and p != rid for p in parents_map.get(rid, ()))]
     candidates = roots or sorted(chain)
     root = min(candidates, key=lambda rid: _order_key(rid, runs))
     if root == run_id:  # only when the stored links form a cycle through run_id
@@ -196,8 +195,9 @@ def attribution_path(run_id: str, runs: Mapping[str, RunNode]) -> list[str]:
     return [root, *middle, run_id]
 
 
-def weights(model: AttributionModel, path: Sequence[str], runs: Mapping[str, RunNode],
-            booked_at: Any) -> list[Fraction]:
+def weights(
+    model: AttributionModel, path: Sequence[str], runs: Mapping[str, RunNode], booked_at: Any
+) -> list[Fraction]:
     """The model's weight for each run of ``path`` (exact fractions; they need not sum to 1)."""
     n = len(path)
     if n == 0:
@@ -259,9 +259,10 @@ def allocate(amount: Decimal, currency: str, parts: Sequence[Fraction]) -> list[
     return [q * (sign * f) for f in floors]
 
 
-def attribute(amount: Decimal, currency: str, run_id: str, runs: Mapping[str, RunNode],
-              model: AttributionModel, booked_at: Any) -> list[tuple[str, Decimal]]:
+def attribute(
+    amount: Decimal, currency: str, run_id: str, runs: Mapping[str, RunNode], model: AttributionModel, booked_at: Any
+) -> list[tuple[str, Decimal]]:
     """``(run id, share)`` for every run of the booking's path that receives a non-zero share, in path order."""
     path = attribution_path(run_id, runs)
     shares = allocate(amount, currency, weights(model, path, runs, booked_at))
-    return [(rid, share) for rid, share in zip(path, shares) if share != 0]
+    return [(rid, share) for rid, share in zip(path, shares, strict=False) if share != 0]

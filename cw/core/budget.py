@@ -65,8 +65,9 @@ def cost_budget(run: dict[str, Any]) -> tuple[Decimal, str] | None:
         return None
 
 
-def budget_status(run: dict[str, Any], policy: PricingPolicy | None, fx: FxPolicy | None, *,
-                  now: str, allow_unreported: bool = False) -> dict[str, Any]:
+def budget_status(
+    run: dict[str, Any], policy: PricingPolicy | None, fx: FxPolicy | None, *, now: str, allow_unreported: bool = False
+) -> dict[str, Any]:
     """The ``cw budget`` payload: spent, remaining, and whether (and why not) dispatch may go on."""
     units = usage_units(run)
     attested = [u for u in units if u.attested]
@@ -74,8 +75,14 @@ def budget_status(run: dict[str, Any], policy: PricingPolicy | None, fx: FxPolic
     reasons: list[str] = []
     tb = token_budget(run)
     cb = cost_budget(run)
-    out: dict[str, Any] = {"schemaVersion": 1, "surface": "budget", "runId": run.get("id"), "generatedAt": now,
-                           "units": len(units), "unreportedUnits": unreported}
+    out: dict[str, Any] = {
+        "schemaVersion": 1,
+        "surface": "budget",
+        "runId": run.get("id"),
+        "generatedAt": now,
+        "units": len(units),
+        "unreportedUnits": unreported,
+    }
     if tb is not None:
         spent = sum(recorded_tokens(u.usage) for u in attested)
         out["tokenBudget"] = {"limit": tb, "spent": spent, "remaining": max(tb - spent, 0)}
@@ -99,25 +106,34 @@ def budget_status(run: dict[str, Any], policy: PricingPolicy | None, fx: FxPolic
                 continue
             spent_money += conv.amount
         q = Decimal(1).scaleb(-minor_units(cur))
-        out["costBudget"] = {"limit": money_out(limit), "currency": cur,
-                             "spent": money_out(spent_money.quantize(Decimal("0.000001"))),
-                             "remaining": money_out(max(limit - spent_money, Decimal(0)).quantize(q)),
-                             "pricingPolicyId": policy.id if policy is not None else None,
-                             "unknownUnits": unknown}
+        out["costBudget"] = {
+            "limit": money_out(limit),
+            "currency": cur,
+            "spent": money_out(spent_money.quantize(Decimal("0.000001"))),
+            "remaining": money_out(max(limit - spent_money, Decimal(0)).quantize(q)),
+            "pricingPolicyId": policy.id if policy is not None else None,
+            "unknownUnits": unknown,
+        }
         if spent_money >= limit:
-            reasons.append(f"cost budget exhausted: {money_out(spent_money.quantize(q))} {cur} recorded spend >= "
-                           f"budget {money_out(limit)} {cur}")
+            reasons.append(
+                f"cost budget exhausted: {money_out(spent_money.quantize(q))} {cur} recorded spend >= "
+                f"budget {money_out(limit)} {cur}"
+            )
         if unknown:
-            reasons.append(f"cost budget cannot be checked: {len(unknown)} unit(s) have spend cw cannot price "
-                           f"or convert ({'; '.join(unknown[:3])}{'; …' if len(unknown) > 3 else ''})")
+            reasons.append(
+                f"cost budget cannot be checked: {len(unknown)} unit(s) have spend cw cannot price "
+                f"or convert ({'; '.join(unknown[:3])}{'; …' if len(unknown) > 3 else ''})"
+            )
     else:
         out["costBudget"] = None
     budgeted = tb is not None or cb is not None
     if budgeted and unreported and not allow_unreported:
         names = [str(u.unit) for u in units if not u.attested]
-        reasons.append(f"{unreported} completed unit(s) have no attested usage ({', '.join(names[:5])}"
-                       f"{', …' if len(names) > 5 else ''}); unreported usage is not zero. Record it with "
-                       "--usage-* on cw result / cw worker output, or pass --allow-unreported")
+        reasons.append(
+            f"{unreported} completed unit(s) have no attested usage ({', '.join(names[:5])}"
+            f"{', …' if len(names) > 5 else ''}); unreported usage is not zero. Record it with "
+            "--usage-* on cw result / cw worker output, or pass --allow-unreported"
+        )
     out["dispatch"] = {"allowed": not reasons, "reasons": reasons}
     return out
 
@@ -126,4 +142,4 @@ def has_budget(run: dict[str, Any]) -> bool:
     return token_budget(run) is not None or cost_budget(run) is not None
 
 
-__all__ = ["budget_status", "has_budget", "recorded_tokens", "token_budget", "cost_budget"]
+__all__ = ["budget_status", "cost_budget", "has_budget", "recorded_tokens", "token_budget"]

@@ -32,9 +32,10 @@ the currency's minor unit. Arithmetic stays exact until then.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Context, Decimal
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from cw.model.errors import UsageError
 
@@ -46,30 +47,171 @@ ISO4217_LIST_DATE = "2026-01-01"
 # (XAG, XAU, XBA-XBD, XDR, XPD, XPT, XSU, XTS, XUA, XXX) are left out: they
 # are units of account, metals or test codes, not money with a precision.
 _ACTIVE: dict[str, int] = {
-    "AED": 2, "AFN": 2, "ALL": 2, "AMD": 2, "AOA": 2, "ARS": 2, "AUD": 2,
-    "AWG": 2, "AZN": 2, "BAM": 2, "BBD": 2, "BDT": 2, "BHD": 3, "BIF": 0,
-    "BMD": 2, "BND": 2, "BOB": 2, "BOV": 2, "BRL": 2, "BSD": 2, "BTN": 2,
-    "BWP": 2, "BYN": 2, "BZD": 2, "CAD": 2, "CDF": 2, "CHE": 2, "CHF": 2,
-    "CHW": 2, "CLF": 4, "CLP": 0, "CNY": 2, "COP": 2, "COU": 2, "CRC": 2,
-    "CUP": 2, "CVE": 2, "CZK": 2, "DJF": 0, "DKK": 2, "DOP": 2, "DZD": 2,
-    "EGP": 2, "ERN": 2, "ETB": 2, "EUR": 2, "FJD": 2, "FKP": 2, "GBP": 2,
-    "GEL": 2, "GHS": 2, "GIP": 2, "GMD": 2, "GNF": 0, "GTQ": 2, "GYD": 2,
-    "HKD": 2, "HNL": 2, "HTG": 2, "HUF": 2, "IDR": 2, "ILS": 2, "INR": 2,
-    "IQD": 3, "IRR": 2, "ISK": 0, "JMD": 2, "JOD": 3, "JPY": 0, "KES": 2,
-    "KGS": 2, "KHR": 2, "KMF": 0, "KPW": 2, "KRW": 0, "KWD": 3, "KYD": 2,
-    "KZT": 2, "LAK": 2, "LBP": 2, "LKR": 2, "LRD": 2, "LSL": 2, "LYD": 3,
-    "MAD": 2, "MDL": 2, "MGA": 2, "MKD": 2, "MMK": 2, "MNT": 2, "MOP": 2,
-    "MRU": 2, "MUR": 2, "MVR": 2, "MWK": 2, "MXN": 2, "MXV": 2, "MYR": 2,
-    "MZN": 2, "NAD": 2, "NGN": 2, "NIO": 2, "NOK": 2, "NPR": 2, "NZD": 2,
-    "OMR": 3, "PAB": 2, "PEN": 2, "PGK": 2, "PHP": 2, "PKR": 2, "PLN": 2,
-    "PYG": 0, "QAR": 2, "RON": 2, "RSD": 2, "RUB": 2, "RWF": 0, "SAR": 2,
-    "SBD": 2, "SCR": 2, "SDG": 2, "SEK": 2, "SGD": 2, "SHP": 2, "SLE": 2,
-    "SOS": 2, "SRD": 2, "SSP": 2, "STN": 2, "SVC": 2, "SYP": 2, "SZL": 2,
-    "THB": 2, "TJS": 2, "TMT": 2, "TND": 3, "TOP": 2, "TRY": 2, "TTD": 2,
-    "TWD": 2, "TZS": 2, "UAH": 2, "UGX": 0, "USD": 2, "USN": 2, "UYI": 0,
-    "UYU": 2, "UYW": 4, "UZS": 2, "VED": 2, "VES": 2, "VND": 0, "VUV": 0,
-    "WST": 2, "XAD": 2, "XAF": 0, "XCD": 2, "XCG": 2, "XOF": 0, "XPF": 0,
-    "YER": 2, "ZAR": 2, "ZMW": 2, "ZWG": 2,
+    "AED": 2,
+    "AFN": 2,
+    "ALL": 2,
+    "AMD": 2,
+    "AOA": 2,
+    "ARS": 2,
+    "AUD": 2,
+    "AWG": 2,
+    "AZN": 2,
+    "BAM": 2,
+    "BBD": 2,
+    "BDT": 2,
+    "BHD": 3,
+    "BIF": 0,
+    "BMD": 2,
+    "BND": 2,
+    "BOB": 2,
+    "BOV": 2,
+    "BRL": 2,
+    "BSD": 2,
+    "BTN": 2,
+    "BWP": 2,
+    "BYN": 2,
+    "BZD": 2,
+    "CAD": 2,
+    "CDF": 2,
+    "CHE": 2,
+    "CHF": 2,
+    "CHW": 2,
+    "CLF": 4,
+    "CLP": 0,
+    "CNY": 2,
+    "COP": 2,
+    "COU": 2,
+    "CRC": 2,
+    "CUP": 2,
+    "CVE": 2,
+    "CZK": 2,
+    "DJF": 0,
+    "DKK": 2,
+    "DOP": 2,
+    "DZD": 2,
+    "EGP": 2,
+    "ERN": 2,
+    "ETB": 2,
+    "EUR": 2,
+    "FJD": 2,
+    "FKP": 2,
+    "GBP": 2,
+    "GEL": 2,
+    "GHS": 2,
+    "GIP": 2,
+    "GMD": 2,
+    "GNF": 0,
+    "GTQ": 2,
+    "GYD": 2,
+    "HKD": 2,
+    "HNL": 2,
+    "HTG": 2,
+    "HUF": 2,
+    "IDR": 2,
+    "ILS": 2,
+    "INR": 2,
+    "IQD": 3,
+    "IRR": 2,
+    "ISK": 0,
+    "JMD": 2,
+    "JOD": 3,
+    "JPY": 0,
+    "KES": 2,
+    "KGS": 2,
+    "KHR": 2,
+    "KMF": 0,
+    "KPW": 2,
+    "KRW": 0,
+    "KWD": 3,
+    "KYD": 2,
+    "KZT": 2,
+    "LAK": 2,
+    "LBP": 2,
+    "LKR": 2,
+    "LRD": 2,
+    "LSL": 2,
+    "LYD": 3,
+    "MAD": 2,
+    "MDL": 2,
+    "MGA": 2,
+    "MKD": 2,
+    "MMK": 2,
+    "MNT": 2,
+    "MOP": 2,
+    "MRU": 2,
+    "MUR": 2,
+    "MVR": 2,
+    "MWK": 2,
+    "MXN": 2,
+    "MXV": 2,
+    "MYR": 2,
+    "MZN": 2,
+    "NAD": 2,
+    "NGN": 2,
+    "NIO": 2,
+    "NOK": 2,
+    "NPR": 2,
+    "NZD": 2,
+    "OMR": 3,
+    "PAB": 2,
+    "PEN": 2,
+    "PGK": 2,
+    "PHP": 2,
+    "PKR": 2,
+    "PLN": 2,
+    "PYG": 0,
+    "QAR": 2,
+    "RON": 2,
+    "RSD": 2,
+    "RUB": 2,
+    "RWF": 0,
+    "SAR": 2,
+    "SBD": 2,
+    "SCR": 2,
+    "SDG": 2,
+    "SEK": 2,
+    "SGD": 2,
+    "SHP": 2,
+    "SLE": 2,
+    "SOS": 2,
+    "SRD": 2,
+    "SSP": 2,
+    "STN": 2,
+    "SVC": 2,
+    "SYP": 2,
+    "SZL": 2,
+    "THB": 2,
+    "TJS": 2,
+    "TMT": 2,
+    "TND": 3,
+    "TOP": 2,
+    "TRY": 2,
+    "TTD": 2,
+    "TWD": 2,
+    "TZS": 2,
+    "UAH": 2,
+    "UGX": 0,
+    "USD": 2,
+    "USN": 2,
+    "UYI": 0,
+    "UYU": 2,
+    "UYW": 4,
+    "UZS": 2,
+    "VED": 2,
+    "VES": 2,
+    "VND": 0,
+    "VUV": 0,
+    "WST": 2,
+    "XAD": 2,
+    "XAF": 0,
+    "XCD": 2,
+    "XCG": 2,
+    "XOF": 0,
+    "XPF": 0,
+    "YER": 2,
+    "ZAR": 2,
+    "ZMW": 2,
+    "ZWG": 2,
 }
 
 # Recently withdrawn codes: minor unit and the code that replaced them.
@@ -83,8 +225,7 @@ _WITHDRAWN: dict[str, tuple[int, str]] = {
 }
 
 # Codes in the standard without a minor unit (metals, funds, test codes).
-_NO_MINOR_UNIT = frozenset(
-    "XAG XAU XBA XBB XBC XBD XDR XPD XPT XSU XTS XUA XXX".split())
+_NO_MINOR_UNIT = frozenset(["XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XTS", "XUA", "XXX"])
 
 #: Active ISO 4217 codes -> minor units (read-only).
 MINOR_UNITS: Mapping[str, int] = MappingProxyType(_ACTIVE)
@@ -131,15 +272,17 @@ def parse_currency(code: Any, *, flag: str = "CURRENCY") -> str:
     if code in _WITHDRAWN:
         successor = _WITHDRAWN[code][1]
         raise UsageError(
-            f'Invalid {flag} "{code}": withdrawn from ISO 4217; use {successor}, '
-            "the code that replaced it.")
+            f'Invalid {flag} "{code}": withdrawn from ISO 4217; use {successor}, the code that replaced it.'
+        )
     if code in _NO_MINOR_UNIT:
         raise UsageError(
             f'Invalid {flag} "{code}": ISO 4217 defines no minor unit for it '
-            "(metals, funds and test codes cannot hold money); use a currency such as USD.")
+            "(metals, funds and test codes cannot hold money); use a currency such as USD."
+        )
     raise UsageError(
         f'Unknown {flag} "{code}": not an active ISO 4217 currency code '
-        f"(list of {ISO4217_LIST_DATE}); expected {expected}.")
+        f"(list of {ISO4217_LIST_DATE}); expected {expected}."
+    )
 
 
 def parse_amount(text: Any, currency: str, *, flag: str = "AMOUNT") -> Decimal:
@@ -154,16 +297,24 @@ def parse_amount(text: Any, currency: str, *, flag: str = "AMOUNT") -> Decimal:
         raise UsageError(f"Invalid {flag} {shown}: expected a decimal number written as text, such as 12.50.")
     m = _PLAIN_DECIMAL.fullmatch(text)
     if not m:
-        why = "must be greater than zero" if text.startswith("-") else (
-            "expected plain decimal digits such as 12.50 (no sign, exponent, spaces, "
-            "thousands separators or leading zeros)")
+        why = (
+            "must be greater than zero"
+            if text.startswith("-")
+            else (
+                "expected plain decimal digits such as 12.50 (no sign, exponent, spaces, "
+                "thousands separators or leading zeros)"
+            )
+        )
         raise UsageError(f'Invalid {flag} "{text}": {why}.')
     whole, frac = m.group(1), m.group(2) or ""
     if len(whole) > _MAX_INTEGER_DIGITS:
         raise UsageError(f'Invalid {flag} "{text}": too large (at most {_MAX_INTEGER_DIGITS} digits before the point).')
     if len(frac) > places:
-        allowed = ("a whole number (it has no minor unit)" if places == 0
-                   else f"at most {places} digit{'s' if places > 1 else ''} after the point")
+        allowed = (
+            "a whole number (it has no minor unit)"
+            if places == 0
+            else f"at most {places} digit{'s' if places > 1 else ''} after the point"
+        )
         raise UsageError(f'Invalid {flag} "{text}": too precise for {currency}; write {allowed}.')
     amount = Decimal(text)
     if amount == 0:
@@ -194,6 +345,5 @@ def canonical_amount_pattern(currency: str, *, withdrawn_ok: bool = True) -> re.
 
 def round_money(amount: Decimal, currency: str, *, withdrawn_ok: bool = True) -> Decimal:
     """Presentation rounding: to the currency's minor unit, ties away from zero."""
-    q = amount.quantize(quantum(currency, withdrawn_ok=withdrawn_ok), rounding=ROUND_HALF_UP,
-                        context=_WIDE)
+    q = amount.quantize(quantum(currency, withdrawn_ok=withdrawn_ok), rounding=ROUND_HALF_UP, context=_WIDE)
     return q.copy_abs() if q.is_zero() else q

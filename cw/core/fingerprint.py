@@ -178,10 +178,12 @@ def usage_key(usage: Any) -> str:
     inp = get("inputTokens")
     out = get("outputTokens")
     # Plain strings and safe integers print as themselves; anything else goes through the JS rules.
-    return (f"{source if type(source) is str else js_string(source)}:"
-            f"{model if type(model) is str and model else _or_dash(model)}:"
-            f"{inp if type(inp) is int and -_MAX_SAFE <= inp <= _MAX_SAFE else _nullish_dash(inp)}:"
-            f"{out if type(out) is int and -_MAX_SAFE <= out <= _MAX_SAFE else _nullish_dash(out)}")
+    return (
+        f"{source if type(source) is str else js_string(source)}:"
+        f"{model if type(model) is str and model else _or_dash(model)}:"
+        f"{inp if type(inp) is int and -_MAX_SAFE <= inp <= _MAX_SAFE else _nullish_dash(inp)}:"
+        f"{out if type(out) is int and -_MAX_SAFE <= out <= _MAX_SAFE else _nullish_dash(out)}"
+    )
 
 
 def _s(v: Any) -> str:
@@ -217,8 +219,10 @@ def fingerprint_parts(run: dict[str, Any]) -> list[str]:
         get = t.get
         rid = _s(get("id", MISSING))
         usage = get("usage", MISSING)
-        append(f"task:{rid}:{_s(get('status', MISSING))}:{_d(get('dispatchedAt'))}:{_d(get('completedAt'))}:"
-               f"{usage_key(usage)}:{_d(get('backendId'))}")
+        append(
+            f"task:{rid}:{_s(get('status', MISSING))}:{_d(get('dispatchedAt'))}:{_d(get('completedAt'))}:"
+            f"{usage_key(usage)}:{_d(get('backendId'))}"
+        )
         if isinstance(usage, dict):
             _usage_additions(append, "task", rid, usage)
     for w in object_records(run.get("workers")):
@@ -227,15 +231,17 @@ def fingerprint_parts(run: dict[str, Any]) -> list[str]:
         usage = get("usage", MISSING)
         output = get("output")
         recorded = output.get("recordedAt", MISSING) if type(output) is dict else js_get(output, "recordedAt")
-        append(f"worker:{rid}:{_s(get('status', MISSING))}:{_d(recorded)}:{usage_key(usage)}:"
-               f"{_d(get('backendId'))}")
+        append(f"worker:{rid}:{_s(get('status', MISSING))}:{_d(recorded)}:{usage_key(usage)}:{_d(get('backendId'))}")
         if isinstance(usage, dict):
             _usage_additions(append, "worker", rid, usage)
     for n in object_records(run.get("nodes")):
         if n.get("kind") == "verifier":
             append(f"verifier:{_s(n.get('id', MISSING))}:{_s(n.get('status', MISSING))}")
-    for prefix, records in (("candidate", run.get("candidates")), ("feedback", run.get("feedback")),
-                            ("membership", js_get(run.get("multiAgent"), "memberships"))):
+    for prefix, records in (
+        ("candidate", run.get("candidates")),
+        ("feedback", run.get("feedback")),
+        ("membership", js_get(run.get("multiAgent"), "memberships")),
+    ):
         for r in object_records(records):
             append(f"{prefix}:{_s(r.get('id', MISSING))}:{_s(r.get('status', MISSING))}")
     # cw additions: only when present, so CW runs keep CW's fingerprint.

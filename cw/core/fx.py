@@ -37,10 +37,11 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date as _date
 from decimal import Context, Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from cw.core.currency import is_currency
 from cw.core.numbers import iso_from_ms, money_out, parse_iso_ms
@@ -106,8 +107,7 @@ class Conversion:
 
 def _fail(source: str, path: str, what: str) -> PolicyError:
     where = f"{path}: " if path else ""
-    return PolicyError(f"Invalid FX policy {source}: {where}{what}",
-                       hint="see schemas/fx-policy.schema.json")
+    return PolicyError(f"Invalid FX policy {source}: {where}{what}", hint="see schemas/fx-policy.schema.json")
 
 
 def _shown(v: Any) -> str:
@@ -122,12 +122,10 @@ def _shown(v: Any) -> str:
     return str(v)
 
 
-def _check_keys(obj: dict, allowed: tuple[str, ...], required: tuple[str, ...],
-                source: str, path: str) -> None:
+def _check_keys(obj: dict, allowed: tuple[str, ...], required: tuple[str, ...], source: str, path: str) -> None:
     for key in obj:
         if key not in allowed:
-            raise _fail(source, f"{path}.{key}" if path else key,
-                        f"unknown field (allowed: {', '.join(allowed)})")
+            raise _fail(source, f"{path}.{key}" if path else key, f"unknown field (allowed: {', '.join(allowed)})")
     for key in required:
         if key not in obj:
             raise _fail(source, f"{path}.{key}" if path else key, "required field is missing")
@@ -169,8 +167,9 @@ def validate_fx_policy(doc: Any, source: str) -> FxPolicy:
         seen[day] = i
         quotes = raw["perBase"]
         if not isinstance(quotes, dict) or not quotes:
-            raise _fail(source, f"{path}.perBase",
-                        f"expected a non-empty object of currency -> rate, got {_shown(quotes)}")
+            raise _fail(
+                source, f"{path}.perBase", f"expected a non-empty object of currency -> rate, got {_shown(quotes)}"
+            )
         per_base: dict[str, Decimal] = {}
         for code, value in quotes.items():
             qpath = f"{path}.perBase.{code}"
@@ -179,13 +178,13 @@ def validate_fx_policy(doc: Any, source: str) -> FxPolicy:
             if not is_currency(code, withdrawn_ok=True):
                 raise _fail(source, qpath, "not an ISO 4217 currency code")
             if not isinstance(value, str) or not _RATE.fullmatch(value) or Decimal(value) == 0:
-                raise _fail(source, qpath,
-                            f'expected a positive decimal string such as "1.1611", got {_shown(value)}')
+                raise _fail(source, qpath, f'expected a positive decimal string such as "1.1611", got {_shown(value)}')
             per_base[code] = Decimal(value)
         fixings.append(Fixing(day, per_base))
     fixings.sort(key=lambda f: f.date)
-    return FxPolicy(id=doc["id"], base=base, source=doc["source"], fixings=tuple(fixings),
-                    description=doc.get("description"))
+    return FxPolicy(
+        id=doc["id"], base=base, source=doc["source"], fixings=tuple(fixings), description=doc.get("description")
+    )
 
 
 def _valid_date(v: Any) -> bool:
@@ -204,8 +203,7 @@ def date_of(at: Any) -> str | None:
     return None if ms is None else iso_from_ms(ms)[:10]
 
 
-def convert(amount: Decimal, from_currency: str, to_currency: str, at: Any,
-            policy: FxPolicy | None) -> Conversion:
+def convert(amount: Decimal, from_currency: str, to_currency: str, at: Any, policy: FxPolicy | None) -> Conversion:
     """Convert ``amount`` at the rate in force on ``at``'s date, or say why it cannot be done."""
     if from_currency == to_currency:
         return Conversion(amount, to_currency)
@@ -217,22 +215,19 @@ def convert(amount: Decimal, from_currency: str, to_currency: str, at: Any,
         return Conversion(None, to_currency, f"no valid date to pick a {pair} rate")
     fixing = policy.fixing_in_force((from_currency, to_currency), on)
     if fixing is None:
-        return Conversion(None, to_currency,
-                          f"FX policy {policy.id} has no {pair} rate dated on or before {on}")
+        return Conversion(None, to_currency, f"FX policy {policy.id} has no {pair} rate dated on or before {on}")
     base = policy.base
     rate_from = Decimal(1) if from_currency == base else fixing.per_base[from_currency]
     rate_to = Decimal(1) if to_currency == base else fixing.per_base[to_currency]
     value = _CTX.divide(_CTX.multiply(amount, rate_to), rate_from)
-    legs = tuple((fixing.date, c, fixing.per_base[c])
-                 for c in (from_currency, to_currency) if c != base)
+    legs = tuple((fixing.date, c, fixing.per_base[c]) for c in (from_currency, to_currency) if c != base)
     return Conversion(value, to_currency, None, legs)
 
 
 def rates_used_payload(legs: Iterable[tuple[str, str, Decimal]]) -> list[dict[str, Any]]:
     """Distinct policy figures used, as ``[{date, currency, perBase}]`` sorted by date then currency."""
     distinct = {(d, c): r for d, c, r in legs}
-    return [{"date": d, "currency": c, "perBase": money_out(distinct[(d, c)])}
-            for d, c in sorted(distinct)]
+    return [{"date": d, "currency": c, "perBase": money_out(distinct[(d, c)])} for d, c in sorted(distinct)]
 
 
 def policy_header(policy: FxPolicy | None, legs: Iterable[tuple[str, str, Decimal]]) -> dict[str, Any]:

@@ -79,15 +79,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any, Iterable, Literal, Mapping
+from typing import Annotated, Any, Literal
 
 import msgspec
 
-from cw.core.currency import (canonical_amount_pattern, format_amount, is_currency, parse_amount,
-                              parse_currency, quantum, round_money)
-from cw.core.numbers import iso_from_ms, is_iso_timestamp, money_out, parse_iso_ms
+from cw.core.currency import (
+    canonical_amount_pattern,
+    format_amount,
+    is_currency,
+    parse_amount,
+    parse_currency,
+    quantum,
+    round_money,
+)
+from cw.core.numbers import is_iso_timestamp, iso_from_ms, money_out, parse_iso_ms
 from cw.model.errors import LedgerError, NotFoundError, RefusedError, UsageError
 
 SCHEMA_VERSION = 1
@@ -168,8 +176,7 @@ def genesis_hash(run_id: str) -> str:
 def canonical_bytes(entry: Mapping[str, Any]) -> bytes:
     """What an entry's hash covers: every field except ``hash``, as canonical JSON in UTF-8."""
     body = {k: v for k, v in entry.items() if k != "hash"}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 def entry_hash(entry: Mapping[str, Any]) -> str:
@@ -235,17 +242,20 @@ def _check_chain(doc: Any, run_id: str) -> tuple[list[Any], dict[str, Any] | Non
             return entries, _problem(i, eid, "content does not match its hash: the entry was edited"), hashes
         if entry.prevHash != prev:
             if i == 0:
-                what = ("does not link to this run's genesis hash: earlier entries were deleted"
-                        if entry.id != expected else
-                        "does not link to this run's genesis hash: it was replaced, or the chain rewritten")
+                what = (
+                    "does not link to this run's genesis hash: earlier entries were deleted"
+                    if entry.id != expected
+                    else "does not link to this run's genesis hash: it was replaced, or the chain rewritten"
+                )
                 return entries, _problem(0, eid, what), hashes
             before = entry_id(i - 1)
             if entry.id != expected:
-                what = (f"found where {expected} should be, and does not link to {before}: "
-                        "entries were deleted, inserted or reordered")
+                what = (
+                    f"found where {expected} should be, and does not link to {before}: "
+                    "entries were deleted, inserted or reordered"
+                )
                 return entries, _problem(i, eid, what), hashes
-            what = (f"its hash is not the one {eid} recorded as prevHash: "
-                    f"{before} was edited and re-hashed, or replaced")
+            what = f"its hash is not the one {eid} recorded as prevHash: {before} was edited and re-hashed, or replaced"
             return entries, _problem(i - 1, before, what), hashes
         if entry.id != expected:
             return entries, _problem(i, eid, f"id out of sequence: expected {expected}"), hashes
@@ -301,42 +311,65 @@ def _head_problem(head: Any, run_id: str, n: int, hashes: list[str]) -> tuple[di
         if n == 0:
             return None, None
         if n == 1:
-            return None, ("no head file yet; rev-0001 chains correctly, so this is an "
-                          "interrupted first write (the next revenue write creates the head file)")
-        return _problem(None, None, f"the head file is missing, so deleting the newest of the {n} "
-                                    "entries could not be detected; restore it from a backup"), None
+            return None, (
+                "no head file yet; rev-0001 chains correctly, so this is an "
+                "interrupted first write (the next revenue write creates the head file)"
+            )
+        return _problem(
+            None,
+            None,
+            f"the head file is missing, so deleting the newest of the {n} "
+            "entries could not be detected; restore it from a backup",
+        ), None
     try:
         h = msgspec.convert(head, RevenueHead)
     except msgspec.ValidationError as exc:
         return _problem(None, None, f"the head file is malformed: {exc}"), None
     if h.runId != run_id:
         return _problem(None, None, f"the head file belongs to run {h.runId}, not {run_id}"), None
+
     def hash_at(count: int) -> str:
         return hashes[count - 1] if count else genesis_hash(run_id)
+
     if h.entries > n:
         missing = entry_id(n)
-        return _problem(n, missing, f"the head file records {h.entries} entries but the ledger has {n}: "
-                                    f"the newest entries (from {missing}) were deleted"), None
+        return _problem(
+            n,
+            missing,
+            f"the head file records {h.entries} entries but the ledger has {n}: "
+            f"the newest entries (from {missing}) were deleted",
+        ), None
     if h.entries == n:
         if h.hash == hash_at(n):
             return None, None
         if n == 0:
             return _problem(None, None, "the head file's hash is not this run's genesis hash"), None
-        return _problem(n - 1, newest, f"{newest}'s hash differs from the one in the head file: "
-                                       "the ledger was rewritten and re-hashed"), None
+        return _problem(
+            n - 1,
+            newest,
+            f"{newest}'s hash differs from the one in the head file: the ledger was rewritten and re-hashed",
+        ), None
     if h.entries == n - 1:
         if h.hash == hash_at(h.entries):
-            return None, (f"the head file is one entry behind ({newest} is not in it yet); "
-                          f"{newest} chains correctly, so a write was interrupted after state.json "
-                          "was saved (the next revenue write updates the head file)")
+            return None, (
+                f"the head file is one entry behind ({newest} is not in it yet); "
+                f"{newest} chains correctly, so a write was interrupted after state.json "
+                "was saved (the next revenue write updates the head file)"
+            )
         at = h.entries - 1 if h.entries else None
-        return _problem(at, entry_id(at) if at is not None else None,
-                        "the head file's hash does not match the ledger: it was rewritten and re-hashed"), None
+        return _problem(
+            at,
+            entry_id(at) if at is not None else None,
+            "the head file's hash does not match the ledger: it was rewritten and re-hashed",
+        ), None
     first_new = entry_id(h.entries)
-    return _problem(h.entries, first_new,
-                    f"the head file records {h.entries} entries but the ledger has {n}: "
-                    f"entries from {first_new} were added outside cw (only one entry behind is "
-                    "tolerated, as an interrupted write)"), None
+    return _problem(
+        h.entries,
+        first_new,
+        f"the head file records {h.entries} entries but the ledger has {n}: "
+        f"entries from {first_new} were added outside cw (only one entry behind is "
+        "tolerated, as an interrupted write)",
+    ), None
 
 
 def verify(ledger_doc: Any, head: Any, run_id: str) -> VerifyResult:
@@ -354,7 +387,8 @@ def _refusal(run_id: str, problem: Mapping[str, Any]) -> LedgerError:
     return LedgerError(
         f"Revenue ledger of run {run_id} does not verify ({where}{problem['what']}); "
         "its revenue is refused until the ledger is restored.",
-        hint="cw ledger verify")
+        hint="cw ledger verify",
+    )
 
 
 def ensure_verified(ledger_doc: Any, head: Any, run_id: str) -> VerifyResult:
@@ -412,8 +446,7 @@ def _text_arg(value: Any, flag: str, limit: int) -> str:
 
 def _timestamp_arg(value: Any, flag: str) -> str:
     if not is_iso_timestamp(value):
-        raise UsageError(f'Invalid {flag} "{value}": expected an ISO 8601 timestamp such as '
-                         "2026-01-15T09:30:00Z.")
+        raise UsageError(f'Invalid {flag} "{value}": expected an ISO 8601 timestamp such as 2026-01-15T09:30:00Z.')
     return iso_from_ms(parse_iso_ms(value))  # type: ignore[arg-type]
 
 
@@ -432,9 +465,18 @@ def find_booking(ledger_doc: Any, ref: str) -> dict[str, Any] | None:
     return None
 
 
-def book(ledger_doc: Any, *, run_id: str, amount: Decimal | str, currency: str, ref: str,
-         note: str | None = None, at: str, recorded_at: str,
-         actor: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def book(
+    ledger_doc: Any,
+    *,
+    run_id: str,
+    amount: Decimal | str,
+    currency: str,
+    ref: str,
+    note: str | None = None,
+    at: str,
+    recorded_at: str,
+    actor: str,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Append a booking. Returns ``(new ledger document, new entry)``; the input is not modified.
 
     Refuses: a malformed amount, currency, ref, note or timestamp (UsageError);
@@ -457,23 +499,41 @@ def book(ledger_doc: Any, *, run_id: str, amount: Decimal | str, currency: str, 
     if e is not None:
         raise RefusedError(
             f'Revenue ref "{ref}" is already booked on run {run_id} as {e["id"]} '
-            f'({e["amount"]} {e["currency"]}, earned {e["at"]}); a retried job books once. '
-            "Nothing was written.")
+            f"({e['amount']} {e['currency']}, earned {e['at']}); a retried job books once. "
+            "Nothing was written."
+        )
     body: dict[str, Any] = {
-        "id": entry_id(len(entries)), "kind": "booked", "amount": format_amount(value, cur),
-        "currency": cur, "ref": ref,
+        "id": entry_id(len(entries)),
+        "kind": "booked",
+        "amount": format_amount(value, cur),
+        "currency": cur,
+        "ref": ref,
     }
     if clean_note is not None:
         body["note"] = clean_note
-    body.update({"at": at_iso, "recordedAt": recorded, "actor": actor, "runId": run_id,
-                 "prevHash": entries[-1]["hash"] if entries else genesis_hash(run_id)})
+    body.update(
+        {
+            "at": at_iso,
+            "recordedAt": recorded,
+            "actor": actor,
+            "runId": run_id,
+            "prevHash": entries[-1]["hash"] if entries else genesis_hash(run_id),
+        }
+    )
     entry = _sealed(body)
     return {"schemaVersion": SCHEMA_VERSION, "entries": [*entries, entry]}, entry
 
 
-def reverse(ledger_doc: Any, *, entry_id: str, amount: Decimal | str | None = None, reason: str,
-            recorded_at: str, actor: str,
-            run_id: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+def reverse(
+    ledger_doc: Any,
+    *,
+    entry_id: str,
+    amount: Decimal | str | None = None,
+    reason: str,
+    recorded_at: str,
+    actor: str,
+    run_id: str | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Append a reversal of booking ``entry_id``: the full remainder by default, or ``amount`` of it.
 
     Refuses an unknown entry (NotFoundError), reversing a reversal, a booking
@@ -491,28 +551,38 @@ def reverse(ledger_doc: Any, *, entry_id: str, amount: Decimal | str | None = No
     entries = _verified_entries(ledger_doc, rid)
     target = next((e for e in entries if e["id"] == target_id), None)
     if target is None:
-        raise NotFoundError(f"No revenue entry {target_id} on run {rid}.",
-                            hint=f"cw revenue list --run {rid}")
+        raise NotFoundError(f"No revenue entry {target_id} on run {rid}.", hint=f"cw revenue list --run {rid}")
     if target["kind"] != "booked":
-        raise RefusedError(f"{target_id} is itself a reversal (of {target['reverses']}); "
-                           f"reverse the booking {target['reverses']} instead.")
+        raise RefusedError(
+            f"{target_id} is itself a reversal (of {target['reverses']}); "
+            f"reverse the booking {target['reverses']} instead."
+        )
     cur = target["currency"]
     remaining = net_by_entry({"schemaVersion": SCHEMA_VERSION, "entries": entries})[target_id]
     if remaining == 0:
-        raise RefusedError(f"{target_id} ({target['amount']} {cur}) is already fully reversed; "
-                           "nothing remains to reverse.")
+        raise RefusedError(
+            f"{target_id} ({target['amount']} {cur}) is already fully reversed; nothing remains to reverse."
+        )
     value = remaining if amount is None else _amount_arg(amount, cur, "--amount")
     if value > remaining:
         raise RefusedError(
             f"Cannot reverse {format_amount(value, cur)} {cur} of {target_id}: only "
-            f"{format_amount(remaining, cur)} {cur} of its {target['amount']} {cur} remains.")
+            f"{format_amount(remaining, cur)} {cur} of its {target['amount']} {cur} remains."
+        )
     why = _text_arg(reason, "--reason", _MAX_TEXT)
     recorded = _timestamp_arg(recorded_at, "recordedAt")
     actor = _text_arg(actor, "actor", _MAX_REF)
     body: dict[str, Any] = {
-        "id": _id_at(len(entries)), "kind": "reversed",
-        "amount": format_amount(-value, cur), "currency": cur, "reverses": target_id,
-        "reason": why, "at": target["at"], "recordedAt": recorded, "actor": actor, "runId": rid,
+        "id": _id_at(len(entries)),
+        "kind": "reversed",
+        "amount": format_amount(-value, cur),
+        "currency": cur,
+        "reverses": target_id,
+        "reason": why,
+        "at": target["at"],
+        "recordedAt": recorded,
+        "actor": actor,
+        "runId": rid,
         "prevHash": entries[-1]["hash"],
     }
     entry = _sealed(body)
@@ -556,9 +626,18 @@ def bookings(ledger_doc: Any) -> list[dict[str, Any]]:
     for e in _entries_of(ledger_doc):
         if e["kind"] == "booked":
             booked = Decimal(e["amount"])
-            out.append({"entryId": e["id"], "runId": e["runId"], "actor": e["actor"], "at": e["at"],
-                        "currency": e["currency"], "booked": booked,
-                        "reversed": booked - nets[e["id"]], "net": nets[e["id"]]})
+            out.append(
+                {
+                    "entryId": e["id"],
+                    "runId": e["runId"],
+                    "actor": e["actor"],
+                    "at": e["at"],
+                    "currency": e["currency"],
+                    "booked": booked,
+                    "reversed": booked - nets[e["id"]],
+                    "net": nets[e["id"]],
+                }
+            )
     return out
 
 
@@ -570,8 +649,9 @@ def _run_sort_key(run_id: str, repo: str | None) -> tuple[str, str]:
     return (run_id, repo or "")
 
 
-def verify_payload(results: Iterable[tuple[str, str | None, VerifyResult]], *, scope: str,
-                   generated_at: str) -> dict[str, Any]:
+def verify_payload(
+    results: Iterable[tuple[str, str | None, VerifyResult]], *, scope: str, generated_at: str
+) -> dict[str, Any]:
     """The ``cw ledger verify --json`` payload.
 
     Keys: ``schemaVersion, surface, scope, generatedAt, ok, runCount, failedRuns,
@@ -579,15 +659,38 @@ def verify_payload(results: Iterable[tuple[str, str | None, VerifyResult]], *, s
     by run id then repo (code point order).
     """
     rows = sorted(results, key=lambda r: _run_sort_key(r[0], r[1]))
-    runs = [{"runId": rid, "repo": repo, "ok": res.ok, "entries": res.entries, "tip": res.tip,
-             "problem": res.problem, "note": res.note} for rid, repo, res in rows]
+    runs = [
+        {
+            "runId": rid,
+            "repo": repo,
+            "ok": res.ok,
+            "entries": res.entries,
+            "tip": res.tip,
+            "problem": res.problem,
+            "note": res.note,
+        }
+        for rid, repo, res in rows
+    ]
     failed = sum(1 for r in runs if not r["ok"])
-    return {"schemaVersion": 1, "surface": "ledger-verify", "scope": scope, "generatedAt": generated_at,
-            "ok": failed == 0, "runCount": len(runs), "failedRuns": failed, "runs": runs}
+    return {
+        "schemaVersion": 1,
+        "surface": "ledger-verify",
+        "scope": scope,
+        "generatedAt": generated_at,
+        "ok": failed == 0,
+        "runCount": len(runs),
+        "failedRuns": failed,
+        "runs": runs,
+    }
 
 
-def revenue_list_payload(ledgers: Iterable[tuple[str, str | None, Any, VerifyResult]], *, scope: str,
-                         run_filter: str | None, generated_at: str) -> dict[str, Any]:
+def revenue_list_payload(
+    ledgers: Iterable[tuple[str, str | None, Any, VerifyResult]],
+    *,
+    scope: str,
+    run_filter: str | None,
+    generated_at: str,
+) -> dict[str, Any]:
     """The ``cw revenue list --json`` payload.
 
     ``ledgers`` gives ``(runId, repo, ledger document, verify result)`` per run.
@@ -612,8 +715,14 @@ def revenue_list_payload(ledgers: Iterable[tuple[str, str | None, Any, VerifyRes
         nets = net_by_entry(doc) if doc is not None else {}
         for e in _entries_of(doc):
             amount = Decimal(e["amount"])
-            item: dict[str, Any] = {"runId": rid, "repo": repo, "id": e["id"], "kind": e["kind"],
-                                    "amount": money_out(amount), "currency": e["currency"]}
+            item: dict[str, Any] = {
+                "runId": rid,
+                "repo": repo,
+                "id": e["id"],
+                "kind": e["kind"],
+                "amount": money_out(amount),
+                "currency": e["currency"],
+            }
             for key in ("ref", "reverses", "reason", "note"):
                 if key in e:
                     item[key] = e[key]
@@ -623,11 +732,21 @@ def revenue_list_payload(ledgers: Iterable[tuple[str, str | None, Any, VerifyRes
             entries_out.append(item)
             acc = sums.setdefault(e["currency"], [Decimal(0), Decimal(0)])
             acc[0 if amount > 0 else 1] += abs(amount)
-    totals = [{"currency": c, "booked": money_out(b), "reversed": money_out(r), "net": money_out(b - r)}
-              for c, (b, r) in sorted(sums.items())]
-    return {"schemaVersion": 1, "surface": "revenue-list", "scope": scope, "runId": run_filter,
-            "generatedAt": generated_at, "entryCount": len(entries_out), "totals": totals,
-            "entries": entries_out, "unverified": unverified}
+    totals = [
+        {"currency": c, "booked": money_out(b), "reversed": money_out(r), "net": money_out(b - r)}
+        for c, (b, r) in sorted(sums.items())
+    ]
+    return {
+        "schemaVersion": 1,
+        "surface": "revenue-list",
+        "scope": scope,
+        "runId": run_filter,
+        "generatedAt": generated_at,
+        "entryCount": len(entries_out),
+        "totals": totals,
+        "entries": entries_out,
+        "unverified": unverified,
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -640,8 +759,7 @@ def _money_text(value: Any, currency: str) -> str:
 
 def render_verify_text(payload: Mapping[str, Any]) -> str:
     """Human text for a ``verify_payload`` (no trailing newline)."""
-    lines = [f"ledger verify  scope={payload['scope']}  runs={payload['runCount']}  "
-             f"failed={payload['failedRuns']}"]
+    lines = [f"ledger verify  scope={payload['scope']}  runs={payload['runCount']}  failed={payload['failedRuns']}"]
     for r in payload["runs"]:
         where = f" ({r['repo']})" if r["repo"] else ""
         if r["ok"]:
@@ -669,12 +787,15 @@ def render_revenue_list_text(payload: Mapping[str, Any]) -> str:
         else:
             detail = f"reverses={e['reverses']}  reason={json.dumps(e['reason'], ensure_ascii=False)}"
         note = f"  note={json.dumps(e['note'], ensure_ascii=False)}" if "note" in e else ""
-        lines.append(f"  {e['runId']}  {e['id']}  {e['kind']:<8}  {amount}  {detail}  "
-                     f"at={e['at']}  actor={e['actor']}{note}")
+        lines.append(
+            f"  {e['runId']}  {e['id']}  {e['kind']:<8}  {amount}  {detail}  at={e['at']}  actor={e['actor']}{note}"
+        )
     for t in payload["totals"]:
         c = t["currency"]
-        lines.append(f"  total {c}: booked={_money_text(t['booked'], c)}  "
-                     f"reversed={_money_text(t['reversed'], c)}  net={_money_text(t['net'], c)}")
+        lines.append(
+            f"  total {c}: booked={_money_text(t['booked'], c)}  "
+            f"reversed={_money_text(t['reversed'], c)}  net={_money_text(t['net'], c)}"
+        )
     for u in payload["unverified"]:
         p = u["problem"] or {}
         at = f"{p['entryId']}: " if p.get("entryId") else ""

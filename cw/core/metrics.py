@@ -28,21 +28,32 @@ import hashlib
 from decimal import Decimal, localcontext
 from typing import Any, NamedTuple
 
-from cw.core.fingerprint import (MISSING, js_get, js_json, js_string, js_truthy, object_records, run_app,
-                                 source_fingerprint)
-from cw.core.numbers import (as_int_if_integral, cu_key, duration_ms, js_round, money_out,
-                             round6, round6_decimal)
+from cw.core.fingerprint import (
+    MISSING,
+    js_get,
+    js_json,
+    js_string,
+    js_truthy,
+    object_records,
+    run_app,
+    source_fingerprint,
+)
+from cw.core.numbers import as_int_if_integral, cu_key, duration_ms, js_round, money_out, round6, round6_decimal
 from cw.core.pricing import MONEY_CONTEXT, PricingPolicy, price_unit, token_number, token_total
 
 METRICS_SCHEMA_VERSION = 1
 
 NOTE_UNREPORTED = "No attested usage on this run; cost is unreported, not zero."
 NOTE_NO_POLICY = "Attested usage present but no pricing policy supplied; pass --pricing <path> to price it."
-NOTE_DEFAULT = ("Some models lacked an exact policy entry and were priced with the policy default; "
-                "that portion is `estimated`, not `attested`.")
+NOTE_DEFAULT = (
+    "Some models lacked an exact policy entry and were priced with the policy default; "
+    "that portion is `estimated`, not `attested`."
+)
 NOTE_UNPRICED = "Attested usage present but no policy entry (and no default) priced it; cost is unpriced."
-NEXT_NO_USAGE = ("No attested usage yet — record host usage on result/worker intake "
-                 "(cw result ... --usage-input-tokens N --usage-output-tokens M --usage-model ID).")
+NEXT_NO_USAGE = (
+    "No attested usage yet — record host usage on result/worker intake "
+    "(cw result ... --usage-input-tokens N --usage-output-tokens M --usage-model ID)."
+)
 
 # Tuples, not sets: membership by equality also works for odd (unhashable) status values.
 VERIFIER_PASS = ("verified", "completed", "committed")
@@ -65,9 +76,9 @@ TELEMETRY_MISSING: Any = _TelemetryMissing()
 class Unit(NamedTuple):
     """One usage unit (§3.6): a worker with output, or a completed task no such worker covers."""
 
-    unit: Any          # the record's id (None when it has none)
-    kind: str          # "task" | "worker"
-    usage: Any         # the stored usage record (None when missing)
+    unit: Any  # the record's id (None when it has none)
+    kind: str  # "task" | "worker"
+    usage: Any  # the stored usage record (None when missing)
     record: dict[str, Any]
 
     @property
@@ -117,8 +128,14 @@ def rate_metric(metric: str, count: int, total: int, buckets: dict[str, int]) ->
     """A RateMetric (§3.3): ``n/a`` with null count and rate when there are no samples."""
     if total <= 0:
         return {"metric": metric, "state": "n/a", "count": None, "total": 0, "rate": None, "buckets": buckets}
-    return {"metric": metric, "state": "ok", "count": count, "total": total, "rate": round6(count / total),
-            "buckets": buckets}
+    return {
+        "metric": metric,
+        "state": "ok",
+        "count": count,
+        "total": total,
+        "rate": round6(count / total),
+        "buckets": buckets,
+    }
 
 
 def _duration(start: Any, end: Any) -> dict[str, Any]:
@@ -223,15 +240,21 @@ def derive_cost(attested: list[Unit], policy: PricingPolicy | None) -> dict[str,
     """CostMetric (§3.7) with cw's state rule (§16 h)."""
     currency = policy.report_currency if policy is not None else "USD"
     if not attested:
-        cost: dict[str, Any] = {"state": "unreported", "currency": currency, "attestedUsd": None,
-                                "estimatedUsd": None}
+        cost: dict[str, Any] = {"state": "unreported", "currency": currency, "attestedUsd": None, "estimatedUsd": None}
         if policy is not None and policy.id is not None:
             cost["policyId"] = policy.id
         cost.update(unpricedModels=[], pricedCoverage=None, notes=[NOTE_UNREPORTED])
         return cost
     if policy is None:
-        return {"state": "unpriced", "currency": currency, "attestedUsd": None, "estimatedUsd": None,
-                "unpricedModels": [], "pricedCoverage": None, "notes": [NOTE_NO_POLICY]}
+        return {
+            "state": "unpriced",
+            "currency": currency,
+            "attestedUsd": None,
+            "estimatedUsd": None,
+            "unpricedModels": [],
+            "pricedCoverage": None,
+            "notes": [NOTE_NO_POLICY],
+        }
     exact_sum = Decimal(0)
     default_sum = Decimal(0)
     used_exact = used_default = any_unpriced = False
@@ -272,9 +295,11 @@ def derive_cost(attested: list[Unit], policy: PricingPolicy | None) -> dict[str,
     cost = {"state": state, "currency": currency, "attestedUsd": attested_usd, "estimatedUsd": estimated_usd}
     if policy.id is not None:
         cost["policyId"] = policy.id
-    cost.update(unpricedModels=distinct_sorted(unpriced),
-                pricedCoverage=round6(priced_tokens / attested_tokens) if attested_tokens > 0 else None,
-                notes=notes)
+    cost.update(
+        unpricedModels=distinct_sorted(unpriced),
+        pricedCoverage=round6(priced_tokens / attested_tokens) if attested_tokens > 0 else None,
+        notes=notes,
+    )
     return cost
 
 
@@ -297,8 +322,11 @@ def _count_buckets(records: list[dict[str, Any]]) -> dict[Any, int]:
 def failure_rate(run: dict[str, Any]) -> dict[str, Any]:
     """Failure rate over workers, worker-less dispatched tasks, memberships and feedback (§3.5)."""
     workers = object_records(run.get("workers"))
-    tasks = [t for t in object_records(run.get("tasks")) if not js_truthy(t.get("workerId"))
-             and js_truthy(t.get("dispatchedAt"))]
+    tasks = [
+        t
+        for t in object_records(run.get("tasks"))
+        if not js_truthy(t.get("workerId")) and js_truthy(t.get("dispatchedAt"))
+    ]
     memberships = object_records(js_get(run.get("multiAgent"), "memberships"))
     feedback = object_records(run.get("feedback"))
     wf = sum(1 for w in workers if w.get("status") in ("failed", "rejected"))
@@ -306,10 +334,21 @@ def failure_rate(run: dict[str, Any]) -> dict[str, Any]:
     mf = sum(1 for m in memberships if m.get("status") == "failed")
     fu = sum(1 for f in feedback if f.get("status") in ("open", "tasked"))
     total = len(workers) + len(tasks) + len(memberships) + len(feedback)
-    return rate_metric("failure", wf + tf + mf + fu, total, {
-        "workers": len(workers), "workersFailed": wf, "tasks": len(tasks), "tasksFailed": tf,
-        "memberships": len(memberships), "membershipsFailed": mf, "feedback": len(feedback),
-        "feedbackUnresolved": fu})
+    return rate_metric(
+        "failure",
+        wf + tf + mf + fu,
+        total,
+        {
+            "workers": len(workers),
+            "workersFailed": wf,
+            "tasks": len(tasks),
+            "tasksFailed": tf,
+            "memberships": len(memberships),
+            "membershipsFailed": mf,
+            "feedback": len(feedback),
+            "feedbackUnresolved": fu,
+        },
+    )
 
 
 def verifier_pass_rate(run: dict[str, Any]) -> dict[str, Any]:
@@ -344,8 +383,16 @@ def telemetry_genesis(run_id: Any) -> str:
 def telemetry_record_hash(record: dict[str, Any]) -> str:
     """Recompute a telemetry record's ``recordHash`` (§3.8): sorted-key compact JSON of its fields."""
     canonical: dict[str, Any] = {}
-    for key in ("schemaVersion", "runId", "recordId", "recordedAt", "workerId", "taskId", "promptDigest",
-                "reportedUsageDigest"):
+    for key in (
+        "schemaVersion",
+        "runId",
+        "recordId",
+        "recordedAt",
+        "workerId",
+        "taskId",
+        "promptDigest",
+        "reportedUsageDigest",
+    ):
         canonical[key] = record.get(key, MISSING)
     if "reportedUsage" in record:
         canonical["reportedUsage"] = record["reportedUsage"]
@@ -390,8 +437,12 @@ def attestation_coverage(units: list[Unit], ledger: dict[str, Any]) -> dict[str,
             verdict = js_get(u.usage, "attestation")
             counts[verdict if verdict in ("attested", "unattested", "absent") else "unverified"] += 1
     n = len(units)
-    return {"units": n, **counts, "verifiedCoverage": round6(counts["attested"] / n) if n > 0 else None,
-            "ledger": ledger}
+    return {
+        "units": n,
+        **counts,
+        "verifiedCoverage": round6(counts["attested"] / n) if n > 0 else None,
+        "ledger": ledger,
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -402,9 +453,15 @@ def attestation_coverage(units: list[Unit], ledger: dict[str, Any]) -> dict[str,
 def _target_time(run: dict[str, Any], target: Any) -> Any:
     kind = js_get(target, "kind")
     tid = js_get(target, "id")
-    field, key = {"candidate": ("candidates", "createdAt"), "commit": ("commits", "createdAt"),
-                  "selection": ("candidateSelections", "selectedAt")}.get(kind, (None, None)) \
-        if isinstance(kind, str) else (None, None)
+    field, key = (
+        {
+            "candidate": ("candidates", "createdAt"),
+            "commit": ("commits", "createdAt"),
+            "selection": ("candidateSelections", "selectedAt"),
+        }.get(kind, (None, None))
+        if isinstance(kind, str)
+        else (None, None)
+    )
     if field is None:
         return None
     for rec in object_records(run.get(field)):
@@ -419,8 +476,7 @@ def collaboration_metrics(run: dict[str, Any]) -> dict[str, Any]:
     records = object_records(js_get(collab, "approvals"))
     approvals = [r for r in records if r.get("decision") == "approve"]
     rejections = sum(1 for r in records if r.get("decision") == "reject")
-    reviewers = {hkey(a) for r in approvals
-                 if js_truthy(a := js_get(r.get("actor"), "id")) and a != "unattributed"}
+    reviewers = {hkey(a) for r in approvals if js_truthy(a := js_get(r.get("actor"), "id")) and a != "unattributed"}
     samples = []
     for r in approvals:
         ms = duration_ms(_target_time(run, r.get("target")), r.get("createdAt"))
@@ -434,11 +490,14 @@ def collaboration_metrics(run: dict[str, Any]) -> dict[str, Any]:
         "comments": len(comments) if isinstance(comments, list) else 0,
         "handoffs": len(handoffs) if isinstance(handoffs, list) else 0,
         "reviewers": len(reviewers),
-        "approvalRate": rate_metric("approval", len(approvals), len(approvals) + rejections,
-                                    {"approve": len(approvals), "reject": rejections}),
-        "timeToApproval": {"samples": len(samples),
-                           "meanMs": js_round(sum(samples) / len(samples)) if samples else None,
-                           "maxMs": max(samples) if samples else None},
+        "approvalRate": rate_metric(
+            "approval", len(approvals), len(approvals) + rejections, {"approve": len(approvals), "reject": rejections}
+        ),
+        "timeToApproval": {
+            "samples": len(samples),
+            "meanMs": js_round(sum(samples) / len(samples)) if samples else None,
+            "maxMs": max(samples) if samples else None,
+        },
     }
 
 
@@ -465,19 +524,32 @@ def _scope(run: dict[str, Any], tasks: list[dict[str, Any]], workers: list[dict[
 
 
 def _rates(run: dict[str, Any]) -> dict[str, Any]:
-    return {"failure": failure_rate(run), "verifierPass": verifier_pass_rate(run),
-            "candidateAcceptance": candidate_acceptance_rate(run)}
+    return {
+        "failure": failure_rate(run),
+        "verifierPass": verifier_pass_rate(run),
+        "candidateAcceptance": candidate_acceptance_rate(run),
+    }
 
 
-def derive_report(run: dict[str, Any], now: str, policy: PricingPolicy | None,
-                  persisted_fingerprint: str | None = None, *, telemetry: Any = TELEMETRY_MISSING) -> dict[str, Any]:
+def derive_report(
+    run: dict[str, Any],
+    now: str,
+    policy: PricingPolicy | None,
+    persisted_fingerprint: str | None = None,
+    *,
+    telemetry: Any = TELEMETRY_MISSING,
+) -> dict[str, Any]:
     """The MetricsReport payload (§3.2 key order) for one loaded run."""
     tasks = object_records(run.get("tasks"))
     workers = object_records(run.get("workers"))
-    task_rows = sorted((_row(t, "task", t.get("dispatchedAt", MISSING), t.get("completedAt", MISSING))
-                        for t in tasks), key=lambda r: _row_key(r.get("id", MISSING)))
-    worker_rows = sorted((_row(w, "worker", w.get("createdAt", MISSING), _worker_end(w)) for w in workers),
-                         key=lambda r: _row_key(r.get("id", MISSING)))
+    task_rows = sorted(
+        (_row(t, "task", t.get("dispatchedAt", MISSING), t.get("completedAt", MISSING)) for t in tasks),
+        key=lambda r: _row_key(r.get("id", MISSING)),
+    )
+    worker_rows = sorted(
+        (_row(w, "worker", w.get("createdAt", MISSING), _worker_end(w)) for w in workers),
+        key=lambda r: _row_key(r.get("id", MISSING)),
+    )
     pending = sum(1 for t in tasks if t.get("status") in ("pending", "running"))
     run_time: dict[str, Any] = {}
     if "createdAt" in run:
@@ -503,33 +575,37 @@ def derive_report(run: dict[str, Any], now: str, policy: PricingPolicy | None,
     report: dict[str, Any] = {"schemaVersion": METRICS_SCHEMA_VERSION, "surface": "metrics"}
     if "id" in run:
         report["runId"] = run["id"]
-    report.update({
-        "generatedAt": now,
-        "sourceFingerprint": fingerprint,
-        "freshness": freshness(persisted_fingerprint, fingerprint),
-        "scope": _scope(run, tasks, workers),
-        "time": {
-            "run": run_time,
-            "activeTaskMs": sum(r["duration"]["wallClockMs"] or 0 for r in task_rows),
-            "inFlight": sum(1 for r in task_rows if r["duration"]["inFlight"])
-            + sum(1 for r in worker_rows if r["duration"]["inFlight"]),
-            "tasks": task_rows,
-            "workers": worker_rows,
-        },
-        "rates": _rates(run),
-        "usage": totals,
-        "cost": derive_cost(attested, policy),
-        "attestedUsage": attested_usage,
-        "attestation": attestation_coverage(units, ledger_status(telemetry, run.get("id", MISSING))),
-        "collaboration": collaboration_metrics(run),
-        "nextAction": NEXT_NO_USAGE if totals["unreportedUnits"] > 0 and totals["attestedUnits"] == 0
-        else f"cw metrics show {js_string(run.get('id', MISSING))} --json",
-    })
+    report.update(
+        {
+            "generatedAt": now,
+            "sourceFingerprint": fingerprint,
+            "freshness": freshness(persisted_fingerprint, fingerprint),
+            "scope": _scope(run, tasks, workers),
+            "time": {
+                "run": run_time,
+                "activeTaskMs": sum(r["duration"]["wallClockMs"] or 0 for r in task_rows),
+                "inFlight": sum(1 for r in task_rows if r["duration"]["inFlight"])
+                + sum(1 for r in worker_rows if r["duration"]["inFlight"]),
+                "tasks": task_rows,
+                "workers": worker_rows,
+            },
+            "rates": _rates(run),
+            "usage": totals,
+            "cost": derive_cost(attested, policy),
+            "attestedUsage": attested_usage,
+            "attestation": attestation_coverage(units, ledger_status(telemetry, run.get("id", MISSING))),
+            "collaboration": collaboration_metrics(run),
+            "nextAction": NEXT_NO_USAGE
+            if totals["unreportedUnits"] > 0 and totals["attestedUnits"] == 0
+            else f"cw metrics show {js_string(run.get('id', MISSING))} --json",
+        }
+    )
     return report
 
 
-def derive_summary_report(run: dict[str, Any], now: str, policy: PricingPolicy | None,
-                          persisted_fingerprint: str | None = None) -> dict[str, Any]:
+def derive_summary_report(
+    run: dict[str, Any], now: str, policy: PricingPolicy | None, persisted_fingerprint: str | None = None
+) -> dict[str, Any]:
     """The part of ``derive_report`` the summary pools, computed without the rest.
 
     Keys (in report order): ``runId``, ``generatedAt``, ``sourceFingerprint``,
@@ -543,10 +619,15 @@ def derive_summary_report(run: dict[str, Any], now: str, policy: PricingPolicy |
     part: dict[str, Any] = {}
     if "id" in run:
         part["runId"] = run["id"]
-    part.update(generatedAt=now, sourceFingerprint=fingerprint,
-                freshness=freshness(persisted_fingerprint, fingerprint), scope=_scope(run, tasks, workers),
-                rates=_rates(run), usage=usage_totals(units), cost=derive_cost([u for u in units if u.attested],
-                                                                                policy))
+    part.update(
+        generatedAt=now,
+        sourceFingerprint=fingerprint,
+        freshness=freshness(persisted_fingerprint, fingerprint),
+        scope=_scope(run, tasks, workers),
+        rates=_rates(run),
+        usage=usage_totals(units),
+        cost=derive_cost([u for u in units if u.attested], policy),
+    )
     return part
 
 

@@ -23,9 +23,13 @@ def revenue_and_net(ledger_doc: Any, verified: VerifyResult, cost: dict[str, Any
     if not verified.ok:
         p = verified.problem or {}
         where = f"{p['entryId']}: " if p.get("entryId") else ""
-        return {"revenue": {"state": "refused", "entries": verified.entries,
-                            "reason": f"revenue ledger does not verify ({where}{p.get('what')}); "
-                                      "its revenue is not reported"}}
+        return {
+            "revenue": {
+                "state": "refused",
+                "entries": verified.entries,
+                "reason": f"revenue ledger does not verify ({where}{p.get('what')}); its revenue is not reported",
+            }
+        }
     entries = ledger_doc.get("entries", []) if isinstance(ledger_doc, dict) else []
     booked: dict[str, Decimal] = {}
     reversed_: dict[str, Decimal] = {}
@@ -34,12 +38,19 @@ def revenue_and_net(ledger_doc: Any, verified: VerifyResult, cost: dict[str, Any
         target = booked if amt > 0 else reversed_
         target[e["currency"]] = target.get(e["currency"], Decimal(0)) + abs(amt)
     nets = revenue_total(ledger_doc)
-    by_currency = [{"currency": c, "booked": money_out(booked.get(c, Decimal(0))),
-                    "reversed": money_out(reversed_.get(c, Decimal(0))), "net": money_out(nets.get(c, Decimal(0)))}
-                   for c in sorted(set(booked) | set(reversed_))]
+    by_currency = [
+        {
+            "currency": c,
+            "booked": money_out(booked.get(c, Decimal(0))),
+            "reversed": money_out(reversed_.get(c, Decimal(0))),
+            "net": money_out(nets.get(c, Decimal(0))),
+        }
+        for c in sorted(set(booked) | set(reversed_))
+    ]
     currency = cost.get("currency") or "USD"
-    spend = sum((Decimal(str(v)) for v in (cost.get("attestedUsd"), cost.get("estimatedUsd")) if v is not None),
-                Decimal(0))
+    spend = sum(
+        (Decimal(str(v)) for v in (cost.get("attestedUsd"), cost.get("estimatedUsd")) if v is not None), Decimal(0)
+    )
     revenue = nets.get(currency, Decimal(0))
     reasons = []
     if cost.get("state") not in ("attested", "estimated"):
@@ -49,6 +60,12 @@ def revenue_and_net(ledger_doc: Any, verified: VerifyResult, cost: dict[str, Any
         reasons.append(f"revenue in {', '.join(others)} is not converted here (use cw pnl)")
     return {
         "revenue": {"state": "ok", "entries": len(entries), "byCurrency": by_currency},
-        "net": {"currency": currency, "revenue": money_out(revenue), "spend": money_out(spend),
-                "net": money_out(revenue - spend), "complete": not reasons, "reasons": reasons},
+        "net": {
+            "currency": currency,
+            "revenue": money_out(revenue),
+            "spend": money_out(spend),
+            "net": money_out(revenue - spend),
+            "complete": not reasons,
+            "reasons": reasons,
+        },
     }

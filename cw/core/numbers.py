@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 import re
-from functools import lru_cache
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_SAFE = 2**53  # integers up to here are exact doubles
 
 
@@ -172,8 +172,7 @@ def _parse_iso_str(s: str) -> int | None:
         return None
     year, month, day, hh, mm, ss, frac, tz = m.groups()
     try:
-        dt = datetime(int(year), int(month), int(day), int(hh or 0), int(mm or 0), int(ss or 0),
-                      tzinfo=timezone.utc)
+        dt = datetime(int(year), int(month), int(day), int(hh or 0), int(mm or 0), int(ss or 0), tzinfo=UTC)
     except ValueError:
         return None
     ms = int((frac or "0")[:3].ljust(3, "0"))
@@ -186,8 +185,13 @@ def _parse_iso_str(s: str) -> int | None:
 
 def is_iso_timestamp(s: Any) -> bool:
     """True for a full ISO 8601 date-time with an explicit offset or ``Z``."""
-    return isinstance(s, str) and bool(_ISO.match(s)) and "T" in s and (
-        s.endswith("Z") or s[-6] in "+-") and parse_iso_ms(s) is not None
+    return (
+        isinstance(s, str)
+        and bool(_ISO.match(s))
+        and "T" in s
+        and (s.endswith("Z") or s[-6] in "+-")
+        and parse_iso_ms(s) is not None
+    )
 
 
 def iso_from_ms(ms: int) -> str:

@@ -49,9 +49,10 @@ key in code point order.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from cw.core.attribution import AttributionModel, RunNode, attribute
 from cw.core.currency import minor_units, parse_currency, round_money
@@ -65,8 +66,9 @@ GROUPINGS = ("actor", "app", "run", "model")
 _PRICED = ("attested", "estimated")
 
 
-def revenue_items(ledgers: Mapping[str, Any], runs: Mapping[str, RunNode],
-                  model: AttributionModel) -> list[dict[str, Any]]:
+def revenue_items(
+    ledgers: Mapping[str, Any], runs: Mapping[str, RunNode], model: AttributionModel
+) -> list[dict[str, Any]]:
     """Attributed revenue shares from ledgers that already verified (``runId -> ledger document``).
 
     Each booking's remaining net (booked − reversed) is attributed once over
@@ -85,9 +87,18 @@ def revenue_items(ledgers: Mapping[str, Any], runs: Mapping[str, RunNode],
             for rid, share in attribute(b["net"], b["currency"], booked_on, runs, model, b["at"]):
                 node = runs.get(rid)
                 actor = node.actor if node and node.actor else (b["actor"] if rid == booked_on else None)
-                out.append({"runId": rid, "app": node.app if node else None, "actor": actor,
-                            "at": b["at"], "amount": share, "currency": b["currency"],
-                            "entryId": b["entryId"], "bookedRunId": booked_on})
+                out.append(
+                    {
+                        "runId": rid,
+                        "app": node.app if node else None,
+                        "actor": actor,
+                        "at": b["at"],
+                        "amount": share,
+                        "currency": b["currency"],
+                        "entryId": b["entryId"],
+                        "bookedRunId": booked_on,
+                    }
+                )
     return out
 
 
@@ -143,17 +154,20 @@ def _row_fields(acc: _Acc, currency: str) -> dict[str, Any]:
     priced = counts["attested"] + counts["estimated"]
     reasons: list[str] = []
     if counts["unreported"]:
-        reasons.append(f"{_plural(counts['unreported'], 'unit')} unreported: usage was never "
-                       "attested, so the cost is unknown and left out")
+        reasons.append(
+            f"{_plural(counts['unreported'], 'unit')} unreported: usage was never "
+            "attested, so the cost is unknown and left out"
+        )
     if counts["unpriced"]:
-        reasons.append(f"{_plural(counts['unpriced'], 'unit')} unpriced: no pricing policy entry "
-                       "(and no default) covers the model, so the cost is left out")
+        reasons.append(
+            f"{_plural(counts['unpriced'], 'unit')} unpriced: no pricing policy entry "
+            "(and no default) covers the model, so the cost is left out"
+        )
     unconverted = []
     for (side, cur), (amount, why) in sorted(acc.unconverted.items()):
         because = "; ".join(sorted(why))
         reasons.append(f"{side} of {format(amount, 'f')} {cur} not converted to {currency}: {because}")
-        unconverted.append({"side": side, "currency": cur, "amount": money_out(amount),
-                            "reason": because})
+        unconverted.append({"side": side, "currency": cur, "amount": money_out(amount), "reason": because})
     return {
         "runs": len(acc.run_ids),
         "units": {"total": total_units, **counts},
@@ -168,12 +182,20 @@ def _row_fields(acc: _Acc, currency: str) -> dict[str, Any]:
     }
 
 
-def build_pnl(spend_items: Iterable[Mapping[str, Any]], revenue_items: Iterable[Mapping[str, Any]], *,
-              by: str, currency: str, fx_policy: FxPolicy | None, pricing_policy_id: str | None,
-              attribution: AttributionModel, now: str,
-              runs: Iterable[Mapping[str, Any]] | None = None,
-              refused: Iterable[Mapping[str, Any]] = (),
-              unreadable: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
+def build_pnl(
+    spend_items: Iterable[Mapping[str, Any]],
+    revenue_items: Iterable[Mapping[str, Any]],
+    *,
+    by: str,
+    currency: str,
+    fx_policy: FxPolicy | None,
+    pricing_policy_id: str | None,
+    attribution: AttributionModel,
+    now: str,
+    runs: Iterable[Mapping[str, Any]] | None = None,
+    refused: Iterable[Mapping[str, Any]] = (),
+    unreadable: Iterable[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
     """The P&L payload (``schemas/pnl.schema.json``).
 
     Keys: ``schemaVersion, surface, generatedAt, by, currency, minorUnits,
@@ -236,33 +258,43 @@ def build_pnl(spend_items: Iterable[Mapping[str, Any]], revenue_items: Iterable[
     ordered = sorted(rows.items(), key=lambda kv: (-kv[1].net, kv[0]))
     row_payloads = [{"key": key, **_row_fields(acc, cur)} for key, acc in ordered]
     totals = _row_fields(total, cur)
-    shown = {col: sum((Decimal(str(r[col])) for r in row_payloads), Decimal(0))
-             for col in ("spend", "revenue", "net")}
-    totals["roundingDifference"] = {col: money_out(Decimal(str(totals[col])) - shown[col])
-                                    for col in ("spend", "revenue", "net")}
+    shown = {col: sum((Decimal(str(r[col])) for r in row_payloads), Decimal(0)) for col in ("spend", "revenue", "net")}
+    totals["roundingDifference"] = {
+        col: money_out(Decimal(str(totals[col])) - shown[col]) for col in ("spend", "revenue", "net")
+    }
     places = minor_units(cur)
-    notes = [f"Amounts are exact until shown: each figure is rounded once to {cur}'s {places} "
-             "decimal place" + ("" if places == 1 else "s") + " (half away from zero); totals are "
-             "the exact sums rounded once, so rows can differ from them by rounding "
-             "(totals.roundingDifference)."]
+    notes = [
+        f"Amounts are exact until shown: each figure is rounded once to {cur}'s {places} "
+        "decimal place" + ("" if places == 1 else "s") + " (half away from zero); totals are "
+        "the exact sums rounded once, so rows can differ from them by rounding "
+        "(totals.roundingDifference)."
+    ]
     if not totals["netComplete"]:
-        notes.append("Rows with netComplete false leave out usage that was never reported or "
-                     f"priced, or amounts that could not be converted to {cur}: their net is not "
-                     "a complete figure (see reasons).")
+        notes.append(
+            "Rows with netComplete false leave out usage that was never reported or "
+            f"priced, or amounts that could not be converted to {cur}: their net is not "
+            "a complete figure (see reasons)."
+        )
     refused = list(refused)
     unreadable = [{"runId": u["runId"], "repo": u["repo"], "reason": u["reason"]} for u in unreadable]
     by_key = {r["key"]: r for r in row_payloads}
     for r in refused:
-        key = {"actor": r.get("actor") or "unattributed", "app": r.get("app") or "unknown", "run": r["runId"],
-               "model": "(revenue)"}[by]
+        key = {
+            "actor": r.get("actor") or "unattributed",
+            "app": r.get("app") or "unknown",
+            "run": r["runId"],
+            "model": "(revenue)",
+        }[by]
         why = f"revenue of run {r['runId']} refused: {r['reason']}"
         for target in (by_key.get(key), totals):
             if target is not None:
                 target["netComplete"] = False
                 target["reasons"].append(why)
     if refused:
-        notes.append(f"Revenue of {len(refused)} run(s) was refused because their ledger does not verify "
-                     "(see refusedRevenue); their spend is included.")
+        notes.append(
+            f"Revenue of {len(refused)} run(s) was refused because their ledger does not verify "
+            "(see refusedRevenue); their spend is included."
+        )
     if unreadable:
         notes.append(f"{len(unreadable)} run(s) could not be read and are not in these figures; see unreadable.")
     return {
@@ -293,9 +325,17 @@ def _money(value: Any, currency: str) -> str:
 
 def _cells(key: str, r: Mapping[str, Any], currency: str) -> list[str]:
     coverage = "n/a" if r["coverage"] is None else f"{to_fixed(r['coverage'] * 100, 0)}%"
-    return [key, str(r["runs"]), str(r["units"]["total"]), _money(r["spend"], currency),
-            r["spendState"], coverage, _money(r["revenue"], currency), _money(r["net"], currency),
-            "yes" if r["netComplete"] else "no *"]
+    return [
+        key,
+        str(r["runs"]),
+        str(r["units"]["total"]),
+        _money(r["spend"], currency),
+        r["spendState"],
+        coverage,
+        _money(r["revenue"], currency),
+        _money(r["net"], currency),
+        "yes" if r["netComplete"] else "no *",
+    ]
 
 
 def render_pnl_text(payload: Mapping[str, Any]) -> str:
@@ -303,8 +343,9 @@ def render_pnl_text(payload: Mapping[str, Any]) -> str:
     cur = payload["currency"]
     att = payload["attribution"]
     model = att["model"] + (f" (half-life {att['halfLifeDays']}d)" if "halfLifeDays" in att else "")
-    lines = [f"pnl by {payload['by']}  currency={cur}  pricing={payload['pricingPolicyId'] or '-'}  "
-             f"attribution={model}"]
+    lines = [
+        f"pnl by {payload['by']}  currency={cur}  pricing={payload['pricingPolicyId'] or '-'}  attribution={model}"
+    ]
     fx = payload["fx"]
     rates = ", ".join(f"{r['date']} {r['currency']} {r['perBase']}" for r in fx["ratesUsed"])
     if fx["policyId"]:

@@ -112,10 +112,17 @@ class ModelPrice(Price, frozen=True, kw_only=True):
 class PricingPolicy:
     """A validated pricing policy with its lookup index (build it with ``validate_policy``)."""
 
-    __slots__ = ("id", "currency", "models", "default_price", "source", "_index", "_undated")
+    __slots__ = ("_index", "_undated", "currency", "default_price", "id", "models", "source")
 
-    def __init__(self, *, id: str | None, currency: str | None, models: tuple[ModelPrice, ...],
-                 default_price: Price | None, source: str) -> None:
+    def __init__(
+        self,
+        *,
+        id: str | None,
+        currency: str | None,
+        models: tuple[ModelPrice, ...],
+        default_price: Price | None,
+        source: str,
+    ) -> None:
         self.id = id
         self.currency = currency
         self.models = models
@@ -224,9 +231,10 @@ def usage_cost(usage: Any, price: Price) -> Decimal:
         fresh = inp
         read_price = price.cache_read_per_million or _ZERO
         write_price = price.cache_write_per_million or _ZERO
-    total = add(add(mul(fresh, price.input_per_million),
-                    mul(to_decimal(u.get("outputTokens")), price.output_per_million)),
-                add(mul(cache_read, read_price), mul(cache_write, write_price)))
+    total = add(
+        add(mul(fresh, price.input_per_million), mul(to_decimal(u.get("outputTokens")), price.output_per_million)),
+        add(mul(cache_read, read_price), mul(cache_write, write_price)),
+    )
     if not price.output_includes_reasoning_tokens:
         reasoning_price = price.reasoning_per_million
         if reasoning_price is None:
@@ -273,8 +281,9 @@ def _price_fields(obj: dict[str, Any], source: str, path: str) -> dict[str, Any]
     for key, attr, required in _PRICE_KEYS:
         if key not in obj or (obj[key] is None and not required):
             if required:
-                raise _invalid(source, f"{path}.{key}", "is missing; it must be a non-negative number "
-                                                        "(a price per million tokens)")
+                raise _invalid(
+                    source, f"{path}.{key}", "is missing; it must be a non-negative number (a price per million tokens)"
+                )
             continue
         fields[attr] = _price_value(obj[key], source, f"{path}.{key}")
     for key, attr in _FLAG_KEYS:
@@ -288,8 +297,9 @@ def _price_fields(obj: dict[str, Any], source: str, path: str) -> dict[str, Any]
 def _effective_from(v: Any, source: str, field: str) -> str:
     if isinstance(v, str) and ((_DATE_ONLY.fullmatch(v) and parse_iso_ms(v) is not None) or is_iso_timestamp(v)):
         return v
-    raise _invalid(source, field, "must be an ISO 8601 date (2026-10-07) or date-time with a zone "
-                                  "(2026-10-07T00:00:00Z)")
+    raise _invalid(
+        source, field, "must be an ISO 8601 date (2026-10-07) or date-time with a zone (2026-10-07T00:00:00Z)"
+    )
 
 
 def validate_policy(doc: Any, source: str) -> PricingPolicy:
@@ -298,8 +308,11 @@ def validate_policy(doc: Any, source: str) -> PricingPolicy:
     CW's own check comes first, with CW's message; then every field, with a
     message naming the field path (``models[2].inputPerMillion``).
     """
-    if not isinstance(doc, dict) or not _is_schema_one(doc.get("schemaVersion")) \
-            or not isinstance(doc.get("models"), list):
+    if (
+        not isinstance(doc, dict)
+        or not _is_schema_one(doc.get("schemaVersion"))
+        or not isinstance(doc.get("models"), list)
+    ):
         raise PolicyError(f"Invalid pricing policy (expected schemaVersion 1 + models[]): {source}")
     for key in ("id", "currency"):
         if key in doc and not isinstance(doc[key], str):
@@ -322,8 +335,12 @@ def validate_policy(doc: Any, source: str) -> PricingPolicy:
         if not isinstance(default, dict):
             raise _invalid(source, "defaultPrice", "must be an object with inputPerMillion and outputPerMillion")
         if "effectiveFrom" in default:
-            raise _invalid(source, "defaultPrice.effectiveFrom",
-                           "is not supported: the default price has no history (give models entries instead)")
+            raise _invalid(
+                source,
+                "defaultPrice.effectiveFrom",
+                "is not supported: the default price has no history (give models entries instead)",
+            )
         default_price = Price(**_price_fields(default, source, "defaultPrice"))
-    return PricingPolicy(id=doc.get("id"), currency=doc.get("currency"), models=tuple(models),
-                         default_price=default_price, source=source)
+    return PricingPolicy(
+        id=doc.get("id"), currency=doc.get("currency"), models=tuple(models), default_price=default_price, source=source
+    )

@@ -95,18 +95,22 @@ def render_summary_text(summary: dict[str, Any]) -> str:
         f"  cost:  {format_cost(summary['cost'])}",
     ]
     for g in summary["byApp"]:
-        lines.append(f"  app {js_string(g['key'])}: runs={g['runCount']} "
-                     f"verifier={format_rate(g['rates']['verifierPass'])} cost={format_cost(g['cost'])}")
+        lines.append(
+            f"  app {js_string(g['key'])}: runs={g['runCount']} "
+            f"verifier={format_rate(g['rates']['verifierPass'])} cost={format_cost(g['cost'])}"
+        )
     for g in summary["byBackend"]:
-        lines.append(f"  backend {js_string(g['key'])}: runs={g['runCount']} "
-                     f"failure={format_rate(g['rates']['failure'])}")
+        lines.append(
+            f"  backend {js_string(g['key'])}: runs={g['runCount']} failure={format_rate(g['rates']['failure'])}"
+        )
     for g in summary.get("byActor", ()):
         lines.append(f"  actor {js_string(g['key'])}: runs={g['runCount']} cost={format_cost(g['cost'])}")
     for bad in summary.get("unreadable", ()):
         lines.append(f"  unreadable {js_string(bad['runId'])} ({js_string(bad['repo'])}): {js_string(bad['reason'])}")
     omitted = summary.get("omittedRuns") or 0
     if omitted:
-        lines.append(f"  omitted: {omitted} older run{'s' if omitted != 1 else ''} not shown (--limit "
-                     f"{summary['runCount']})")
+        lines.append(
+            f"  omitted: {omitted} older run{'s' if omitted != 1 else ''} not shown (--limit {summary['runCount']})"
+        )
     lines.append(f"  next: {summary['nextAction']}")
     return "\n".join(lines)

@@ -19,19 +19,54 @@ EPOCH = "1970-01-01T00:00:00.000Z"
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9._:-]+$")
 
-REQUIRED_KEYS = ("schemaVersion", "id", "createdAt", "updatedAt", "cwd", "workflow", "inputs",
-                 "loopStage", "phases", "tasks", "dispatches", "commits", "paths")
-ARRAY_KEYS = ("phases", "tasks", "dispatches", "commits", "nodes", "contracts", "feedback", "workers",
-              "sandboxProfiles", "candidates", "candidateSelections")
+REQUIRED_KEYS = (
+    "schemaVersion",
+    "id",
+    "createdAt",
+    "updatedAt",
+    "cwd",
+    "workflow",
+    "inputs",
+    "loopStage",
+    "phases",
+    "tasks",
+    "dispatches",
+    "commits",
+    "paths",
+)
+ARRAY_KEYS = (
+    "phases",
+    "tasks",
+    "dispatches",
+    "commits",
+    "nodes",
+    "contracts",
+    "feedback",
+    "workers",
+    "sandboxProfiles",
+    "candidates",
+    "candidateSelections",
+)
 OBJECT_KEYS = ("workflow", "paths", "multiAgent", "blackboard", "topologies", "collaboration")
 LOOP_STAGES = ("interpret", "plan", "dispatch", "execute", "observe", "adjust", "verify", "commit", "report")
 
 PATH_KEYS = (
-    ("runDir", ""), ("state", "state.json"), ("report", "report.md"), ("tasksDir", "tasks"),
-    ("resultsDir", "results"), ("dispatchesDir", "dispatches"), ("artifactsDir", "artifacts"),
-    ("commitsDir", "commits"), ("stateNodesDir", "nodes"), ("feedbackDir", "feedback"),
-    ("auditDir", "audit"), ("workersDir", "workers"), ("candidatesDir", "candidates"),
-    ("multiAgentDir", "multi-agent"), ("blackboardDir", "blackboard"), ("topologiesDir", "topologies"),
+    ("runDir", ""),
+    ("state", "state.json"),
+    ("report", "report.md"),
+    ("tasksDir", "tasks"),
+    ("resultsDir", "results"),
+    ("dispatchesDir", "dispatches"),
+    ("artifactsDir", "artifacts"),
+    ("commitsDir", "commits"),
+    ("stateNodesDir", "nodes"),
+    ("feedbackDir", "feedback"),
+    ("auditDir", "audit"),
+    ("workersDir", "workers"),
+    ("candidatesDir", "candidates"),
+    ("multiAgentDir", "multi-agent"),
+    ("blackboardDir", "blackboard"),
+    ("topologiesDir", "topologies"),
 )
 MULTI_AGENT_ARRAYS = ("runs", "roles", "groups", "memberships", "fanouts", "fanins")
 
@@ -45,8 +80,7 @@ def check_run_id(run_id: Any, what: str = "run id") -> str:
     """A run id is one safe path segment; anything else is refused (exit 2)."""
     if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id) or run_id in (".", ".."):
         raise UsageError(
-            f"Unsafe {what}: {_js_quote(run_id)} must be a single path segment "
-            "([A-Za-z0-9._:-], not '.' or '..')",
+            f"Unsafe {what}: {_js_quote(run_id)} must be a single path segment ([A-Za-z0-9._:-], not '.' or '..')",
             hint="cw run list" if what == "run id" else None,
         )
     return run_id
@@ -86,11 +120,12 @@ def _schema_version(doc: dict[str, Any]) -> int:
         shown = msgspec.json.encode(v).decode() if not isinstance(v, str) else v
         raise UnsupportedStateError(
             "Unsupported CW run state: Run state schemaVersion invalid "
-            f"({_type_name(v)}: {shown}) is newer than this CW runtime ({SCHEMA_VERSION}).")
+            f"({_type_name(v)}: {shown}) is newer than this CW runtime ({SCHEMA_VERSION})."
+        )
     if v > SCHEMA_VERSION:
         raise UnsupportedStateError(
-            f"Unsupported CW run state: Run state schemaVersion {v} is newer than this CW runtime "
-            f"({SCHEMA_VERSION}).")
+            f"Unsupported CW run state: Run state schemaVersion {v} is newer than this CW runtime ({SCHEMA_VERSION})."
+        )
     if v < 0:
         raise UnsupportedStateError(f"Unsupported CW run state: Unsupported run-state schemaVersion {v}.")
     return v
@@ -101,25 +136,41 @@ def data_loss_message(run_id: str) -> str:
         f"Refusing to load run {run_id}: state.json is missing its core fields (workflow, paths), "
         "but the run directory already has task, commit, or other content on disk. This looks like "
         "state.json was corrupted, truncated, or replaced by something outside cw, not a new run. "
-        "Restore state.json from a backup, or remove the run directory to start over.")
+        "Restore state.json from a backup, or remove the run directory to start over."
+    )
 
 
 # The record fields cw reads, with the JSON types they must have when present (None = null allowed).
 _STR, _OPT_STR = (str,), (str, type(None))
 _RECORD_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
-    "tasks": {"id": _STR, "status": _STR, "workerId": _OPT_STR, "dispatchedAt": _OPT_STR,
-              "completedAt": _OPT_STR, "backendId": _OPT_STR, "usage": (dict, type(None))},
-    "workers": {"id": _STR, "status": _STR, "taskId": _OPT_STR, "createdAt": _OPT_STR, "updatedAt": _OPT_STR,
-                "backendId": _OPT_STR, "output": (dict, type(None)), "usage": (dict, type(None)),
-                "feedbackIds": (list,), "errors": (list,)},
+    "tasks": {
+        "id": _STR,
+        "status": _STR,
+        "workerId": _OPT_STR,
+        "dispatchedAt": _OPT_STR,
+        "completedAt": _OPT_STR,
+        "backendId": _OPT_STR,
+        "usage": (dict, type(None)),
+    },
+    "workers": {
+        "id": _STR,
+        "status": _STR,
+        "taskId": _OPT_STR,
+        "createdAt": _OPT_STR,
+        "updatedAt": _OPT_STR,
+        "backendId": _OPT_STR,
+        "output": (dict, type(None)),
+        "usage": (dict, type(None)),
+        "feedbackIds": (list,),
+        "errors": (list,),
+    },
     "nodes": {"id": _STR, "kind": _OPT_STR, "status": _OPT_STR},
     "candidates": {"id": _STR, "status": _STR},
     "candidateSelections": {"id": _STR},
     "feedback": {"id": _STR, "status": _STR},
     "dispatches": {"id": _STR},
 }
-_TOKEN_KEYS = ("inputTokens", "outputTokens", "totalTokens", "cacheReadTokens", "cacheWriteTokens",
-               "reasoningTokens")
+_TOKEN_KEYS = ("inputTokens", "outputTokens", "totalTokens", "cacheReadTokens", "cacheWriteTokens", "reasoningTokens")
 MAX_TOKEN_VALUE = 1e15
 
 
@@ -127,9 +178,11 @@ def _field_errors(rec: Any, where: str, fields: dict[str, tuple[type, ...]]) -> 
     if not isinstance(rec, dict):
         return [f"{where} must be an object."]
     missing = [f"{where}.id is missing." for key in fields if key == "id" and key not in rec]
-    return missing + [f"{where}.{key} must be {_expected(types)}, not {_type_name(rec[key])}."
-                      for key, types in fields.items()
-                      if key in rec and (not isinstance(rec[key], types) or isinstance(rec[key], bool))]
+    return missing + [
+        f"{where}.{key} must be {_expected(types)}, not {_type_name(rec[key])}."
+        for key, types in fields.items()
+        if key in rec and (not isinstance(rec[key], types) or isinstance(rec[key], bool))
+    ]
 
 
 def _usage_errors(rec: Any, where: str) -> list[str]:
@@ -139,8 +192,9 @@ def _usage_errors(rec: Any, where: str) -> list[str]:
     out = []
     for key in _TOKEN_KEYS:
         v = usage.get(key)
-        if isinstance(v, float) and not (abs(v) <= MAX_TOKEN_VALUE) or \
-                isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_TOKEN_VALUE:
+        if (isinstance(v, float) and not (abs(v) <= MAX_TOKEN_VALUE)) or (
+            isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_TOKEN_VALUE
+        ):
             out.append(f"{where}.usage.{key} is not a plausible token count ({v!r}).")
     return out
 
@@ -152,23 +206,47 @@ def _expected(types: tuple[type, ...]) -> str:
 
 def _record_struct(name: str, fields: dict[str, tuple[type, ...]]) -> type:
     """A msgspec struct that type-checks one kind of record in C (unknown keys are ignored)."""
+
     def annotation(types: tuple[type, ...]) -> Any:
         t: Any = types[0]
         for extra in types[1:]:
             t = t | extra
         return t
-    return msgspec.defstruct(name, [(k, annotation(t)) if k == "id" else
-                                    (k, annotation(t) | msgspec.UnsetType, msgspec.UNSET)
-                                    for k, t in fields.items()])
+
+    return msgspec.defstruct(
+        name,
+        [
+            (k, annotation(t)) if k == "id" else (k, annotation(t) | msgspec.UnsetType, msgspec.UNSET)
+            for k, t in fields.items()
+        ],
+    )
 
 
-_RECORDS_STRUCT = msgspec.defstruct("_RecordsCheck", [
-    *[(key, list[_record_struct(f"_{key}Check", fields)] | msgspec.UnsetType, msgspec.UNSET)  # type: ignore[valid-type]
-      for key, fields in _RECORD_FIELDS.items()],
-    ("multiAgent", msgspec.defstruct("_MultiAgentCheck", [
-        ("memberships", list[_record_struct("_membershipCheck", {"id": _STR, "status": _STR})]  # type: ignore[valid-type]
-         | msgspec.UnsetType, msgspec.UNSET)]) | msgspec.UnsetType, msgspec.UNSET),
-])
+_RECORDS_STRUCT = msgspec.defstruct(
+    "_RecordsCheck",
+    [
+        *[
+            (key, list[_record_struct(f"_{key}Check", fields)] | msgspec.UnsetType, msgspec.UNSET)  # type: ignore[valid-type]
+            for key, fields in _RECORD_FIELDS.items()
+        ],
+        (
+            "multiAgent",
+            msgspec.defstruct(
+                "_MultiAgentCheck",
+                [
+                    (
+                        "memberships",
+                        list[_record_struct("_membershipCheck", {"id": _STR, "status": _STR})]  # type: ignore[valid-type]
+                        | msgspec.UnsetType,
+                        msgspec.UNSET,
+                    )
+                ],
+            )
+            | msgspec.UnsetType,
+            msgspec.UNSET,
+        ),
+    ],
+)
 
 
 def record_errors(doc: dict[str, Any]) -> list[str]:
@@ -198,8 +276,9 @@ def record_errors(doc: dict[str, Any]) -> list[str]:
     if "actor" in doc and not isinstance(doc["actor"], str):
         errors.append("actor must be a string when present.")
     parents = doc.get("parentRunIds")
-    if "parentRunIds" in doc and (not isinstance(parents, list) or not all(isinstance(p, str) and
-                                                                           RUN_ID_RE.fullmatch(p) for p in parents)):
+    if "parentRunIds" in doc and (
+        not isinstance(parents, list) or not all(isinstance(p, str) and RUN_ID_RE.fullmatch(p) for p in parents)
+    ):
         errors.append("parentRunIds must be an array of run ids when present.")
     if "budget" in doc:
         errors += _budget_errors(doc["budget"])
@@ -220,8 +299,13 @@ def _budget_errors(budget: Any) -> list[str]:
         return []
     from cw.core.currency import is_currency
 
-    if not isinstance(cb, dict) or not isinstance(cb.get("amount"), str) or not _AMOUNT_RE.fullmatch(cb["amount"]) \
-            or not isinstance(cb.get("currency"), str) or not is_currency(cb["currency"], withdrawn_ok=True):
+    if (
+        not isinstance(cb, dict)
+        or not isinstance(cb.get("amount"), str)
+        or not _AMOUNT_RE.fullmatch(cb["amount"])
+        or not isinstance(cb.get("currency"), str)
+        or not is_currency(cb["currency"], withdrawn_ok=True)
+    ):
         return ["budget.costBudget must be {amount: decimal text, currency: ISO 4217 code}."]
     return []
 
@@ -242,8 +326,7 @@ def normalize_state(doc: Any, *, run_dir: str, dir_name: str, dir_has_content: b
         raise UnsupportedStateError("Unsupported CW run state: Run state must be a JSON object.")
     _schema_version(doc)
     if ("workflow" not in doc or "paths" not in doc) and dir_has_content:
-        raise UnsupportedStateError(data_loss_message(doc.get("id") if isinstance(doc.get("id"), str)
-                                                      else dir_name))
+        raise UnsupportedStateError(data_loss_message(doc.get("id") if isinstance(doc.get("id"), str) else dir_name))
     errors = []
     for key in ARRAY_KEYS:
         if key in doc and not isinstance(doc[key], list):
@@ -324,8 +407,6 @@ def _derive_phases(tasks: list[Any]) -> list[dict[str, Any]]:
     return [{"id": name, "title": _titleize(name), "taskIds": ids} for name, ids in phases.items()]
 
 
-def load_state(raw: bytes, *, label: str, run_dir: str, dir_name: str,
-               dir_has_content: bool) -> dict[str, Any]:
+def load_state(raw: bytes, *, label: str, run_dir: str, dir_name: str, dir_has_content: bool) -> dict[str, Any]:
     """Decode and normalize state.json bytes; refusals carry cw-compat §12's messages."""
-    return normalize_state(decode_json(raw, label), run_dir=run_dir, dir_name=dir_name,
-                           dir_has_content=dir_has_content)
+    return normalize_state(decode_json(raw, label), run_dir=run_dir, dir_name=dir_name, dir_has_content=dir_has_content)

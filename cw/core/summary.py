@@ -34,8 +34,9 @@ from __future__ import annotations
 import heapq
 import math
 import re
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from cw.core.fingerprint import MISSING, js_json, js_string, js_truthy
 from cw.core.metrics import METRICS_SCHEMA_VERSION, distinct_sorted, rate_metric
@@ -45,8 +46,9 @@ from cw.model.errors import UsageError
 
 DEFAULT_LIMIT = 50
 
-NOTE_MIXED = ("Totals mix exact-priced (attested) and default-priced (estimated) runs; "
-              "the two USD figures are kept separate.")
+NOTE_MIXED = (
+    "Totals mix exact-priced (attested) and default-priced (estimated) runs; the two USD figures are kept separate."
+)
 NEXT_EMPTY = "No indexed runs; run a workflow, then `cw metrics summary`."
 NEXT_RUNS = "Per-run detail: cw metrics show <run-id> --json"
 
@@ -56,11 +58,18 @@ _RATES = (("failure", "failure"), ("verifierPass", "verifier-pass"), ("candidate
 class RunEntry:
     """What the summary keeps of one run: its RunRef and its workers' output bytes per backend."""
 
-    __slots__ = ("ref", "run_id", "repo", "created_at", "backend_bytes", "output_bytes", "actor")
+    __slots__ = ("actor", "backend_bytes", "created_at", "output_bytes", "ref", "repo", "run_id")
 
-    def __init__(self, ref: dict[str, Any], run_id: Any, repo: str, created_at: str,
-                 backend_bytes: tuple[tuple[Any, int | float], ...], output_bytes: int | float,
-                 actor: str = "unattributed") -> None:
+    def __init__(
+        self,
+        ref: dict[str, Any],
+        run_id: Any,
+        repo: str,
+        created_at: str,
+        backend_bytes: tuple[tuple[Any, int | float], ...],
+        output_bytes: int | float,
+        actor: str = "unattributed",
+    ) -> None:
         self.actor = actor
         self.ref = ref
         self.run_id = run_id
@@ -82,8 +91,13 @@ def run_entry(report: dict[str, Any], run: dict[str, Any], repo: str) -> RunEntr
     ref["repo"] = repo
     if "app" in scope:
         ref["app"] = scope["app"]
-    ref.update(backendIds=scope.get("backendIds", []), freshness=report["freshness"]["status"],
-               rates=report["rates"], usage=report["usage"], cost=report["cost"])
+    ref.update(
+        backendIds=scope.get("backendIds", []),
+        freshness=report["freshness"]["status"],
+        rates=report["rates"],
+        usage=report["usage"],
+        cost=report["cost"],
+    )
     per_backend: dict[Any, int | float] = {}
     total: int | float = 0
     workers = run.get("workers")
@@ -101,9 +115,15 @@ def run_entry(report: dict[str, Any], run: dict[str, Any], repo: str) -> RunEntr
         total += size
     created = run.get("createdAt")
     actor = run.get("actor")
-    return RunEntry(ref, report.get("runId", MISSING), repo, created if isinstance(created, str) else "",
-                    tuple(per_backend.items()), total,
-                    actor if isinstance(actor, str) and actor else "unattributed")
+    return RunEntry(
+        ref,
+        report.get("runId", MISSING),
+        repo,
+        created if isinstance(created, str) else "",
+        tuple(per_backend.items()),
+        total,
+        actor if isinstance(actor, str) and actor else "unattributed",
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -140,10 +160,16 @@ def pool_usage(usages: list[dict[str, Any]]) -> dict[str, Any]:
         out += u["outputTokens"]
         total += u["totalTokens"]
         models.extend(u["models"])
-    return {"units": units, "attestedUnits": attested, "unreportedUnits": units - attested,
-            "coverage": round6(attested / units) if units > 0 else None,
-            "inputTokens": as_int_if_integral(inp), "outputTokens": as_int_if_integral(out),
-            "totalTokens": as_int_if_integral(total), "models": distinct_sorted(models)}
+    return {
+        "units": units,
+        "attestedUnits": attested,
+        "unreportedUnits": units - attested,
+        "coverage": round6(attested / units) if units > 0 else None,
+        "inputTokens": as_int_if_integral(inp),
+        "outputTokens": as_int_if_integral(out),
+        "totalTokens": as_int_if_integral(total),
+        "models": distinct_sorted(models),
+    }
 
 
 def _money(v: Any) -> Decimal:
@@ -162,8 +188,7 @@ def pool_cost(costs: list[dict[str, Any]]) -> dict[str, Any]:
         if c.get("attestedUsd") is not None:
             attested_usd = round6_decimal(MONEY_CONTEXT.add(attested_usd or Decimal(0), _money(c["attestedUsd"])))
         if c.get("estimatedUsd") is not None:
-            estimated_usd = round6_decimal(MONEY_CONTEXT.add(estimated_usd or Decimal(0),
-                                                             _money(c["estimatedUsd"])))
+            estimated_usd = round6_decimal(MONEY_CONTEXT.add(estimated_usd or Decimal(0), _money(c["estimatedUsd"])))
         unpriced.extend(c.get("unpricedModels") or ())
         if js_truthy(c.get("policyId")):
             policy_id = c["policyId"]
@@ -177,12 +202,19 @@ def pool_cost(costs: list[dict[str, Any]]) -> dict[str, Any]:
         state = "estimated"
     else:
         state = "attested"
-    pooled: dict[str, Any] = {"state": state, "currency": currency, "attestedUsd": money_out(attested_usd),
-                              "estimatedUsd": money_out(estimated_usd)}
+    pooled: dict[str, Any] = {
+        "state": state,
+        "currency": currency,
+        "attestedUsd": money_out(attested_usd),
+        "estimatedUsd": money_out(estimated_usd),
+    }
     if policy_id is not MISSING:
         pooled["policyId"] = policy_id
-    pooled.update(unpricedModels=distinct_sorted(unpriced), pricedCoverage=None,
-                  notes=[NOTE_MIXED] if attested_usd is not None and estimated_usd is not None else [])
+    pooled.update(
+        unpricedModels=distinct_sorted(unpriced),
+        pricedCoverage=None,
+        notes=[NOTE_MIXED] if attested_usd is not None and estimated_usd is not None else [],
+    )
     return pooled
 
 
@@ -229,8 +261,15 @@ def newest_key(e: RunEntry) -> tuple[bytes, bytes, bytes]:
     return cu_key(e.created_at), cu_key(js_string(e.run_id)), cu_key(e.repo)
 
 
-def pool_summary(entries: Iterable[RunEntry], unreadable: list[dict[str, Any]], scope: str, now: str,
-                 limit: int | None, *, omitted: int = 0) -> dict[str, Any]:
+def pool_summary(
+    entries: Iterable[RunEntry],
+    unreadable: list[dict[str, Any]],
+    scope: str,
+    now: str,
+    limit: int | None,
+    *,
+    omitted: int = 0,
+) -> dict[str, Any]:
     """The summary payload (§5.4 key order, with cw's ``unreadable`` and ``omittedRuns``).
 
     ``limit`` keeps the N newest readable runs (``None`` keeps all); unreadable
@@ -261,8 +300,10 @@ def pool_summary(entries: Iterable[RunEntry], unreadable: list[dict[str, Any]], 
             slot = by_backend.setdefault(backend, [0, 0])
             slot[0] += 1
             slot[1] += size
-    unreadable_rows = sorted(({"runId": u.get("runId"), "repo": u.get("repo"), "reason": u.get("reason")}
-                              for u in unreadable), key=lambda u: (js_string(u["runId"]), js_string(u["repo"])))
+    unreadable_rows = sorted(
+        ({"runId": u.get("runId"), "repo": u.get("repo"), "reason": u.get("reason")} for u in unreadable),
+        key=lambda u: (js_string(u["runId"]), js_string(u["repo"])),
+    )
     pooled = _pooled_block(refs)
     return {
         "schemaVersion": METRICS_SCHEMA_VERSION,
@@ -277,8 +318,10 @@ def pool_summary(entries: Iterable[RunEntry], unreadable: list[dict[str, Any]], 
         "usage": pooled["usage"],
         "cost": pooled["cost"],
         "totalOutputBytes": as_int_if_integral(total_bytes),
-        "byBackendCost": [{"backendId": b, "runCount": n, "outputBytes": as_int_if_integral(size)}
-                          for b, (n, size) in sorted(by_backend.items(), key=lambda kv: js_string(kv[0]))],
+        "byBackendCost": [
+            {"backendId": b, "runCount": n, "outputBytes": as_int_if_integral(size)}
+            for b, (n, size) in sorted(by_backend.items(), key=lambda kv: js_string(kv[0]))
+        ],
         "byApp": _groups(kept, _app_key),
         "byBackend": _groups(kept, _backend_keys),
         "byActor": _groups(kept, _actor_key),
@@ -292,8 +335,10 @@ def pool_summary(entries: Iterable[RunEntry], unreadable: list[dict[str, Any]], 
 # ---------------------------------------------------------------------------
 
 # JavaScript's StrWhiteSpaceChar: WhiteSpace and LineTerminator.
-_JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
-            "\u2028\u2029\u202f\u205f\u3000\ufeff"
+_JS_SPACE = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
 _DECIMAL = re.compile(r"^[+-]?(?:Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)$")
 _RADIX = re.compile(r"^0(?:[xX][0-9a-fA-F]+|[bB][01]+|[oO][0-7]+)$")
 

@@ -53,19 +53,37 @@ def _touch(state: dict[str, Any], now: str) -> None:
     state["updatedAt"] = now
 
 
-def new_run(*, run_id: str, app: str, title: str | None, parents: list[str], token_budget: int | None,
-            cost_budget: tuple[str, str] | None, actor: str, claimed_actor: str | None, now: str,
-            run_dir: str) -> dict[str, Any]:
+def new_run(
+    *,
+    run_id: str,
+    app: str,
+    title: str | None,
+    parents: list[str],
+    token_budget: int | None,
+    cost_budget: tuple[str, str] | None,
+    actor: str,
+    claimed_actor: str | None,
+    now: str,
+    run_dir: str,
+) -> dict[str, Any]:
     """A fresh run in CW's format (schemaVersion 1 with every required key) plus cw's provenance."""
     limits: dict[str, Any] = {"maxAgents": 8, "maxConcurrentAgents": 4}
     if token_budget is not None:
         limits["tokenBudget"] = token_budget
     doc: dict[str, Any] = {
-        "schemaVersion": 1, "id": run_id, "createdAt": now, "updatedAt": now,
+        "schemaVersion": 1,
+        "id": run_id,
+        "createdAt": now,
+        "updatedAt": now,
         "cwd": run_dir.rsplit("/", 3)[0],
         "workflow": {"id": app, "title": title or app, "summary": "", "limits": limits, "app": {"id": app}},
-        "inputs": {}, "loopStage": "interpret", "phases": [], "tasks": [], "dispatches": [],
-        "commits": [], "paths": {},
+        "inputs": {},
+        "loopStage": "interpret",
+        "phases": [],
+        "tasks": [],
+        "dispatches": [],
+        "commits": [],
+        "paths": {},
     }
     state = normalize_state(doc, run_dir=run_dir, dir_name=run_id, dir_has_content=False)
     state["actor"] = actor
@@ -78,14 +96,20 @@ def new_run(*, run_id: str, app: str, title: str | None, parents: list[str], tok
     return state
 
 
-def add_task(state: dict[str, Any], *, task_id: str, backend: str | None, kind: str | None,
-             phase: str | None, now: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def add_task(
+    state: dict[str, Any], *, task_id: str, backend: str | None, kind: str | None, phase: str | None, now: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
     check_item_id(task_id, "task id")
     if _find(state["tasks"], task_id) is not None:
         raise RefusedError(f"Task {task_id} already exists in run {state['id']}; task ids are unique per run.")
     s = copy.deepcopy(state)
-    task: dict[str, Any] = {"id": task_id, "status": "pending", "kind": kind or "task",
-                            "phase": phase or "main", "createdAt": now}
+    task: dict[str, Any] = {
+        "id": task_id,
+        "status": "pending",
+        "kind": kind or "task",
+        "phase": phase or "main",
+        "createdAt": now,
+    }
     if backend:
         task["backendId"] = backend
     s["tasks"].append(task)
@@ -102,8 +126,9 @@ def pending_task_ids(state: dict[str, Any]) -> list[str]:
     return [t["id"] for t in state["tasks"] if isinstance(t, dict) and t.get("status") == "pending"]
 
 
-def dispatch(state: dict[str, Any], *, task_ids: list[str], backend: str | None,
-             now: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def dispatch(
+    state: dict[str, Any], *, task_ids: list[str], backend: str | None, now: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Move tasks (all pending ones when none are named) to running and create their workers.
 
     A failed task may be dispatched again: it gets the next worker number.
@@ -112,8 +137,9 @@ def dispatch(state: dict[str, Any], *, task_ids: list[str], backend: str | None,
     run_id = s["id"]
     ids = task_ids or pending_task_ids(s)
     if not ids:
-        raise RefusedError(f"Run {run_id} has no pending tasks to dispatch; add one with "
-                           f"`cw task add {run_id} <task-id>`.")
+        raise RefusedError(
+            f"Run {run_id} has no pending tasks to dispatch; add one with `cw task add {run_id} <task-id>`."
+        )
     dispatch_id = _next_id("dispatch", s["dispatches"])
     run_dir = s["paths"].get("runDir", "")
     manifest_tasks = []
@@ -122,25 +148,38 @@ def dispatch(state: dict[str, Any], *, task_ids: list[str], backend: str | None,
         if task is None:
             raise NotFoundError(f"Unknown task id for run {run_id}: {tid}")
         if task.get("status") not in ("pending", "failed"):
-            raise RefusedError(f"Task {tid} is {task.get('status')}; only pending or failed tasks can be "
-                               "dispatched.")
+            raise RefusedError(f"Task {tid} is {task.get('status')}; only pending or failed tasks can be dispatched.")
         n = 1
         while _find(s["workers"], f"worker-{tid}-{n:04d}") is not None:
             n += 1
         wid = f"worker-{tid}-{n:04d}"
         be = backend or task.get("backendId") or "node"
         worker_dir = f"{run_dir}/workers/{wid}"
-        s["workers"].append({
-            "schemaVersion": 1, "id": wid, "runId": run_id, "taskId": tid, "dispatchId": dispatch_id,
-            "status": "running", "createdAt": now, "updatedAt": now, "backendId": be,
-            "workerDir": worker_dir, "resultPath": f"{worker_dir}/result.md",
-            "feedbackIds": [], "errors": [], "retryCount": n - 1,
-        })
-        task.update({"status": "running", "dispatchedAt": now, "workerId": wid, "backendId": be,
-                     "dispatchId": dispatch_id})
+        s["workers"].append(
+            {
+                "schemaVersion": 1,
+                "id": wid,
+                "runId": run_id,
+                "taskId": tid,
+                "dispatchId": dispatch_id,
+                "status": "running",
+                "createdAt": now,
+                "updatedAt": now,
+                "backendId": be,
+                "workerDir": worker_dir,
+                "resultPath": f"{worker_dir}/result.md",
+                "feedbackIds": [],
+                "errors": [],
+                "retryCount": n - 1,
+            }
+        )
+        task.update(
+            {"status": "running", "dispatchedAt": now, "workerId": wid, "backendId": be, "dispatchId": dispatch_id}
+        )
         task.pop("completedAt", None)
-        manifest_tasks.append({"id": tid, "workerId": wid, "backendId": be,
-                               "workerResultPath": f"{worker_dir}/result.md"})
+        manifest_tasks.append(
+            {"id": tid, "workerId": wid, "backendId": be, "workerResultPath": f"{worker_dir}/result.md"}
+        )
     s["dispatches"].append({"id": dispatch_id, "createdAt": now, "taskIds": list(ids)})
     s["loopStage"] = "dispatch"
     _touch(s, now)
@@ -166,8 +205,10 @@ def evidence_problem(task: dict[str, Any], text: str) -> str | None:
     """CW's grounded-evidence check, applied only to tasks marked ``requiresEvidence``."""
     if not task.get("requiresEvidence"):
         return None
-    msg = (f"Task {task['id']} requires grounded cw:result evidence (a path-like locator, URL, or "
-           "namespace:value token — not free text)")
+    msg = (
+        f"Task {task['id']} requires grounded cw:result evidence (a path-like locator, URL, or "
+        "namespace:value token — not free text)"
+    )
     m = _FENCE.search(text)
     if not m:
         return msg
@@ -181,10 +222,18 @@ def evidence_problem(task: dict[str, Any], text: str) -> str | None:
     return None
 
 
-def _open_feedback(s: dict[str, Any], *, source: str, code: str, message: str, task_id: str | None,
-                   worker_id: str | None, now: str) -> dict[str, Any]:
-    fb = {"id": _next_id("feedback", s["feedback"]), "status": "open", "source": source, "code": code,
-          "message": message, "createdAt": now, "updatedAt": now}
+def _open_feedback(
+    s: dict[str, Any], *, source: str, code: str, message: str, task_id: str | None, worker_id: str | None, now: str
+) -> dict[str, Any]:
+    fb = {
+        "id": _next_id("feedback", s["feedback"]),
+        "status": "open",
+        "source": source,
+        "code": code,
+        "message": message,
+        "createdAt": now,
+        "updatedAt": now,
+    }
     if task_id:
         fb["taskId"] = task_id
     if worker_id:
@@ -193,35 +242,60 @@ def _open_feedback(s: dict[str, Any], *, source: str, code: str, message: str, t
     return fb
 
 
-def _fail_worker(s: dict[str, Any], worker: dict[str, Any], *, code: str, message: str, now: str,
-                 status: str) -> dict[str, Any]:
+def _fail_worker(
+    s: dict[str, Any], worker: dict[str, Any], *, code: str, message: str, now: str, status: str
+) -> dict[str, Any]:
     worker["status"] = status
     worker["updatedAt"] = now
     worker.setdefault("errors", []).append({"code": code, "message": message, "at": now})
     task = _find(s["tasks"], worker.get("taskId"))
     if task is not None:
         task["status"] = "failed"
-    fb = _open_feedback(s, source="worker", code=code, message=message, task_id=worker.get("taskId"),
-                        worker_id=worker["id"], now=now)
+    fb = _open_feedback(
+        s, source="worker", code=code, message=message, task_id=worker.get("taskId"), worker_id=worker["id"], now=now
+    )
     worker.setdefault("feedbackIds", []).append(fb["id"])
     return fb
 
 
-def _accept(s: dict[str, Any], worker: dict[str, Any], task: dict[str, Any] | None, *, result_path: str,
-            size: int, usage: dict[str, Any] | None, now: str) -> dict[str, Any]:
+def _accept(
+    s: dict[str, Any],
+    worker: dict[str, Any],
+    task: dict[str, Any] | None,
+    *,
+    result_path: str,
+    size: int,
+    usage: dict[str, Any] | None,
+    now: str,
+) -> dict[str, Any]:
     run_id = s["id"]
     tid = worker.get("taskId")
     result_node = f"{run_id}:result:{tid}"
     verifier_node = f"{run_id}:verifier:{tid}"
-    output = {"workerId": worker["id"], "taskId": tid, "resultPath": result_path, "recordedAt": now,
-              "stateNodeId": result_node, "verifierNodeId": verifier_node, "auditEventIds": []}
-    worker.update({"status": "verified", "updatedAt": now, "output": output, "outputSizeBytes": size,
-                   "stateNodeId": result_node})
+    output = {
+        "workerId": worker["id"],
+        "taskId": tid,
+        "resultPath": result_path,
+        "recordedAt": now,
+        "stateNodeId": result_node,
+        "verifierNodeId": verifier_node,
+        "auditEventIds": [],
+    }
+    worker.update(
+        {"status": "verified", "updatedAt": now, "output": output, "outputSizeBytes": size, "stateNodeId": result_node}
+    )
     if usage is not None:
         worker["usage"] = usage
     if task is not None:
-        task.update({"status": "completed", "completedAt": now, "resultPath": result_path,
-                     "resultNodeId": result_node, "verifierNodeId": verifier_node})
+        task.update(
+            {
+                "status": "completed",
+                "completedAt": now,
+                "resultPath": result_path,
+                "resultNodeId": result_node,
+                "verifierNodeId": verifier_node,
+            }
+        )
         if usage is not None:
             task["usage"] = usage
     _upsert(s["nodes"], _node(result_node, "result", "completed", now, {"taskId": tid, "workerId": worker["id"]}))
@@ -232,16 +306,36 @@ def _accept(s: dict[str, Any], worker: dict[str, Any], task: dict[str, Any] | No
 
 
 def _node(node_id: str, kind: str, status: str, now: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    return {"id": node_id, "kind": kind, "status": status, "loopStage": "verify" if kind == "verifier" else
-            "observe", "createdAt": now, "updatedAt": now, "inputs": inputs, "outputs": {},
-            "artifacts": [], "evidence": [], "errors": [], "parents": [], "children": []}
+    return {
+        "id": node_id,
+        "kind": kind,
+        "status": status,
+        "loopStage": "verify" if kind == "verifier" else "observe",
+        "createdAt": now,
+        "updatedAt": now,
+        "inputs": inputs,
+        "outputs": {},
+        "artifacts": [],
+        "evidence": [],
+        "errors": [],
+        "parents": [],
+        "children": [],
+    }
 
 
 Outcome = tuple[dict[str, Any], dict[str, Any], RefusedError | None]
 
 
-def record_result(state: dict[str, Any], *, task_id: str, text: str, size: int, result_path: str,
-                  usage: dict[str, Any] | None, now: str) -> Outcome:
+def record_result(
+    state: dict[str, Any],
+    *,
+    task_id: str,
+    text: str,
+    size: int,
+    result_path: str,
+    usage: dict[str, Any] | None,
+    now: str,
+) -> Outcome:
     """``cw result``: accept a result for a dispatched task (or reject it when evidence is missing).
 
     Returns ``(state, payload, refusal)``; a refusal is raised by the caller
@@ -250,8 +344,9 @@ def record_result(state: dict[str, Any], *, task_id: str, text: str, size: int, 
     s = copy.deepcopy(state)
     task = _find(s["tasks"], task_id)
     if task is None or not task.get("workerId"):
-        raise NotFoundError(f"Unknown task id for run {s['id']}: {task_id}",
-                            hint=f"dispatch it first: cw dispatch {s['id']} {task_id}")
+        raise NotFoundError(
+            f"Unknown task id for run {s['id']}: {task_id}", hint=f"dispatch it first: cw dispatch {s['id']} {task_id}"
+        )
     worker = _find(s["workers"], task["workerId"])
     if worker is None:
         raise NotFoundError(f"Worker {task['workerId']} of task {task_id} is missing from run {s['id']}.")
@@ -259,23 +354,36 @@ def record_result(state: dict[str, Any], *, task_id: str, text: str, size: int, 
     if problem:
         fb = _fail_worker(s, worker, code="evidence-missing", message=problem, now=now, status="rejected")
         _touch(s, now)
-        return s, {"workerId": worker["id"], "taskId": task_id, "status": "rejected",
-                   "feedbackId": fb["id"]}, RefusedError(problem)
+        return (
+            s,
+            {"workerId": worker["id"], "taskId": task_id, "status": "rejected", "feedbackId": fb["id"]},
+            RefusedError(problem),
+        )
     return s, _accept(s, worker, task, result_path=result_path, size=size, usage=usage, now=now), None
 
 
-def worker_output(state: dict[str, Any], *, worker_id: str, text: str, size: int, result_path: str,
-                  inside_boundary: bool, usage: dict[str, Any] | None, now: str) -> Outcome:
+def worker_output(
+    state: dict[str, Any],
+    *,
+    worker_id: str,
+    text: str,
+    size: int,
+    result_path: str,
+    inside_boundary: bool,
+    usage: dict[str, Any] | None,
+    now: str,
+) -> Outcome:
     """``cw worker output``: the worker's own result file, with optional usage (§16 b)."""
     s = copy.deepcopy(state)
     worker = _find(s["workers"], worker_id)
     if worker is None:
-        raise NotFoundError(f"Unknown worker id for run {s['id']}: {worker_id}",
-                            hint=f"cw run show {s['id']}")
+        raise NotFoundError(f"Unknown worker id for run {s['id']}: {worker_id}", hint=f"cw run show {s['id']}")
     if not inside_boundary:
-        msg = (f"Worker output for {worker_id} must be its own result file "
-               f"(.cw/runs/{s['id']}/workers/{worker_id}/result.md); the file given is outside that "
-               "boundary.")
+        msg = (
+            f"Worker output for {worker_id} must be its own result file "
+            f"(.cw/runs/{s['id']}/workers/{worker_id}/result.md); the file given is outside that "
+            "boundary."
+        )
         fb = _fail_worker(s, worker, code="sandbox-write-denied", message=msg, now=now, status="rejected")
         _touch(s, now)
         return s, {"workerId": worker_id, "status": "rejected", "feedbackId": fb["id"]}, RefusedError(msg)
@@ -289,8 +397,9 @@ def worker_output(state: dict[str, Any], *, worker_id: str, text: str, size: int
     return s, _accept(s, worker, task, result_path=result_path, size=size, usage=usage, now=now), None
 
 
-def worker_fail(state: dict[str, Any], *, worker_id: str, message: str, code: str | None,
-                now: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def worker_fail(
+    state: dict[str, Any], *, worker_id: str, message: str, code: str | None, now: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
     s = copy.deepcopy(state)
     worker = _find(s["workers"], worker_id)
     if worker is None:
@@ -313,8 +422,9 @@ def verify(state: dict[str, Any], *, target: str, status: str, now: str) -> tupl
     if node is None:
         task = _find(s["tasks"], target)
         if task is None:
-            raise NotFoundError(f"Unknown task or verifier node for run {s['id']}: {target}",
-                                hint=f"cw run show {s['id']}")
+            raise NotFoundError(
+                f"Unknown task or verifier node for run {s['id']}: {target}", hint=f"cw run show {s['id']}"
+            )
         node_id = f"{s['id']}:verifier:{target}"
         node = _find(s["nodes"], node_id)
         if node is None:
@@ -328,8 +438,15 @@ def verify(state: dict[str, Any], *, target: str, status: str, now: str) -> tupl
     return s, {"nodeId": node["id"], "status": status}
 
 
-def candidate_register(state: dict[str, Any], *, worker_id: str | None, task_id: str | None,
-                       kind: str | None, candidate_id: str | None, now: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def candidate_register(
+    state: dict[str, Any],
+    *,
+    worker_id: str | None,
+    task_id: str | None,
+    kind: str | None,
+    candidate_id: str | None,
+    now: str,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     s = copy.deepcopy(state)
     if bool(worker_id) == bool(task_id):
         raise UsageError("Give exactly one of --worker WORKER-ID or --task TASK-ID.")
@@ -349,8 +466,15 @@ def candidate_register(state: dict[str, Any], *, worker_id: str | None, task_id:
     check_item_id(cid, "candidate id")
     if _find(s["candidates"], cid) is not None:
         raise RefusedError(f"Candidate {cid} already exists in run {s['id']}.")
-    cand = {"id": cid, "status": "registered", "kind": kind, "taskId": task_id, "createdAt": now,
-            "updatedAt": now, "verifierNodeId": f"{s['id']}:verifier:{task_id}"}
+    cand = {
+        "id": cid,
+        "status": "registered",
+        "kind": kind,
+        "taskId": task_id,
+        "createdAt": now,
+        "updatedAt": now,
+        "verifierNodeId": f"{s['id']}:verifier:{task_id}",
+    }
     if worker_id:
         cand["workerId"] = worker_id
     s["candidates"].append(cand)
@@ -367,15 +491,15 @@ def _candidate(s: dict[str, Any], cid: str) -> dict[str, Any]:
     return cand
 
 
-def candidate_select(state: dict[str, Any], *, candidate_id: str, reason: str | None, by: str | None,
-                     now: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def candidate_select(
+    state: dict[str, Any], *, candidate_id: str, reason: str | None, by: str | None, now: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
     s = copy.deepcopy(state)
     cand = _candidate(s, candidate_id)
     node = _find(s["nodes"], cand.get("verifierNodeId") or "")
     cand["status"] = "verified" if node is not None and node.get("status") == "verified" else "selected"
     cand["updatedAt"] = now
-    sel = {"id": _next_id("selection", s["candidateSelections"]), "candidateId": candidate_id,
-           "selectedAt": now}
+    sel = {"id": _next_id("selection", s["candidateSelections"]), "candidateId": candidate_id, "selectedAt": now}
     if reason:
         sel["reason"] = reason
     if by:
@@ -385,16 +509,24 @@ def candidate_select(state: dict[str, Any], *, candidate_id: str, reason: str | 
     return s, {"candidate": cand, "selection": sel}
 
 
-def candidate_reject(state: dict[str, Any], *, candidate_id: str, reason: str,
-                     now: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def candidate_reject(
+    state: dict[str, Any], *, candidate_id: str, reason: str, now: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
     if not reason or not reason.strip():
         raise UsageError("Missing --reason: say why the candidate is rejected.")
     s = copy.deepcopy(state)
     cand = _candidate(s, candidate_id)
     cand["status"] = "rejected"
     cand["updatedAt"] = now
-    fb = _open_feedback(s, source="verifier", code="candidate-rejected", message=reason,
-                        task_id=cand.get("taskId"), worker_id=cand.get("workerId"), now=now)
+    fb = _open_feedback(
+        s,
+        source="verifier",
+        code="candidate-rejected",
+        message=reason,
+        task_id=cand.get("taskId"),
+        worker_id=cand.get("workerId"),
+        now=now,
+    )
     _touch(s, now)
     return s, {"candidate": cand, "feedback": fb}
 
@@ -402,21 +534,24 @@ def candidate_reject(state: dict[str, Any], *, candidate_id: str, reason: str,
 FEEDBACK_MOVES = {"task": "tasked", "resolve": "resolved", "reject": "rejected"}
 
 
-def feedback_open(state: dict[str, Any], *, message: str, task_id: str | None, code: str | None,
-                  now: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def feedback_open(
+    state: dict[str, Any], *, message: str, task_id: str | None, code: str | None, now: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
     if not message.strip():
         raise UsageError("Missing --message: say what needs attention.")
     s = copy.deepcopy(state)
     if task_id and _find(s["tasks"], task_id) is None:
         raise NotFoundError(f"Unknown task id for run {s['id']}: {task_id}")
-    fb = _open_feedback(s, source="operator", code=code or "operator-note", message=message,
-                        task_id=task_id, worker_id=None, now=now)
+    fb = _open_feedback(
+        s, source="operator", code=code or "operator-note", message=message, task_id=task_id, worker_id=None, now=now
+    )
     _touch(s, now)
     return s, fb
 
 
-def feedback_move(state: dict[str, Any], *, feedback_id: str, move: str, node: str | None,
-                  message: str | None, now: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def feedback_move(
+    state: dict[str, Any], *, feedback_id: str, move: str, node: str | None, message: str | None, now: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """``task`` -> tasked, ``resolve`` -> resolved (a node id is required), ``reject`` -> rejected."""
     s = copy.deepcopy(state)
     fb = _find(s["feedback"], feedback_id)
@@ -436,8 +571,9 @@ def feedback_move(state: dict[str, Any], *, feedback_id: str, move: str, node: s
     return s, fb
 
 
-def member_add(state: dict[str, Any], *, member_id: str | None, agent: str, role: str | None,
-               status: str, now: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def member_add(
+    state: dict[str, Any], *, member_id: str | None, agent: str, role: str | None, status: str, now: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
     if status not in MEMBER_STATUSES:
         raise UsageError(f'Invalid --status "{status}": expected one of {", ".join(MEMBER_STATUSES)}.')
     s = copy.deepcopy(state)
@@ -446,15 +582,15 @@ def member_add(state: dict[str, Any], *, member_id: str | None, agent: str, role
     check_item_id(mid, "membership id")
     if _find(members, mid) is not None:
         raise RefusedError(f"Membership {mid} already exists in run {s['id']}.")
-    m = {"id": mid, "agentId": agent, "role": role or "worker", "status": status, "createdAt": now,
-         "updatedAt": now}
+    m = {"id": mid, "agentId": agent, "role": role or "worker", "status": status, "createdAt": now, "updatedAt": now}
     members.append(m)
     _touch(s, now)
     return s, m
 
 
-def member_set(state: dict[str, Any], *, member_id: str, status: str,
-               now: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def member_set(
+    state: dict[str, Any], *, member_id: str, status: str, now: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
     if status not in MEMBER_STATUSES:
         raise UsageError(f'Invalid --status "{status}": expected one of {", ".join(MEMBER_STATUSES)}.')
     s = copy.deepcopy(state)

@@ -10,8 +10,9 @@ anything is touched.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from cw.core.numbers import is_iso_timestamp
 from cw.model.errors import UsageError
@@ -59,8 +60,7 @@ class UsageInput:
         if not self.creates_record():
             return None
         toks = dict(self.tokens)
-        rec: dict[str, Any] = {"schemaVersion": 1, "source": self.source,
-                               "attestedAt": self.attested_at or now}
+        rec: dict[str, Any] = {"schemaVersion": 1, "source": self.source, "attestedAt": self.attested_at or now}
         if self.model is not None:
             rec["model"] = self.model
         for _, _, key in TOKEN_FIELDS:
@@ -79,17 +79,17 @@ def _token_count(value: Any, flag: str) -> int:
         raise UsageError(f"Invalid {flag} {value!r}: expected a non-negative whole number of tokens.")
     if isinstance(value, int):
         n = value
-    elif isinstance(value, float) and value.is_integer():
-        n = int(value)
-    elif isinstance(value, str) and _DIGITS.fullmatch(value):
+    elif (isinstance(value, float) and value.is_integer()) or (isinstance(value, str) and _DIGITS.fullmatch(value)):
         n = int(value)
     else:
         shown = value if isinstance(value, str) else repr(value)
-        raise UsageError(f'Invalid {flag} "{shown}": expected a non-negative whole number of tokens '
-                         f"(e.g. {flag} 1200).")
+        raise UsageError(
+            f'Invalid {flag} "{shown}": expected a non-negative whole number of tokens (e.g. {flag} 1200).'
+        )
     if n < 0 or n > MAX_TOKENS:
-        raise UsageError(f'Invalid {flag} "{value}": expected a non-negative whole number of tokens '
-                         f"no larger than {MAX_TOKENS}.")
+        raise UsageError(
+            f'Invalid {flag} "{value}": expected a non-negative whole number of tokens no larger than {MAX_TOKENS}.'
+        )
     return n
 
 
@@ -101,10 +101,8 @@ def parse_usage(values: Mapping[str, Any]) -> UsageInput:
         if v is not None:
             tokens.append((rec_key, _token_count(v, flag)))
     model = values.get("model")
-    if model is not None:
-        if not isinstance(model, str) or not model.strip():
-            raise UsageError("Invalid --usage-model: expected a non-empty model id (e.g. --usage-model "
-                             "claude-sonnet-4-5).")
+    if model is not None and (not isinstance(model, str) or not model.strip()):
+        raise UsageError("Invalid --usage-model: expected a non-empty model id (e.g. --usage-model claude-sonnet-4-5).")
     source = values.get("source")
     if source is None:
         source = "host-attested"
@@ -112,8 +110,10 @@ def parse_usage(values: Mapping[str, Any]) -> UsageInput:
         raise UsageError(f'Invalid --usage-source "{source}": expected host-attested or operator-recorded.')
     attested_at = values.get("attested_at")
     if attested_at is not None and not is_iso_timestamp(attested_at):
-        raise UsageError(f'Invalid --usage-attested-at "{attested_at}": expected an ISO 8601 time with a '
-                         "zone, e.g. 2026-06-08T10:03:00.000Z.")
+        raise UsageError(
+            f'Invalid --usage-attested-at "{attested_at}": expected an ISO 8601 time with a '
+            "zone, e.g. 2026-06-08T10:03:00.000Z."
+        )
     note = values.get("note")
     if note is not None and not isinstance(note, str):
         raise UsageError("Invalid --usage-note: expected text.")

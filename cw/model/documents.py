@@ -16,8 +16,9 @@ from typing import Annotated, Any, Literal
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 NonNegInt = Annotated[int, Meta(ge=0)]
-DecimalText = Annotated[str, Meta(pattern=r"^-?[0-9]+(\.[0-9]+)?$",
-                                  description="an exact decimal amount, written as a string")]
+DecimalText = Annotated[
+    str, Meta(pattern=r"^-?[0-9]+(\.[0-9]+)?$", description="an exact decimal amount, written as a string")
+]
 CurrencyCode = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code")]
 SafeId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9._:-]+$")]
 
@@ -110,4 +111,3 @@ class RegistryRepos(Struct):
 
     schemaVersion: int
     repos: list[RegistryRepo]
-

@@ -63,14 +63,17 @@ class LedgerError(CwError):
 def from_os_error(exc: OSError) -> CwError:
     """What every surface says about a file the command could not read or write."""
     where = f" {exc.filename}" if exc.filename else ""
-    return CwError(f"Cannot access{where}: {exc.strerror or exc}. Nothing was changed by this command "
-                   "unless it said so.")
+    return CwError(
+        f"Cannot access{where}: {exc.strerror or exc}. Nothing was changed by this command unless it said so."
+    )
 
 
 def internal_error_message(exc: BaseException, action: str) -> str:
     """The one message for a bug in cw (never a traceback on the user's screen)."""
-    return (f"internal error ({type(exc).__name__}: {exc}). Please report it with the {action}; "
-            "set CW_DEBUG=1 to see the traceback.")
+    return (
+        f"internal error ({type(exc).__name__}: {exc}). Please report it with the {action}; "
+        "set CW_DEBUG=1 to see the traceback."
+    )
 
 
 def default_hint(message: str) -> str | None:

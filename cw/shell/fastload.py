@@ -68,7 +68,7 @@ class _Worker(Struct, gc=False):
     createdAt: Any = UNSET
     updatedAt: Any = UNSET
     backendId: Any = UNSET
-    output: _Output | None | UnsetType = UNSET
+    output: _Output | UnsetType | None = UNSET
     usage: Any = UNSET
     outputSizeBytes: Any = UNSET
     feedbackIds: Any = UNSET
@@ -137,9 +137,13 @@ class _Run(Struct, gc=False):
 
 #: Per record list, the keys decoded (a test checks they cover every key the normalizer checks).
 RECORD_KEYS: dict[str, tuple[str, ...]] = {
-    "tasks": _Task.__struct_fields__, "workers": _Worker.__struct_fields__, "nodes": _Node.__struct_fields__,
-    "candidates": _Record.__struct_fields__, "feedback": _Record.__struct_fields__,
-    "dispatches": _Ident.__struct_fields__, "candidateSelections": _Ident.__struct_fields__,
+    "tasks": _Task.__struct_fields__,
+    "workers": _Worker.__struct_fields__,
+    "nodes": _Node.__struct_fields__,
+    "candidates": _Record.__struct_fields__,
+    "feedback": _Record.__struct_fields__,
+    "dispatches": _Ident.__struct_fields__,
+    "candidateSelections": _Ident.__struct_fields__,
     "multiAgent.memberships": _Record.__struct_fields__,
 }
 _run_decoder = msgspec.json.Decoder(_Run)
@@ -177,7 +181,8 @@ def read_summary_state(d: Path) -> dict[str, Any]:
             raw.decode("utf-8")  # skipped strings are not checked by the lean decode; the full one fails on them
         doc = _plain(_run_decoder.decode(raw))
         has_core = "workflow" in doc and "paths" in doc
-        return normalize_state(doc, run_dir=str(d), dir_name=d.name,
-                               dir_has_content=False if has_core else _dir_has_content(d))
+        return normalize_state(
+            doc, run_dir=str(d), dir_name=d.name, dir_has_content=False if has_core else _dir_has_content(d)
+        )
     except (OSError, ValueError, RecursionError, _NoFit, CwError):  # ValueError: msgspec's and UTF-8 errors
         return read_run_dir(d)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from cw.core.state import check_run_id
 from cw.model.errors import RefusedError, UsageError
@@ -53,8 +53,9 @@ def refuse_symlinks(base: Path, target: Path) -> None:
     for part in rel.parts:
         p = p / part
         if p.is_symlink():
-            raise RefusedError(f"Refusing {p}: it is a symbolic link; cw's run files must be real files and "
-                               "folders inside the repo.")
+            raise RefusedError(
+                f"Refusing {p}: it is a symbolic link; cw's run files must be real files and folders inside the repo."
+            )
 
 
 def run_dir(repo: Path, run_id: str) -> Path:
@@ -73,6 +74,8 @@ def contained_file(path_arg: str, repo: Path, process_cwd: Path, flag: str = "FI
     real = Path(os.path.realpath(p))
     root = Path(os.path.realpath(repo))
     if real != root and root not in real.parents:
-        raise RefusedError(f"Refusing {flag} {path_arg}: it resolves to {real}, outside the repo {root}. "
-                           "Copy the file into the repo first.")
+        raise RefusedError(
+            f"Refusing {flag} {path_arg}: it resolves to {real}, outside the repo {root}. "
+            "Copy the file into the repo first."
+        )
     return real

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ PRICING_SCHEMA = "pricing-policy.schema.json"
 _decoder = msgspec.json.Decoder(float_hook=Decimal)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pricing_validator() -> Any:
     from jsonschema import Draft202012Validator  # imported on first use: it is most of cw's start-up time
 
@@ -82,6 +82,8 @@ def load_pricing_policy(value: Any, process_cwd: Path) -> PricingPolicy | None:
 
     error = best_match(_pricing_validator().iter_errors(doc))
     if error is not None:
-        raise PolicyError(f"Invalid pricing policy {shown}: {_json_path(error.absolute_path)} {error.message}",
-                          hint="Fix the pricing policy file (see schemas/pricing-policy.schema.json).")
+        raise PolicyError(
+            f"Invalid pricing policy {shown}: {_json_path(error.absolute_path)} {error.message}",
+            hint="Fix the pricing policy file (see schemas/pricing-policy.schema.json).",
+        )
     return policy

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-
 from cw.core.numbers import cu_key
 from cw.core.state import decode_json
 from cw.model.errors import NotFoundError, RefusedError, UnsupportedStateError
@@ -41,8 +40,7 @@ def read_repos(home: Path) -> list[dict[str, Any]]:
     if not isinstance(doc, dict):
         raise UnsupportedStateError(f"Corrupt overlay {f}: expected a JSON object, got {_kind(doc)}")
     repos = doc.get("repos", [])
-    if not isinstance(repos, list) or not all(isinstance(r, dict) and isinstance(r.get("root"), str)
-                                              for r in repos):
+    if not isinstance(repos, list) or not all(isinstance(r, dict) and isinstance(r.get("root"), str) for r in repos):
         raise UnsupportedStateError(f"Corrupt overlay {f}: repos must be an array of {{root, addedAt}} objects")
     return repos
 
@@ -69,7 +67,8 @@ def add_repo(home: Path, root: Path, now: str, lock_timeout: float) -> dict[str,
             if r["root"] == str(root):
                 return repos, {"root": r["root"], "addedAt": r.get("addedAt"), "added": False}
         entry = {"root": str(root), "addedAt": now}
-        return repos + [entry], {**entry, "added": True}
+        return [*repos, entry], {**entry, "added": True}
+
     return _write(home, fn, lock_timeout)
 
 
@@ -79,4 +78,5 @@ def remove_repo(home: Path, root: Path, lock_timeout: float) -> dict[str, Any]:
         if len(kept) == len(repos):
             raise NotFoundError(f"Repo not in the home registry: {root}", hint="cw registry list")
         return kept, {"root": str(root), "removed": True}
+
     return _write(home, fn, lock_timeout)

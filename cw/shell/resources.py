@@ -8,7 +8,7 @@ that knows both.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ def schema_path(filename: str) -> Path:
     return _bundled_dir("schemas") / filename
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema(filename: str) -> dict[str, Any]:
     """A bundled JSON Schema, parsed once."""
     return json.loads(schema_path(filename).read_text(encoding="utf-8"))

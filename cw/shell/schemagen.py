@@ -6,6 +6,7 @@ is stale (the test suite runs the check).
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -23,8 +24,20 @@ GENERATED = {
 }
 
 
+def _clean_descriptions(node: Any) -> Any:
+    """Dedent every ``description`` ourselves: msgspec versions clean docstrings differently."""
+    if isinstance(node, dict):
+        return {
+            k: inspect.cleandoc(v) if k == "description" and isinstance(v, str) else _clean_descriptions(v)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_clean_descriptions(v) for v in node]
+    return node
+
+
 def generate(struct: type, title: str) -> dict[str, Any]:
-    sch = msgspec.json.schema(struct)
+    sch = _clean_descriptions(msgspec.json.schema(struct))
     out: dict[str, Any] = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title}
     out.update(sch)
     return out

@@ -6,8 +6,9 @@ the derivation needs to report it honestly (absent, unverified, malformed).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import msgspec
 
@@ -50,16 +51,18 @@ def persisted_fingerprint(run_dir: Path) -> str | None:
     return fp if isinstance(fp, str) and fp else None
 
 
-def write_snapshot(run_dir: Path, text: str, lock_timeout: float,
-                   then: Callable[[], None] | None = None) -> Path:
+def write_snapshot(run_dir: Path, text: str, lock_timeout: float, then: Callable[[], None] | None = None) -> Path:
     """Write the snapshot (the exact ``--json`` bytes) like every cw write: sidecar lock, temp file, fsync,
     atomic replace, mode 0600. A symlinked ``metrics/`` or snapshot is refused, never followed."""
     target = snapshot_path(run_dir)
     for p in (target.parent, target):
         if p.is_symlink():
-            raise RefusedError(f"Refusing to write the snapshot through the symbolic link {p}; remove it "
-                               "(snapshots are rebuilt by cw metrics show).")
+            raise RefusedError(
+                f"Refusing to write the snapshot through the symbolic link {p}; remove it "
+                "(snapshots are rebuilt by cw metrics show)."
+            )
     target.parent.mkdir(parents=True, exist_ok=True)
+
     def go() -> None:
         atomic_write(target, text.encode("utf-8"), mode=0o600)
         if then is not None:  # what else is derived from this snapshot (the summary cache), in the same lock

@@ -9,11 +9,13 @@ whole file. A lock held by a killed process is released by the OS.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from typing import Any, Generic, TypeVar
 
 import filelock
 
@@ -50,10 +52,8 @@ def atomic_write(path: Path, data: bytes, *, fsync: bool = True, mode: int = 0o6
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     if fsync:
         dfd = os.open(path.parent, os.O_RDONLY)
@@ -72,7 +72,8 @@ def with_lock(lock_path: Path, timeout: float, fn: Callable[[], T]) -> T:
     except filelock.Timeout:
         raise LockTimeoutError(
             f"Timed out after {timeout:g}s waiting for the lock {lock.lock_file}: another cw writer holds it. "
-            "Nothing was written; retry, or raise CW_LOCK_TIMEOUT (seconds).") from None
+            "Nothing was written; retry, or raise CW_LOCK_TIMEOUT (seconds)."
+        ) from None
 
 
 def encode_state(state: dict[str, Any]) -> bytes:
@@ -97,8 +98,7 @@ def read_run_dir(d: Path) -> dict[str, Any]:
         raise NotFoundError(f"Run not found: {d.name}") from None
     except IsADirectoryError:
         raise RefusedError(f"Cannot read {sp}: it is a directory, not a state file.") from None
-    return load_state(raw, label=str(sp), run_dir=str(d), dir_name=d.name,
-                      dir_has_content=_dir_has_content(d))
+    return load_state(raw, label=str(sp), run_dir=str(d), dir_name=d.name, dir_has_content=_dir_has_content(d))
 
 
 class Store:
@@ -144,7 +144,7 @@ class Store:
 
         return self.locked(d, go)
 
-    def update(self, run_id: str, fn: Callable[[LoadedRun], "Update[T]"]) -> T:
+    def update(self, run_id: str, fn: Callable[[LoadedRun], Update[T]]) -> T:
         """Lock, read, apply ``fn`` (a pure transition plus what to write), write, unlock.
 
         Files in ``Update.before`` (a result copy) are written before state.json,

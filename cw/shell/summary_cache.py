@@ -46,8 +46,7 @@ def _stat(p: Path) -> list[int] | None:
 
 
 def _stats(run_dir: Path) -> list[list[int] | None]:
-    return [_stat(run_dir / "state.json"), _stat(sidefiles.head_path(run_dir)),
-            _stat(sidefiles.snapshot_path(run_dir))]
+    return [_stat(run_dir / "state.json"), _stat(sidefiles.head_path(run_dir)), _stat(sidefiles.snapshot_path(run_dir))]
 
 
 def policy_digest(policy: Any) -> str:
@@ -63,10 +62,18 @@ def write_cache(run_dir: Path, entry: RunEntry, policy: Any, ledger_error: str |
 
     Called by ``metrics show`` right after its snapshot, inside the snapshot's lock.
     """
-    doc = {"version": VERSION, "stats": _stats(run_dir), "policy": policy_digest(policy),
-           "ledgerError": ledger_error, "ref": entry.ref, "runId": entry.run_id, "createdAt": entry.created_at,
-           "actor": entry.actor, "backendBytes": [list(b) for b in entry.backend_bytes],
-           "outputBytes": entry.output_bytes}
+    doc = {
+        "version": VERSION,
+        "stats": _stats(run_dir),
+        "policy": policy_digest(policy),
+        "ledgerError": ledger_error,
+        "ref": entry.ref,
+        "runId": entry.run_id,
+        "createdAt": entry.created_at,
+        "actor": entry.actor,
+        "backendBytes": [list(b) for b in entry.backend_bytes],
+        "outputBytes": entry.output_bytes,
+    }
     atomic_write(cache_path(run_dir), dumps_compact(doc), mode=0o600)
 
 
@@ -85,7 +92,15 @@ def lookup(run_dir: Path, repo: str, policy: Any) -> RunEntry | dict[str, Any] |
     ref = {k: (repo if k == "repo" else v) for k, v in doc["ref"].items()}
     cost = ref.get("cost")
     if isinstance(cost, dict):  # money is Decimal in memory: JSON gave its shortest float back
-        ref["cost"] = {k: (Decimal(repr(v)) if k in _MONEY_KEYS and isinstance(v, float) else v)
-                       for k, v in cost.items()}
-    return RunEntry(ref, doc["runId"], repo, doc["createdAt"], tuple(tuple(b) for b in doc["backendBytes"]),
-                    doc["outputBytes"], doc["actor"])
+        ref["cost"] = {
+            k: (Decimal(repr(v)) if k in _MONEY_KEYS and isinstance(v, float) else v) for k, v in cost.items()
+        }
+    return RunEntry(
+        ref,
+        doc["runId"],
+        repo,
+        doc["createdAt"],
+        tuple(tuple(b) for b in doc["backendBytes"]),
+        doc["outputBytes"],
+        doc["actor"],
+    )

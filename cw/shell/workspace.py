@@ -6,10 +6,11 @@ import os
 import secrets
 import sys
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Mapping, TextIO
+from typing import TextIO
 
 from cw.core.actor import resolve_actor
 from cw.core.numbers import iso_from_ms
@@ -20,7 +21,7 @@ from cw.shell.store import DEFAULT_LOCK_TIMEOUT, Store
 
 def system_now() -> str:
     """The current time as ISO 8601 UTC with milliseconds and ``Z``."""
-    ms = int(datetime.now(timezone.utc).timestamp() * 1000)
+    ms = int(datetime.now(UTC).timestamp() * 1000)
     return iso_from_ms(ms)
 
 
@@ -71,7 +72,7 @@ class Workspace:
     progress_stream: TextIO | None = None  # where long work reports progress (stderr on a terminal)
 
     @classmethod
-    def from_process(cls) -> "Workspace":
+    def from_process(cls) -> Workspace:
         return cls(Path(os.getcwd()), dict(os.environ), progress_stream=sys.stderr)
 
     def repo(self, cwd: str | None) -> Path:

@@ -66,8 +66,9 @@ class CwGroup(click.Group):
 
 def _click_param(p: Param) -> click.Parameter:
     if p.positional:
-        return click.Argument([p.name], required=p.required and not p.multiple,
-                              nargs=-1 if p.multiple else 1, metavar=p.metavar)
+        return click.Argument(
+            [p.name], required=p.required and not p.multiple, nargs=-1 if p.multiple else 1, metavar=p.metavar
+        )
     kw: dict[str, Any] = {"help": p.help + (" (repeatable)" if p.multiple else "")}
     if p.type == "boolean":
         return click.Option([p.flag, p.name], is_flag=True, default=False, **kw)
@@ -107,8 +108,15 @@ def make_command(cap: Capability) -> click.Command:
     params = [_click_param(p) for p in cap.params if p.cli]
     has_json = any(p.name == "json" for p in cap.params)
     if has_json:
-        params.append(click.Option(["--format", "fmt"], type=click.Choice(["text", "json"]), default=None,
-                                   help="text (default) or json; same as --json", hidden=True))
+        params.append(
+            click.Option(
+                ["--format", "fmt"],
+                type=click.Choice(["text", "json"]),
+                default=None,
+                help="text (default) or json; same as --json",
+                hidden=True,
+            )
+        )
 
     def callback(**kwargs: Any) -> None:
         fmt = kwargs.pop("fmt", None)
@@ -120,8 +128,15 @@ def make_command(cap: Capability) -> click.Command:
 
     help_text = cap.summary + ("\n\n" + cap.description if cap.description else "")
     epilog = "\b\nExamples:\n" + "\n".join(f"  {e}" for e in cap.examples) if cap.examples else None
-    return click.Command(cap.path[-1], params=params, callback=callback, help=help_text, epilog=epilog,
-                         short_help=cap.summary, no_args_is_help=False)
+    return click.Command(
+        cap.path[-1],
+        params=params,
+        callback=callback,
+        help=help_text,
+        epilog=epilog,
+        short_help=cap.summary,
+        no_args_is_help=False,
+    )
 
 
 GROUP_HELP = {
@@ -199,10 +214,16 @@ def mcp_cmd() -> None:
 
 
 @cli.command("workbench")
-@click.option("--port", type=click.IntRange(0, 65535), default=7717, show_default=True,
-              help="port on 127.0.0.1 (0 picks a free one)")
-@click.option("--scope", type=click.Choice(["repo", "home"]), default="repo", show_default=True,
-              help="which repos the pages read")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=7717,
+    show_default=True,
+    help="port on 127.0.0.1 (0 picks a free one)",
+)
+@click.option(
+    "--scope", type=click.Choice(["repo", "home"]), default="repo", show_default=True, help="which repos the pages read"
+)
 @click.option("--cwd", metavar="DIR", help="the repo directory (default: the current directory)")
 @click.option("--pricing", metavar="PATH|default", help="pricing policy for cost figures")
 def workbench_cmd(port: int, scope: str, cwd: str | None, pricing: str | None) -> None:

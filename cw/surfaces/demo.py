@@ -14,8 +14,8 @@ import io
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import click
 
@@ -107,17 +107,53 @@ def build(root: Path) -> tuple[Demo, Path, Path]:
             d.run(support, "dispatch", rid)
             for i, t in enumerate(("classify", "draft-reply", "summarize")):
                 f = _result_file(support, f"{rid}-{t}.md", f"# {t}\nDone for run {rid}.\n")
-                d.run(support, "result", rid, t, f, "--usage-input-tokens", str(12000 + 3000 * i + 500 * n),
-                      "--usage-output-tokens", str(1800 + 400 * i), "--usage-cache-read-tokens", str(4000 * i),
-                      "--usage-model", model, "--usage-attested-at", f"2026-11-{19 + n}T03:0{i}:00.000Z")
+                d.run(
+                    support,
+                    "result",
+                    rid,
+                    t,
+                    f,
+                    "--usage-input-tokens",
+                    str(12000 + 3000 * i + 500 * n),
+                    "--usage-output-tokens",
+                    str(1800 + 400 * i),
+                    "--usage-cache-read-tokens",
+                    str(4000 * i),
+                    "--usage-model",
+                    model,
+                    "--usage-attested-at",
+                    f"2026-11-{19 + n}T03:0{i}:00.000Z",
+                )
             d.run(support, "worker", "fail", rid, "worker-escalate-0001", "pager API timed out", "--code", "timeout")
             if n == 2:
                 d.run(support, "verify", rid, "draft-reply", "--status", "rejected")
             d.run(support, "feedback", "task", rid, "feedback-0001")
-        d.run(support, "revenue", "add", "triage-2026-11-20", "40.00", "USD", "--ref", "SUP-7001",
-              "--note", "support plan, 1 week", "--at", "2026-11-20T09:00:00Z")
-        d.run(support, "revenue", "add", "triage-2026-11-21", "40.00", "USD", "--ref", "SUP-7002",
-              "--at", "2026-11-21T09:00:00Z")
+        d.run(
+            support,
+            "revenue",
+            "add",
+            "triage-2026-11-20",
+            "40.00",
+            "USD",
+            "--ref",
+            "SUP-7001",
+            "--note",
+            "support plan, 1 week",
+            "--at",
+            "2026-11-20T09:00:00Z",
+        )
+        d.run(
+            support,
+            "revenue",
+            "add",
+            "triage-2026-11-21",
+            "40.00",
+            "USD",
+            "--ref",
+            "SUP-7002",
+            "--at",
+            "2026-11-21T09:00:00Z",
+        )
 
     # 2. A person's research run: a multi-agent review, one result without usage (unreported, never zero).
     with d.as_actor(CW_ACTOR="alice"):
@@ -126,9 +162,21 @@ def build(root: Path) -> tuple[Demo, Path, Path]:
         for t in ("survey", "critique"):
             d.run(support, "task", "add", rid, t, "--backend", "codex")
         d.run(support, "dispatch", rid)
-        d.run(support, "result", rid, "survey", _result_file(support, "survey.md", "# survey\n"),
-              "--usage-input-tokens", "52000", "--usage-output-tokens", "6100", "--usage-model", "gpt-5",
-              "--usage-attested-at", "2026-11-21T15:00:00.000Z")
+        d.run(
+            support,
+            "result",
+            rid,
+            "survey",
+            _result_file(support, "survey.md", "# survey\n"),
+            "--usage-input-tokens",
+            "52000",
+            "--usage-output-tokens",
+            "6100",
+            "--usage-model",
+            "gpt-5",
+            "--usage-attested-at",
+            "2026-11-21T15:00:00.000Z",
+        )
         d.run(support, "result", rid, "critique", _result_file(support, "critique.md", "# critique\n"))
         d.run(support, "member", "add", rid, "--agent", "reviewer-a", "--id", "m-a", "--status", "verified")
         d.run(support, "member", "add", rid, "--agent", "reviewer-b", "--id", "m-b", "--status", "failed")
@@ -139,9 +187,11 @@ def build(root: Path) -> tuple[Demo, Path, Path]:
 
     # 3. The weekly growth job: a chain of runs that ends in a sale (lead -> outreach -> deal).
     with d.as_actor(CW_CRON_NAME="weekly-growth"):
-        chain = [("lead-scan-w47", "lead-scan", "gemini-2.5-flash", None),
-                 ("outreach-w47", "outreach", "gpt-5-mini", "lead-scan-w47"),
-                 ("deal-acme-w47", "deal-desk", "claude-sonnet-4-5", "outreach-w47")]
+        chain = [
+            ("lead-scan-w47", "lead-scan", "gemini-2.5-flash", None),
+            ("outreach-w47", "outreach", "gpt-5-mini", "lead-scan-w47"),
+            ("deal-acme-w47", "deal-desk", "claude-sonnet-4-5", "outreach-w47"),
+        ]
         for i, (rid, app, model, parent) in enumerate(chain):
             extra = ["--parent", parent] if parent else []
             d.run(growth, "run", "new", "--id", rid, "--app", app, *extra)
@@ -149,15 +199,48 @@ def build(root: Path) -> tuple[Demo, Path, Path]:
             d.run(growth, "task", "add", rid, "review", "--backend", "agent-sdk")
             d.run(growth, "dispatch", rid)
             for j, t in enumerate(("work", "review")):
-                d.run(growth, "result", rid, t, _result_file(growth, f"{rid}-{t}.md", f"# {t}\n"),
-                      "--usage-input-tokens", str(30000 + 10000 * i), "--usage-output-tokens", str(4000 + 1000 * j),
-                      "--usage-model", model, "--usage-attested-at", f"2026-11-1{7 + i}T10:0{j}:00.000Z")
+                d.run(
+                    growth,
+                    "result",
+                    rid,
+                    t,
+                    _result_file(growth, f"{rid}-{t}.md", f"# {t}\n"),
+                    "--usage-input-tokens",
+                    str(30000 + 10000 * i),
+                    "--usage-output-tokens",
+                    str(4000 + 1000 * j),
+                    "--usage-model",
+                    model,
+                    "--usage-attested-at",
+                    f"2026-11-1{7 + i}T10:0{j}:00.000Z",
+                )
             d.run(growth, "candidate", "register", rid, "--task", "work", "--id", "c1")
             d.run(growth, "candidate", "select", rid, "c1")
-        d.run(growth, "revenue", "add", "deal-acme-w47", "1200.00", "EUR", "--ref", "INV-2026-118",
-              "--note", "annual plan", "--at", "2026-11-19T16:00:00Z")
-        d.run(growth, "revenue", "reverse", "deal-acme-w47", "rev-0001", "--amount", "200.00",
-              "--reason", "launch discount credited")
+        d.run(
+            growth,
+            "revenue",
+            "add",
+            "deal-acme-w47",
+            "1200.00",
+            "EUR",
+            "--ref",
+            "INV-2026-118",
+            "--note",
+            "annual plan",
+            "--at",
+            "2026-11-19T16:00:00Z",
+        )
+        d.run(
+            growth,
+            "revenue",
+            "reverse",
+            "deal-acme-w47",
+            "rev-0001",
+            "--amount",
+            "200.00",
+            "--reason",
+            "launch discount credited",
+        )
     d.run(growth, "registry", "add", str(support))
     return d, support, growth
 
@@ -167,9 +250,11 @@ def main() -> None:
     print(f"Building a demo workspace in {root} with the real cw verbs ...")
     d, support, growth = build(root)
     runs = sum(1 for repo in (support, growth) for _ in (repo / ".cw" / "runs").glob("*/state.json"))
-    print(f"Built it with {d.steps} cw commands: 2 repos ({support.name}, {growth.name}), {runs} runs by "
-          "cron:nightly-triage, cron:weekly-growth and alice; results with usage from 5 models, a failed worker, "
-          "a rejected verification, candidates, feedback, memberships, revenue with a reversal.")
+    print(
+        f"Built it with {d.steps} cw commands: 2 repos ({support.name}, {growth.name}), {runs} runs by "
+        "cron:nightly-triage, cron:weekly-growth and alice; results with usage from 5 models, a failed worker, "
+        "a rejected verification, candidates, feedback, memberships, revenue with a reversal."
+    )
     print(f"Replay any command below with CW_HOME={root / 'cw-home'} from the repo folder.")
     now = "2026-11-22T12:00:00.000Z"
     print("\nA retried job tries to book the same invoice again; cw refuses it:")
@@ -180,8 +265,10 @@ def main() -> None:
     d.show(growth, "ledger", "verify", "--scope", "home", "--now", now)
     d.show(growth, "pnl", "--scope", "home", "--now", now)
     d.show(growth, "pnl", "--scope", "home", "--by", "run", "--attribution", "linear", "--now", now)
-    print(f"\nThe workspace stays in {root}; look around, or serve it: "
-          f"cd {growth} && CW_HOME={root / 'cw-home'} cw workbench --scope home")
+    print(
+        f"\nThe workspace stays in {root}; look around, or serve it: "
+        f"cd {growth} && CW_HOME={root / 'cw-home'} cw workbench --scope home"
+    )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ carries only data (text, or the JSON payload with `--json`).
 def _walk(group: click.Group, prefix: list[str]):
     for name in sorted(group.commands):
         cmd = group.commands[name]
-        path = prefix + [name]
+        path = [*prefix, name]
         yield path, cmd
         if isinstance(cmd, click.Group):
             yield from _walk(cmd, path)
@@ -42,7 +42,7 @@ def render() -> str:
     for path, cmd in _walk(cli, []):
         if isinstance(cmd, click.Group):
             continue
-        res = runner.invoke(cli, path + ["--help"], terminal_width=100)
+        res = runner.invoke(cli, [*path, "--help"], terminal_width=100)
         parts.append(f"## cw {' '.join(path)}\n\n```\n{res.output.rstrip()}\n```\n")
     return "\n".join(parts)
 

@@ -26,8 +26,9 @@ import contextlib
 import logging
 import sys
 import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from cw import __version__
 from cw.capabilities import all_capabilities
@@ -70,8 +71,11 @@ def tool_definitions() -> list[dict[str, Any]]:
     """Each tool as its ``tools/list`` entry (wire spelling): name, description, inputSchema, annotations?."""
     out = []
     for cap in mcp_capabilities():
-        tool: dict[str, Any] = {"name": cap.tool_name, "description": tool_description(cap),
-                                "inputSchema": cap.input_schema()}
+        tool: dict[str, Any] = {
+            "name": cap.tool_name,
+            "description": tool_description(cap),
+            "inputSchema": cap.input_schema(),
+        }
         if cap.read_only:
             tool["annotations"] = dict(READ_ONLY_ANNOTATIONS)
         out.append(tool)
@@ -125,8 +129,9 @@ def _scalar(value: Any, p: Param, label: str) -> Any:
     """One value as the CLI passes it: strings stay, numbers print as JavaScript prints them."""
     if p.type == "boolean":
         if not isinstance(value, bool):
-            raise UsageError(f"{label} argument {p.mcp_key} must be a boolean (true or false), "
-                             f"got {_json_type(value)}.")
+            raise UsageError(
+                f"{label} argument {p.mcp_key} must be a boolean (true or false), got {_json_type(value)}."
+            )
         return value
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise UsageError(f"{label} argument {p.mcp_key} must be a {p.type}, got {_json_type(value)}.")
@@ -156,7 +161,7 @@ def handler_args(cap: Capability, arguments: Mapping[str, Any] | None, label: st
     out: dict[str, Any] = {}
     for p in params:
         value = given.get(p.mcp_key)
-        if value is None or value is False and p.type == "boolean":
+        if value is None or (value is False and p.type == "boolean"):
             if p.required_in_mcp:
                 raise UsageError(f"{label} missing required argument: {p.mcp_key}")
             if p.default is not None and p.type != "boolean":
@@ -166,8 +171,7 @@ def handler_args(cap: Capability, arguments: Mapping[str, Any] | None, label: st
             if not isinstance(value, (list, tuple)):
                 raise UsageError(f"{label} argument {p.mcp_key} must be an array, got {_json_type(value)}.")
             if p.nargs > 1 and len(value) != p.nargs:
-                raise UsageError(f"{label} argument {p.mcp_key} must hold exactly {p.nargs} values, "
-                                 f"got {len(value)}.")
+                raise UsageError(f"{label} argument {p.mcp_key} must hold exactly {p.nargs} values, got {len(value)}.")
             items = [_scalar(v, p, label) for v in value]
             if not items:
                 if p.required_in_mcp:
@@ -202,8 +206,9 @@ def _as_cw_error(exc: Exception) -> CwError:
     return CwError(internal_error_message(exc, "tool call you made"))
 
 
-def call_tool(name: str, arguments: Mapping[str, Any] | None,
-              workspace: Callable[[], Workspace] = Workspace.from_process) -> tuple[str, bool]:
+def call_tool(
+    name: str, arguments: Mapping[str, Any] | None, workspace: Callable[[], Workspace] = Workspace.from_process
+) -> tuple[str, bool]:
     """Run one tool call; returns ``(text, is_error)``.
 
     ``text`` is ``dumps(payload)`` on success, else the refusal text
@@ -235,9 +240,9 @@ def call_tool(name: str, arguments: Mapping[str, Any] | None,
 def _import_sdk() -> Any:
     """The ``mcp`` package, or a ``CwError`` naming the extra when it is not installed."""
     try:
-        import mcp  # noqa: F401
-        import mcp.server.lowlevel  # noqa: F401
-        import mcp.server.stdio  # noqa: F401
+        import mcp
+        import mcp.server.lowlevel
+        import mcp.server.stdio
     except ImportError as exc:
         if exc.name is None or exc.name == "mcp" or exc.name.startswith("mcp."):
             raise CwError(MISSING_EXTRA) from None
@@ -256,22 +261,34 @@ def build_server(workspace: Callable[[], Workspace] = Workspace.from_process) ->
     import mcp_types as types
     from mcp.server.lowlevel import Server
 
-    tools = [types.Tool(name=t["name"], description=t["description"], input_schema=t["inputSchema"],
-                        annotations=types.ToolAnnotations(read_only_hint=True) if "annotations" in t else None)
-             for t in tool_definitions()]
+    tools = [
+        types.Tool(
+            name=t["name"],
+            description=t["description"],
+            input_schema=t["inputSchema"],
+            annotations=types.ToolAnnotations(read_only_hint=True) if "annotations" in t else None,
+        )
+        for t in tool_definitions()
+    ]
     one_at_a_time = anyio.CapacityLimiter(1)
 
     async def list_tools(ctx: Any, params: Any) -> Any:
         return types.ListToolsResult(tools=tools)
 
     async def run_tool(ctx: Any, params: Any) -> Any:
-        text, is_error = await anyio.to_thread.run_sync(call_tool, params.name, params.arguments, workspace,
-                                                        limiter=one_at_a_time)
+        text, is_error = await anyio.to_thread.run_sync(
+            call_tool, params.name, params.arguments, workspace, limiter=one_at_a_time
+        )
         return types.CallToolResult(content=[types.TextContent(text=text)], is_error=is_error)
 
-    return Server(SERVER_NAME, version=__version__, title="cw",
-                  description="cw run state, metrics, cost and revenue as MCP tools",
-                  on_list_tools=list_tools, on_call_tool=run_tool)
+    return Server(
+        SERVER_NAME,
+        version=__version__,
+        title="cw",
+        description="cw run state, metrics, cost and revenue as MCP tools",
+        on_list_tools=list_tools,
+        on_call_tool=run_tool,
+    )
 
 
 _logging_lock = threading.Lock()
@@ -305,8 +322,9 @@ def serve() -> None:
         async with stdio_server() as (read_stream, write_stream):
             # the protocol owns the real stdout now; a stray print anywhere goes to stderr
             with contextlib.redirect_stdout(sys.stderr):
-                log.info("serving %d tools over stdio from %s (cw %s)", len(mcp_capabilities()), Path.cwd(),
-                         __version__)
+                log.info(
+                    "serving %d tools over stdio from %s (cw %s)", len(mcp_capabilities()), Path.cwd(), __version__
+                )
                 await server.run(read_stream, write_stream, server.create_initialization_options())
 
     try:

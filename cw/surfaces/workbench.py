@@ -33,13 +33,14 @@ import html
 import socket
 import sys
 import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from functools import lru_cache
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 from cw import __version__
@@ -60,8 +61,11 @@ SECURITY_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "no-referrer"),
     ("X-Frame-Options", "DENY"),
-    ("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; "
-                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
     ("Cache-Control", "no-store"),
 )
 RATES = (("failure", "Failure"), ("verifierPass", "Verifier pass"), ("candidateAcceptance", "Candidate acceptance"))
@@ -87,8 +91,9 @@ class Workbench:
         try:
             cap = by_name(name)
         except KeyError:
-            raise NotFoundError(f"No capability named {name}: the workbench serves "
-                                f"{', '.join(c.name for c in served_capabilities())}.") from None
+            raise NotFoundError(
+                f"No capability named {name}: the workbench serves {', '.join(c.name for c in served_capabilities())}."
+            ) from None
         if cap not in served_capabilities():
             raise NotFoundError(f"{name} changes state; the workbench only serves read-only capabilities.")
         return cap
@@ -228,10 +233,16 @@ def rate_row(path: str, label: str, metric: Mapping[str, Any]) -> str:
     buckets = ", ".join(f"{k} {js_number(v)}" for k, v in (metric.get("buckets") or {}).items()) or "none"
     value = metric.get("rate")
     text = "n/a" if metric.get("state") == "n/a" or value is None else f"{to_fixed(value * 100, 1)}%"
-    return ("<tr>" + td(esc(label)) + td(shown(f"{path}.rate", value, text, "na" if value is None else ""), NUM)
-            + td(count(f"{path}.count", metric.get("count")), NUM)
-            + td(count(f"{path}.total", metric.get("total")), NUM)
-            + td(badge(f"{path}.state", metric.get("state"))) + td(esc(buckets), "mono") + "</tr>")
+    return (
+        "<tr>"
+        + td(esc(label))
+        + td(shown(f"{path}.rate", value, text, "na" if value is None else ""), NUM)
+        + td(count(f"{path}.count", metric.get("count")), NUM)
+        + td(count(f"{path}.total", metric.get("total")), NUM)
+        + td(badge(f"{path}.state", metric.get("state")))
+        + td(esc(buckets), "mono")
+        + "</tr>"
+    )
 
 
 def rates_table(path: str, rates: Mapping[str, Any]) -> str:
@@ -246,8 +257,10 @@ def td(inner: str, cls: str = "") -> str:
 
 def table(heads: Sequence[str | tuple[str, str]], rows: Sequence[str], empty: str) -> str:
     """A table: ``heads`` are titles or ``(title, css class)``; ``empty`` is said when there are no rows."""
-    cols = "".join(f'<th class="{cls}">{esc(h)}</th>' if cls else f"<th>{esc(h)}</th>"
-                   for h, cls in ((h, "") if isinstance(h, str) else h for h in heads))
+    cols = "".join(
+        f'<th class="{cls}">{esc(h)}</th>' if cls else f"<th>{esc(h)}</th>"
+        for h, cls in ((h, "") if isinstance(h, str) else h for h in heads)
+    )
     body = "".join(rows) or f'<tr><td colspan="{max(len(heads), 1)}" class="na">{esc(empty)}</td></tr>'
     return f"<table>{f'<thead><tr>{cols}</tr></thead>' if cols else ''}<tbody>{body}</tbody></table>"
 
@@ -258,8 +271,7 @@ def notes_list(notes: Iterable[str] | None) -> str:
 
 
 def raw_block(title: str, payload: Any) -> str:
-    return (f'<details class="raw"><summary>{esc(title)}</summary>'
-            f"<pre>{esc(dumps(payload))}</pre></details>")
+    return f'<details class="raw"><summary>{esc(title)}</summary><pre>{esc(dumps(payload))}</pre></details>'
 
 
 def error_block(err: CwError) -> str:
@@ -279,7 +291,7 @@ def run_href(run_id: str, repo: str | None = None) -> str:
 
 def payload_block(name: str, args: Mapping[str, Any], inner: str, tag: str = "div") -> str:
     """A block whose ``data-path`` values come from ``/api/<name>?<args>``."""
-    return (f'<{tag} data-payload="{esc(name)}" data-args="{esc(_jv(dict(args)))}">{inner}</{tag}>')
+    return f'<{tag} data-payload="{esc(name)}" data-args="{esc(_jv(dict(args)))}">{inner}</{tag}>'
 
 
 def card(label: str, value_html: str, detail: str = "") -> str:
@@ -298,15 +310,17 @@ NAV = (("/", "Runs", "runs"), ("/summary", "Summary", "summary"), ("/pnl", "P&L"
 def layout(wb: Workbench, title: str, here: str, body: str) -> str:
     nav = "".join(link(href, text, "here" if key == here else "") for href, text, key in NAV)
     where = f"scope={wb.scope} · pricing={wb.pricing or 'none'} · read-only"
-    return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{esc(title)} · cw workbench</title>"
-            "<link rel=\"stylesheet\" href=\"/assets/workbench.css\"></head><body>"
-            f"<header class=\"top\"><span class=\"brand\">cw <small>workbench</small></span><nav>{nav}</nav>"
-            f"<span class=\"where\">{esc(where)}</span></header>"
-            f"<main>{body}</main>"
-            f"<footer>cw {esc(__version__)} · every figure comes from the payload of "
-            "<code>cw &lt;verb&gt; --json</code> · nothing here writes</footer></body></html>\n")
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(title)} · cw workbench</title>"
+        '<link rel="stylesheet" href="/assets/workbench.css"></head><body>'
+        f'<header class="top"><span class="brand">cw <small>workbench</small></span><nav>{nav}</nav>'
+        f'<span class="where">{esc(where)}</span></header>'
+        f"<main>{body}</main>"
+        f"<footer>cw {esc(__version__)} · every figure comes from the payload of "
+        "<code>cw &lt;verb&gt; --json</code> · nothing here writes</footer></body></html>\n"
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -317,9 +331,15 @@ def _px(value: Decimal) -> str:
     return format(value.quantize(Decimal("0.1")), "f")
 
 
-def hbar_chart(caption: str, categories: Sequence[str], series: Sequence[tuple[str, str, Sequence[Any]]],
-               label: Callable[[Any], str], paths: Callable[[int, str], str] | None = None,
-               legend: bool = False, sign_classes: bool = False) -> str:
+def hbar_chart(
+    caption: str,
+    categories: Sequence[str],
+    series: Sequence[tuple[str, str, Sequence[Any]]],
+    label: Callable[[Any], str],
+    paths: Callable[[int, str], str] | None = None,
+    legend: bool = False,
+    sign_classes: bool = False,
+) -> str:
     """Horizontal bars, one group per category and one bar per series; handles negative values.
 
     ``series`` is ``(name, css class, values)``; each bar carries
@@ -329,7 +349,7 @@ def hbar_chart(caption: str, categories: Sequence[str], series: Sequence[tuple[s
     label_w, plot_w, value_w, bar_h, gap, group_gap, top = 150, 330, 90, 16, 3, 14, 6
     width = label_w + plot_w + value_w
     values = [Decimal(str(v)) for _, _, vs in series for v in vs if v is not None]
-    lo, hi = min(values + [Decimal(0)]), max(values + [Decimal(0)])
+    lo, hi = min([*values, Decimal(0)]), max([*values, Decimal(0)])
     span = (hi - lo) or Decimal(1)
     pw = Decimal(plot_w)
 
@@ -338,14 +358,18 @@ def hbar_chart(caption: str, categories: Sequence[str], series: Sequence[tuple[s
 
     group_h = len(series) * (bar_h + gap) - gap
     height = top + len(categories) * (group_h + group_gap) + 4
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="{esc(caption)}">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{esc(caption)}">'
+    ]
     zero = x(Decimal(0))
     for i, cat in enumerate(categories):
         y0 = top + i * (group_h + group_gap)
         short = cat if len(cat) <= 22 else cat[:21] + "…"
-        parts.append(f'<text x="{label_w - 8}" y="{y0 + group_h / 2 + 4:.1f}" text-anchor="end">'
-                     f"<title>{esc(cat)}</title>{esc(short)}</text>")
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y0 + group_h / 2 + 4:.1f}" text-anchor="end">'
+            f"<title>{esc(cat)}</title>{esc(short)}</text>"
+        )
         for j, (name, cls, vs) in enumerate(series):
             raw = vs[i]
             if raw is None:
@@ -355,19 +379,27 @@ def hbar_chart(caption: str, categories: Sequence[str], series: Sequence[tuple[s
             x1, x2 = x(min(v, Decimal(0))), x(max(v, Decimal(0)))
             klass = cls if not sign_classes else ("bar-neg" if v < 0 else "bar-pos")
             path = f' data-path="{esc(paths(i, name))}"' if paths else ""
-            parts.append(f'<rect class="bar {klass}" x="{_px(x1)}" y="{y}" width="{_px(x2 - x1)}" '
-                         f'height="{bar_h}" rx="2" data-key="{esc(cat)}" data-series="{esc(name)}" '
-                         f'data-value="{esc(_jv(raw))}"{path}><title>{esc(cat)} · {esc(name)}: '
-                         f"{esc(label(raw))}</title></rect>")
+            parts.append(
+                f'<rect class="bar {klass}" x="{_px(x1)}" y="{y}" width="{_px(x2 - x1)}" '
+                f'height="{bar_h}" rx="2" data-key="{esc(cat)}" data-series="{esc(name)}" '
+                f'data-value="{esc(_jv(raw))}"{path}><title>{esc(cat)} · {esc(name)}: '
+                f"{esc(label(raw))}</title></rect>"
+            )
             tx, anchor = (x2 + 5, "start") if v >= 0 else (zero + 5, "start")
-            parts.append(f'<text class="value" x="{_px(tx)}" y="{y + bar_h - 4}" text-anchor="{anchor}">'
-                         f"{esc(label(raw))}</text>")
+            parts.append(
+                f'<text class="value" x="{_px(tx)}" y="{y + bar_h - 4}" text-anchor="{anchor}">{esc(label(raw))}</text>'
+            )
     parts.append(f'<line class="axis" x1="{_px(zero)}" y1="{top - 4}" x2="{_px(zero)}" y2="{height - 2}"/>')
     parts.append("</svg>")
     key = ""
     if legend:
-        key = '<div class="legend">' + "".join(f'<span><i class="{esc(cls.replace("bar-", ""))}"></i>'
-                                               f"{esc(name)}</span>" for name, cls, _ in series) + "</div>"
+        key = (
+            '<div class="legend">'
+            + "".join(
+                f'<span><i class="{esc(cls.replace("bar-", ""))}"></i>{esc(name)}</span>' for name, cls, _ in series
+            )
+            + "</div>"
+        )
     return f'<figure class="chart"><figcaption>{esc(caption)}</figcaption>{key}{"".join(parts)}</figure>'
 
 
@@ -390,41 +422,61 @@ def runs_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
 
     def select(key: str, label: str, options: Iterable[str]) -> str:
         opts = ['<option value="">any</option>'] + [
-            f'<option value="{esc(o)}"{" selected" if filters.get(key) == o else ""}>{esc(o)}</option>'
-            for o in options]
+            f'<option value="{esc(o)}"{" selected" if filters.get(key) == o else ""}>{esc(o)}</option>' for o in options
+        ]
         return f'<label>{esc(label)}<select name="{esc(key)}">{"".join(opts)}</select></label>'
 
     apps = sorted({str(r["app"]) for r in everything["runs"] if r.get("app") is not None})
     actors = sorted({str(r["actor"]) for r in everything["runs"] if r.get("actor") is not None})
-    form = ('<form class="filters" method="get" action="/">' + select("app", "App", apps)
-            + select("actor", "Actor", actors) + select("lifecycle", "Lifecycle", lifecycles)
-            + '<button type="submit">Filter</button></form>')
+    form = (
+        '<form class="filters" method="get" action="/">'
+        + select("app", "App", apps)
+        + select("actor", "Actor", actors)
+        + select("lifecycle", "Lifecycle", lifecycles)
+        + '<button type="submit">Filter</button></form>'
+    )
     home = payload.get("scope") == "home"
     rows = []
     for i, r in enumerate(payload["runs"]):
         p, t = f"runs.{i}", r["tasks"]
-        cells = [td(link(run_href(r["runId"], r.get("repo") if home else None), r["runId"]), "mono nowrap"),
-                 td(shown(f"{p}.app", r.get("app"), r.get("app") or "—")),
-                 td(shown(f"{p}.title", r.get("title"), r.get("title") or "")),
-                 td(shown(f"{p}.actor", r.get("actor"), r.get("actor") or "")),
-                 td(badge(f"{p}.lifecycle", r["lifecycle"])),
-                 td(f'{count(f"{p}.tasks.completed", t["completed"])}/{count(f"{p}.tasks.total", t["total"])}', NUM),
-                 td(count(f"{p}.tasks.failed", t["failed"]), NUM),
-                 td(count(f"{p}.workers", r["workers"]), NUM),
-                 td(shown(f"{p}.createdAt", r.get("createdAt"), r.get("createdAt") or "—"), "mono when")]
+        cells = [
+            td(link(run_href(r["runId"], r.get("repo") if home else None), r["runId"]), "mono nowrap"),
+            td(shown(f"{p}.app", r.get("app"), r.get("app") or "—")),
+            td(shown(f"{p}.title", r.get("title"), r.get("title") or "")),
+            td(shown(f"{p}.actor", r.get("actor"), r.get("actor") or "")),
+            td(badge(f"{p}.lifecycle", r["lifecycle"])),
+            td(f"{count(f'{p}.tasks.completed', t['completed'])}/{count(f'{p}.tasks.total', t['total'])}", NUM),
+            td(count(f"{p}.tasks.failed", t["failed"]), NUM),
+            td(count(f"{p}.workers", r["workers"]), NUM),
+            td(shown(f"{p}.createdAt", r.get("createdAt"), r.get("createdAt") or "—"), "mono when"),
+        ]
         if home:
             cells.append(td(shown(f"{p}.repo", r.get("repo"), r.get("repo") or ""), "mono"))
         rows.append(f'<tr data-run-id="{esc(r["runId"])}">{"".join(cells)}</tr>')
-    heads = ["Run", "App", "Title", "Actor", "Lifecycle", ("Tasks done", NUM), ("Failed", NUM), ("Workers", NUM),
-             "Created"] + (["Repo"] if home else [])
+    heads = [
+        "Run",
+        "App",
+        "Title",
+        "Actor",
+        "Lifecycle",
+        ("Tasks done", NUM),
+        ("Failed", NUM),
+        ("Workers", NUM),
+        "Created",
+    ] + (["Repo"] if home else [])
     empty = "No runs match these filters." if filters else "No runs yet: create one with cw run new."
-    unreadable = "".join(f'<li><span class="mono">{esc(u["runId"])}</span> ({esc(u["repo"])}): {esc(u["reason"])}</li>'
-                         for u in payload["unreadable"])
-    body = (f"<h1>Runs</h1><p class=\"sub\">{count('runCount', payload['runCount'])} run(s) in scope "
-            f"<strong>{esc(payload['scope'])}</strong>{' matching the filters' if filters else ''}.</p>"
-            f'<section class="panel">{form}{table(heads, rows, empty)}'
-            + (f'<h2>Unreadable runs</h2><ul class="notes">{unreadable}</ul>' if unreadable else "")
-            + raw_block("Raw payload (run.list)", payload) + "</section>")
+    unreadable = "".join(
+        f'<li><span class="mono">{esc(u["runId"])}</span> ({esc(u["repo"])}): {esc(u["reason"])}</li>'
+        for u in payload["unreadable"]
+    )
+    body = (
+        f'<h1>Runs</h1><p class="sub">{count("runCount", payload["runCount"])} run(s) in scope '
+        f"<strong>{esc(payload['scope'])}</strong>{' matching the filters' if filters else ''}.</p>"
+        f'<section class="panel">{form}{table(heads, rows, empty)}'
+        + (f'<h2>Unreadable runs</h2><ul class="notes">{unreadable}</ul>' if unreadable else "")
+        + raw_block("Raw payload (run.list)", payload)
+        + "</section>"
+    )
     return layout(wb, "Runs", "runs", payload_block("run.list", filters, body))
 
 
@@ -433,11 +485,17 @@ def _time_rows(path: str, rows: list[dict[str, Any]]) -> list[str]:
     for i, r in enumerate(rows):
         p, d = f"{path}.{i}", r.get("duration") or {}
         flying = d.get("inFlight")
-        out.append("<tr>" + td(esc(r.get("id")), "mono") + td(esc(r.get("kind")))
-                   + td(badge(f"{p}.status", r.get("status")))
-                   + td(esc(d.get("startedAt") or "—"), "mono when") + td(esc(d.get("endedAt") or "—"), "mono when")
-                   + td(duration(f"{p}.duration.wallClockMs", d.get("wallClockMs")), NUM)
-                   + td(shown(f"{p}.duration.inFlight", flying, "yes" if flying else "no")) + "</tr>")
+        out.append(
+            "<tr>"
+            + td(esc(r.get("id")), "mono")
+            + td(esc(r.get("kind")))
+            + td(badge(f"{p}.status", r.get("status")))
+            + td(esc(d.get("startedAt") or "—"), "mono when")
+            + td(esc(d.get("endedAt") or "—"), "mono when")
+            + td(duration(f"{p}.duration.wallClockMs", d.get("wallClockMs")), NUM)
+            + td(shown(f"{p}.duration.inFlight", flying, "yes" if flying else "no"))
+            + "</tr>"
+        )
     return out
 
 
@@ -451,50 +509,81 @@ def present(path: str, record: Mapping[str, Any], key: str, render: Callable[[st
 def _usage_row(path: str, unit: Mapping[str, Any]) -> str:
     usage = unit.get("usage") if isinstance(unit.get("usage"), Mapping) else {}
     model = present(f"{path}.usage", usage, "model", lambda p, v: shown(p, v, str(v)))
-    tokens = "".join(td(present(f"{path}.usage", usage, k), NUM)
-                     for k in ("inputTokens", "outputTokens", "totalTokens"))
-    return ("<tr>" + td(esc(unit.get("unit")), "mono") + td(esc(unit.get("kind"))) + td(model, "mono") + tokens
-            + td(esc(usage.get("source") or "—")) + td(esc(usage.get("actor") or "—")) + "</tr>")
+    tokens = "".join(
+        td(present(f"{path}.usage", usage, k), NUM) for k in ("inputTokens", "outputTokens", "totalTokens")
+    )
+    return (
+        "<tr>"
+        + td(esc(unit.get("unit")), "mono")
+        + td(esc(unit.get("kind")))
+        + td(model, "mono")
+        + tokens
+        + td(esc(usage.get("source") or "—"))
+        + td(esc(usage.get("actor") or "—"))
+        + "</tr>"
+    )
 
 
 def metrics_panels(report: dict[str, Any]) -> str:
     """The run page's metrics sections, from one ``metrics.show`` payload."""
     t, u, c = report["time"], report["usage"], report["cost"]
-    cards = "".join([
-        card("Wall clock", duration("time.run.wallClockMs", t["run"]["wallClockMs"]),
-             "in flight" if t["run"]["inFlight"] else "settled"),
-        card("Active task time", duration("time.activeTaskMs", t["activeTaskMs"])),
-        card("In-flight items", count("time.inFlight", t["inFlight"])),
-        card("Usage coverage", coverage("usage.coverage", u["coverage"]),
-             f"{esc(js_number(u['attestedUnits']))} of {esc(js_number(u['units']))} units attested"),
-        card("Cost state", badge("cost.state", c["state"]), esc(c.get("policyId") or "no pricing policy")),
-    ])
-    durations = table(["Item", "Kind", "Status", "Started", "Ended", ("Wall clock", NUM), "In flight"],
-                      _time_rows("time.tasks", t["tasks"]) + _time_rows("time.workers", t["workers"]),
-                      "No tasks or workers yet.")
-    usage = (f"<p>{count('usage.attestedUnits', u['attestedUnits'])} of {count('usage.units', u['units'])} units "
-             f"attested, {count('usage.unreportedUnits', u['unreportedUnits'])} unreported · coverage "
-             f"{coverage('usage.coverage', u['coverage'])} · tokens in {count('usage.inputTokens', u['inputTokens'])}"
-             f", out {count('usage.outputTokens', u['outputTokens'])}, total "
-             f"{count('usage.totalTokens', u['totalTokens'])}</p>"
-             + table(["Unit", "Kind", "Model", ("In", NUM), ("Out", NUM), ("Total", NUM), "Source", "Actor"],
-                     [_usage_row(f"attestedUsage.{i}", a) for i, a in enumerate(report.get("attestedUsage") or [])],
-                     "No attested usage: cost is unreported, not zero."))
+    cards = "".join(
+        [
+            card(
+                "Wall clock",
+                duration("time.run.wallClockMs", t["run"]["wallClockMs"]),
+                "in flight" if t["run"]["inFlight"] else "settled",
+            ),
+            card("Active task time", duration("time.activeTaskMs", t["activeTaskMs"])),
+            card("In-flight items", count("time.inFlight", t["inFlight"])),
+            card(
+                "Usage coverage",
+                coverage("usage.coverage", u["coverage"]),
+                f"{esc(js_number(u['attestedUnits']))} of {esc(js_number(u['units']))} units attested",
+            ),
+            card("Cost state", badge("cost.state", c["state"]), esc(c.get("policyId") or "no pricing policy")),
+        ]
+    )
+    durations = table(
+        ["Item", "Kind", "Status", "Started", "Ended", ("Wall clock", NUM), "In flight"],
+        _time_rows("time.tasks", t["tasks"]) + _time_rows("time.workers", t["workers"]),
+        "No tasks or workers yet.",
+    )
+    usage = (
+        f"<p>{count('usage.attestedUnits', u['attestedUnits'])} of {count('usage.units', u['units'])} units "
+        f"attested, {count('usage.unreportedUnits', u['unreportedUnits'])} unreported · coverage "
+        f"{coverage('usage.coverage', u['coverage'])} · tokens in {count('usage.inputTokens', u['inputTokens'])}"
+        f", out {count('usage.outputTokens', u['outputTokens'])}, total "
+        f"{count('usage.totalTokens', u['totalTokens'])}</p>"
+        + table(
+            ["Unit", "Kind", "Model", ("In", NUM), ("Out", NUM), ("Total", NUM), "Source", "Actor"],
+            [_usage_row(f"attestedUsage.{i}", a) for i, a in enumerate(report.get("attestedUsage") or [])],
+            "No attested usage: cost is unreported, not zero.",
+        )
+    )
     unpriced = ", ".join(map(str, c.get("unpricedModels") or [])) or "none"
-    cost = table([], [
-        "<tr><th>State</th>" + td(badge("cost.state", c["state"])) + "</tr>",
-        "<tr><th>Attested</th>" + td(cost_amount("cost.attestedUsd", c.get("attestedUsd"), c)) + "</tr>",
-        "<tr><th>Estimated</th>" + td(cost_amount("cost.estimatedUsd", c.get("estimatedUsd"), c)) + "</tr>",
-        "<tr><th>Priced coverage</th>" + td(coverage("cost.pricedCoverage", c.get("pricedCoverage"))) + "</tr>",
-        "<tr><th>Unpriced models</th>" + td(esc(unpriced), "mono") + "</tr>",
-        "<tr><th>Policy</th>" + td(esc(c.get("policyId") or "none"), "mono") + "</tr>"], "")
-    return (f'<div class="cards">{cards}</div>'
-            f'<section class="panel"><h2>Rates</h2>{rates_table("rates", report["rates"])}</section>'
-            f'<section class="panel"><h2>Durations</h2>{durations}</section>'
-            f'<section class="panel"><h2>Usage</h2>{usage}</section>'
-            f'<section class="panel"><h2>Cost</h2>{cost}{notes_list(c.get("notes"))}'
-            f'<p class="note">Next: {esc(report.get("nextAction", ""))}</p>'
-            + raw_block("Raw payload (metrics.show)", report) + "</section>")
+    cost = table(
+        [],
+        [
+            "<tr><th>State</th>" + td(badge("cost.state", c["state"])) + "</tr>",
+            "<tr><th>Attested</th>" + td(cost_amount("cost.attestedUsd", c.get("attestedUsd"), c)) + "</tr>",
+            "<tr><th>Estimated</th>" + td(cost_amount("cost.estimatedUsd", c.get("estimatedUsd"), c)) + "</tr>",
+            "<tr><th>Priced coverage</th>" + td(coverage("cost.pricedCoverage", c.get("pricedCoverage"))) + "</tr>",
+            "<tr><th>Unpriced models</th>" + td(esc(unpriced), "mono") + "</tr>",
+            "<tr><th>Policy</th>" + td(esc(c.get("policyId") or "none"), "mono") + "</tr>",
+        ],
+        "",
+    )
+    return (
+        f'<div class="cards">{cards}</div>'
+        f'<section class="panel"><h2>Rates</h2>{rates_table("rates", report["rates"])}</section>'
+        f'<section class="panel"><h2>Durations</h2>{durations}</section>'
+        f'<section class="panel"><h2>Usage</h2>{usage}</section>'
+        f'<section class="panel"><h2>Cost</h2>{cost}{notes_list(c.get("notes"))}'
+        f'<p class="note">Next: {esc(report.get("nextAction", ""))}</p>'
+        + raw_block("Raw payload (metrics.show)", report)
+        + "</section>"
+    )
 
 
 def net_panel(report: dict[str, Any]) -> str:
@@ -508,13 +597,20 @@ def net_panel(report: dict[str, Any]) -> str:
         return ""
     cur = net.get("currency") or "USD"
     complete = net["complete"]
-    return ('<div class="cards">'
-            + card(f"Revenue ({cur})", money("net.revenue", net["revenue"], cur))
-            + card(f"Spend ({cur})", money("net.spend", net["spend"], cur))
-            + card(f"Net ({cur})", money("net.net", net["net"], cur))
-            + card("Net complete", shown("net.complete", complete, "yes" if complete else "no",
-                                         "badge " + ("ok" if complete else "incomplete")))
-            + "</div>" + notes_list(net.get("reasons")))
+    return (
+        '<div class="cards">'
+        + card(f"Revenue ({cur})", money("net.revenue", net["revenue"], cur))
+        + card(f"Spend ({cur})", money("net.spend", net["spend"], cur))
+        + card(f"Net ({cur})", money("net.net", net["net"], cur))
+        + card(
+            "Net complete",
+            shown(
+                "net.complete", complete, "yes" if complete else "no", "badge " + ("ok" if complete else "incomplete")
+            ),
+        )
+        + "</div>"
+        + notes_list(net.get("reasons"))
+    )
 
 
 def revenue_panel(payload: dict[str, Any]) -> str:
@@ -523,22 +619,39 @@ def revenue_panel(payload: dict[str, Any]) -> str:
     for i, e in enumerate(payload.get("entries") or []):
         p, cur = f"entries.{i}", e.get("currency") or ""
         detail = f"ref {e['ref']}" if "ref" in e else f"reverses {e.get('reverses')}: {e.get('reason', '')}"
-        rows.append("<tr>" + td(esc(e.get("id")), "mono") + td(badge(f"{p}.kind", e.get("kind")))
-                    + td(f"{money(f'{p}.amount', e.get('amount'), cur)} {esc(cur)}", NUM)
-                    + td(money(f"{p}.net", e["net"], cur) if "net" in e else "", NUM)
-                    + td(esc(detail)) + td(esc(e.get("at")), "mono when") + td(esc(e.get("actor"))) + "</tr>")
+        rows.append(
+            "<tr>"
+            + td(esc(e.get("id")), "mono")
+            + td(badge(f"{p}.kind", e.get("kind")))
+            + td(f"{money(f'{p}.amount', e.get('amount'), cur)} {esc(cur)}", NUM)
+            + td(money(f"{p}.net", e["net"], cur) if "net" in e else "", NUM)
+            + td(esc(detail))
+            + td(esc(e.get("at")), "mono when")
+            + td(esc(e.get("actor")))
+            + "</tr>"
+        )
     for i, t in enumerate(payload.get("totals") or []):
         p, cur = f"totals.{i}", t["currency"]
-        rows.append(f'<tr class="total"><td colspan="2">Total {esc(cur)}</td>'
-                    + td(f"{money(f'{p}.booked', t['booked'], cur)} booked", NUM)
-                    + td(money(f"{p}.net", t["net"], cur), NUM)
-                    + f'<td colspan="3">reversed {money(f"{p}.reversed", t["reversed"], cur)}</td></tr>')
-    unverified = "".join(f'<div class="error"><strong>The ledger of {esc(u.get("runId"))} does not verify; its '
-                         f"revenue is left out.</strong> {esc((u.get('problem') or {}).get('what', ''))}</div>"
-                         for u in payload.get("unverified") or [])
-    return (unverified + table(["Entry", "Kind", ("Amount", NUM), ("Net", NUM), "Detail", "At", "Actor"], rows,
-                               "No revenue booked on this run.")
-            + raw_block("Raw payload (revenue.list)", payload))
+        rows.append(
+            f'<tr class="total"><td colspan="2">Total {esc(cur)}</td>'
+            + td(f"{money(f'{p}.booked', t['booked'], cur)} booked", NUM)
+            + td(money(f"{p}.net", t["net"], cur), NUM)
+            + f'<td colspan="3">reversed {money(f"{p}.reversed", t["reversed"], cur)}</td></tr>'
+        )
+    unverified = "".join(
+        f'<div class="error"><strong>The ledger of {esc(u.get("runId"))} does not verify; its '
+        f"revenue is left out.</strong> {esc((u.get('problem') or {}).get('what', ''))}</div>"
+        for u in payload.get("unverified") or []
+    )
+    return (
+        unverified
+        + table(
+            ["Entry", "Kind", ("Amount", NUM), ("Net", NUM), "Detail", "At", "Actor"],
+            rows,
+            "No revenue booked on this run.",
+        )
+        + raw_block("Raw payload (revenue.list)", payload)
+    )
 
 
 def ledger_panel(payload: dict[str, Any]) -> str:
@@ -546,11 +659,18 @@ def ledger_panel(payload: dict[str, Any]) -> str:
     rows = []
     for i, r in enumerate(payload.get("runs") or []):
         ok = r.get("ok")
-        rows.append("<tr>" + td(esc(r.get("runId")), "mono")
-                    + td(shown(f"runs.{i}.ok", ok, "verifies" if ok else "does not verify",
-                               "badge " + ("ok" if ok else "failed")))
-                    + td(count(f"runs.{i}.entries", r.get("entries")), NUM)
-                    + td(esc((r.get("problem") or {}).get("what") or r.get("note") or "")) + "</tr>")
+        rows.append(
+            "<tr>"
+            + td(esc(r.get("runId")), "mono")
+            + td(
+                shown(
+                    f"runs.{i}.ok", ok, "verifies" if ok else "does not verify", "badge " + ("ok" if ok else "failed")
+                )
+            )
+            + td(count(f"runs.{i}.entries", r.get("entries")), NUM)
+            + td(esc((r.get("problem") or {}).get("what") or r.get("note") or ""))
+            + "</tr>"
+        )
     return table(["Run", "Ledger", ("Entries", NUM), "Note"], rows, "No revenue ledger on this run.")
 
 
@@ -559,21 +679,32 @@ def budget_panel(payload: dict[str, Any]) -> str:
     tb, cb, d = payload.get("tokenBudget"), payload.get("costBudget"), payload.get("dispatch") or {}
     rows = []
     if tb:
-        rows.append("<tr><th>Tokens</th>" + td(f"{count('tokenBudget.spent', tb['spent'])} of "
-                                               f"{count('tokenBudget.limit', tb['limit'])}", NUM)
-                    + td(f"remaining {count('tokenBudget.remaining', tb['remaining'])}", NUM) + "</tr>")
+        rows.append(
+            "<tr><th>Tokens</th>"
+            + td(f"{count('tokenBudget.spent', tb['spent'])} of {count('tokenBudget.limit', tb['limit'])}", NUM)
+            + td(f"remaining {count('tokenBudget.remaining', tb['remaining'])}", NUM)
+            + "</tr>"
+        )
     else:
         rows.append('<tr><th>Tokens</th><td colspan="2" class="na">no token budget</td></tr>')
     if cb:
         cur = cb.get("currency") or "USD"
-        rows.append("<tr><th>Cost</th>" + td(f"{money('costBudget.spent', cb['spent'], cur)} of "
-                                             f"{money('costBudget.limit', cb['limit'], cur)} {esc(cur)}", NUM)
-                    + td(f"remaining {money('costBudget.remaining', cb['remaining'], cur)} {esc(cur)}", NUM) + "</tr>")
+        rows.append(
+            "<tr><th>Cost</th>"
+            + td(
+                f"{money('costBudget.spent', cb['spent'], cur)} of "
+                f"{money('costBudget.limit', cb['limit'], cur)} {esc(cur)}",
+                NUM,
+            )
+            + td(f"remaining {money('costBudget.remaining', cb['remaining'], cur)} {esc(cur)}", NUM)
+            + "</tr>"
+        )
     else:
         rows.append('<tr><th>Cost</th><td colspan="2" class="na">no cost budget</td></tr>')
     allowed = d.get("allowed")
-    verdict = shown("dispatch.allowed", allowed, "allowed" if allowed else "refused",
-                    "badge " + ("ok" if allowed else "failed"))
+    verdict = shown(
+        "dispatch.allowed", allowed, "allowed" if allowed else "refused", "badge " + ("ok" if allowed else "failed")
+    )
     reasons = "".join(f'<div class="note">{esc(r)}</div>' for r in d.get("reasons") or [])
     rows.append(f'<tr><th>Dispatch</th><td colspan="2">{verdict}{reasons}</td></tr>')
     return table([], rows, "")
@@ -607,13 +738,14 @@ def run_page(wb: Workbench, run_id: str, query: Mapping[str, list[str]]) -> str:
     ref, t = state["summary"], state["summary"]["tasks"]
     parents = ", ".join(link(run_href(p, repo), p) for p in ref.get("parentRunIds") or [])
     title = f" · {shown('summary.title', ref['title'], ref['title'])}" if ref.get("title") else ""
-    head = (f"<h1>Run <span class=\"id\">{esc(ref['runId'])}</span> {badge('summary.lifecycle', ref['lifecycle'])}"
-            f"</h1><p class=\"sub\">app {shown('summary.app', ref.get('app'), ref.get('app') or '—')}{title} · "
-            f"actor {shown('summary.actor', ref.get('actor'), ref.get('actor') or '—')} · created "
-            f"{esc(ref.get('createdAt') or '—')} · updated {esc(ref.get('updatedAt') or '—')} · tasks "
-            f"{count('summary.tasks.completed', t['completed'])}/{count('summary.tasks.total', t['total'])} done, "
-            f"{count('summary.tasks.failed', t['failed'])} failed" + (f" · parents {parents}" if parents else "")
-            + "</p>")
+    head = (
+        f'<h1>Run <span class="id">{esc(ref["runId"])}</span> {badge("summary.lifecycle", ref["lifecycle"])}'
+        f'</h1><p class="sub">app {shown("summary.app", ref.get("app"), ref.get("app") or "—")}{title} · '
+        f"actor {shown('summary.actor', ref.get('actor'), ref.get('actor') or '—')} · created "
+        f"{esc(ref.get('createdAt') or '—')} · updated {esc(ref.get('updatedAt') or '—')} · tasks "
+        f"{count('summary.tasks.completed', t['completed'])}/{count('summary.tasks.total', t['total'])} done, "
+        f"{count('summary.tasks.failed', t['failed'])} failed" + (f" · parents {parents}" if parents else "") + "</p>"
+    )
     parts = [payload_block("run.show", run_args, head)]
     try:
         report: dict[str, Any] | None = wb.call("metrics.show", run_args)
@@ -627,34 +759,54 @@ def run_page(wb: Workbench, run_id: str, query: Mapping[str, list[str]]) -> str:
         key = _param_key(wb, name, "run")
         if key:
             args = {key: run_id, **({"cwd": cwd} if cwd else {})}
-            revenue.append(_section(title_, lambda n=name, a=args, f=panel: payload_block(n, a, f(wb.call(n, a))),
-                                    boxed=False))
+            revenue.append(
+                _section(title_, lambda n=name, a=args, f=panel: payload_block(n, a, f(wb.call(n, a))), boxed=False)
+            )
     parts.append(f'<section class="panel"><h2>Revenue and net</h2>{"".join(revenue)}</section>')
     if wb.has("budget"):
-        parts.append(_section("Budget", lambda: payload_block("budget", run_args,
-                                                              budget_panel(wb.call("budget", run_args)))))
-    parts.append(f'<section class="panel"><h2>State</h2><p class="note mono">{esc(state["statePath"])}</p>'
-                 + raw_block("Raw payload (run.show)", state) + "</section>")
+        parts.append(
+            _section("Budget", lambda: payload_block("budget", run_args, budget_panel(wb.call("budget", run_args))))
+        )
+    parts.append(
+        f'<section class="panel"><h2>State</h2><p class="note mono">{esc(state["statePath"])}</p>'
+        + raw_block("Raw payload (run.show)", state)
+        + "</section>"
+    )
     return layout(wb, f"Run {run_id}", "runs", "".join(parts))
 
 
-GROUP_HEADS = ["Key", ("Runs", NUM), ("Failure", NUM), ("Verifier pass", NUM), ("Coverage", NUM), "Cost",
-               ("Attested", NUM), ("Estimated", NUM)]
+GROUP_HEADS = [
+    "Key",
+    ("Runs", NUM),
+    ("Failure", NUM),
+    ("Verifier pass", NUM),
+    ("Coverage", NUM),
+    "Cost",
+    ("Attested", NUM),
+    ("Estimated", NUM),
+]
 
 
 def _cost_cells(path: str, c: Mapping[str, Any]) -> str:
-    return (td(badge(f"{path}.state", c["state"]))
-            + td(cost_amount(f"{path}.attestedUsd", c.get("attestedUsd"), c), NUM)
-            + td(cost_amount(f"{path}.estimatedUsd", c.get("estimatedUsd"), c), NUM))
+    return (
+        td(badge(f"{path}.state", c["state"]))
+        + td(cost_amount(f"{path}.attestedUsd", c.get("attestedUsd"), c), NUM)
+        + td(cost_amount(f"{path}.estimatedUsd", c.get("estimatedUsd"), c), NUM)
+    )
 
 
 def _group_rows(path: str, groups: list[dict[str, Any]]) -> list[str]:
-    return ["<tr>" + td(esc(g["key"]), "mono") + td(count(f"{path}.{i}.runCount", g["runCount"]), NUM)
-            + td(rate(f"{path}.{i}.rates.failure", g["rates"]["failure"]), NUM)
-            + td(rate(f"{path}.{i}.rates.verifierPass", g["rates"]["verifierPass"]), NUM)
-            + td(coverage(f"{path}.{i}.usage.coverage", g["usage"]["coverage"]), NUM)
-            + _cost_cells(f"{path}.{i}.cost", g["cost"]) + "</tr>"
-            for i, g in enumerate(groups)]
+    return [
+        "<tr>"
+        + td(esc(g["key"]), "mono")
+        + td(count(f"{path}.{i}.runCount", g["runCount"]), NUM)
+        + td(rate(f"{path}.{i}.rates.failure", g["rates"]["failure"]), NUM)
+        + td(rate(f"{path}.{i}.rates.verifierPass", g["rates"]["verifierPass"]), NUM)
+        + td(coverage(f"{path}.{i}.usage.coverage", g["usage"]["coverage"]), NUM)
+        + _cost_cells(f"{path}.{i}.cost", g["cost"])
+        + "</tr>"
+        for i, g in enumerate(groups)
+    ]
 
 
 def summary_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
@@ -662,50 +814,103 @@ def summary_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
     s = wb.call("metrics.summary")
     u, c = s["usage"], s["cost"]
     home = s.get("scope") == "home"
-    cards = "".join([
-        card("Runs", count("runCount", s["runCount"]), f"{esc(js_number(s.get('unreadableRuns', 0)))} unreadable · "
-                                                       f"{esc(js_number(s.get('omittedRuns', 0)))} omitted"),
-        card("Usage coverage", coverage("usage.coverage", u["coverage"]),
-             f"{esc(js_number(u['attestedUnits']))} of {esc(js_number(u['units']))} units attested"),
-        card("Tokens", count("usage.totalTokens", u["totalTokens"]),
-             f"in {esc(js_number(u['inputTokens']))} · out {esc(js_number(u['outputTokens']))}"),
-        card("Cost state", badge("cost.state", c["state"])),
-        card("Attested cost", cost_amount("cost.attestedUsd", c.get("attestedUsd"), c)),
-        card("Estimated cost", cost_amount("cost.estimatedUsd", c.get("estimatedUsd"), c)),
-    ])
+    cards = "".join(
+        [
+            card(
+                "Runs",
+                count("runCount", s["runCount"]),
+                f"{esc(js_number(s.get('unreadableRuns', 0)))} unreadable · "
+                f"{esc(js_number(s.get('omittedRuns', 0)))} omitted",
+            ),
+            card(
+                "Usage coverage",
+                coverage("usage.coverage", u["coverage"]),
+                f"{esc(js_number(u['attestedUnits']))} of {esc(js_number(u['units']))} units attested",
+            ),
+            card(
+                "Tokens",
+                count("usage.totalTokens", u["totalTokens"]),
+                f"in {esc(js_number(u['inputTokens']))} · out {esc(js_number(u['outputTokens']))}",
+            ),
+            card("Cost state", badge("cost.state", c["state"])),
+            card("Attested cost", cost_amount("cost.attestedUsd", c.get("attestedUsd"), c)),
+            card("Estimated cost", cost_amount("cost.estimatedUsd", c.get("estimatedUsd"), c)),
+        ]
+    )
     runs = []
     for i, r in enumerate(s["runs"]):
         p = f"runs.{i}"
-        runs.append("<tr>" + td(link(run_href(r["runId"], r.get("repo") if home else None), str(r["runId"])),
-                                "mono nowrap")
-                    + td(esc(r.get("app") or "—")) + td(badge(f"{p}.freshness", r.get("freshness")))
-                    + "".join(td(rate(f"{p}.rates.{k}", r["rates"][k]), NUM) for k, _ in RATES)
-                    + td(coverage(f"{p}.usage.coverage", r["usage"]["coverage"]), NUM)
-                    + _cost_cells(f"{p}.cost", r["cost"]) + "</tr>")
-    backend_cost = [("<tr>" + td(esc(b["backendId"]), "mono")
-                     + td(count(f"byBackendCost.{i}.runCount", b["runCount"]), NUM)
-                     + td(count(f"byBackendCost.{i}.outputBytes", b["outputBytes"]), NUM) + "</tr>")
-                    for i, b in enumerate(s.get("byBackendCost") or [])]
-    unreadable = "".join(f'<li><span class="mono">{esc(x["runId"])}</span> ({esc(x["repo"])}): {esc(x["reason"])}</li>'
-                         for x in s.get("unreadable") or [])
-    groups = [(key, title) for key, title in (("byActor", "By actor"), ("byApp", "By app"), ("byBackend", "By backend"))
-              if key in s]
-    sections = [f'<section class="panel"><h2>Rates (pooled)</h2>{rates_table("rates", s["rates"])}'
-                f'{notes_list(c.get("notes"))}</section>']
-    sections += [f'<section class="panel"><h2>{title}</h2>{table(GROUP_HEADS, _group_rows(key, s[key]), "No runs.")}'
-                 "</section>" for key, title in groups]
+        runs.append(
+            "<tr>"
+            + td(link(run_href(r["runId"], r.get("repo") if home else None), str(r["runId"])), "mono nowrap")
+            + td(esc(r.get("app") or "—"))
+            + td(badge(f"{p}.freshness", r.get("freshness")))
+            + "".join(td(rate(f"{p}.rates.{k}", r["rates"][k]), NUM) for k, _ in RATES)
+            + td(coverage(f"{p}.usage.coverage", r["usage"]["coverage"]), NUM)
+            + _cost_cells(f"{p}.cost", r["cost"])
+            + "</tr>"
+        )
+    backend_cost = [
+        (
+            "<tr>"
+            + td(esc(b["backendId"]), "mono")
+            + td(count(f"byBackendCost.{i}.runCount", b["runCount"]), NUM)
+            + td(count(f"byBackendCost.{i}.outputBytes", b["outputBytes"]), NUM)
+            + "</tr>"
+        )
+        for i, b in enumerate(s.get("byBackendCost") or [])
+    ]
+    unreadable = "".join(
+        f'<li><span class="mono">{esc(x["runId"])}</span> ({esc(x["repo"])}): {esc(x["reason"])}</li>'
+        for x in s.get("unreadable") or []
+    )
+    groups = [
+        (key, title)
+        for key, title in (("byActor", "By actor"), ("byApp", "By app"), ("byBackend", "By backend"))
+        if key in s
+    ]
+    sections = [
+        f'<section class="panel"><h2>Rates (pooled)</h2>{rates_table("rates", s["rates"])}'
+        f"{notes_list(c.get('notes'))}</section>"
+    ]
+    sections += [
+        f'<section class="panel"><h2>{title}</h2>{table(GROUP_HEADS, _group_rows(key, s[key]), "No runs.")}</section>'
+        for key, title in groups
+    ]
     if backend_cost:
-        sections.append('<section class="panel"><h2>Worker output by backend</h2>'
-                        + table(["Backend", ("Runs", NUM), ("Output bytes", NUM)], backend_cost, "") + "</section>")
-    sections.append('<section class="panel"><h2>Runs</h2>'
-                    + table(["Run", "App", "Snapshot", ("Failure", NUM), ("Verifier pass", NUM), ("Acceptance", NUM),
-                             ("Coverage", NUM), "Cost", ("Attested", NUM), ("Estimated", NUM)], runs, "No runs.")
-                    + (f'<h2>Unreadable runs</h2><ul class="notes">{unreadable}</ul>' if unreadable else "")
-                    + f'<p class="note">Next: {esc(s.get("nextAction", ""))}</p>'
-                    + raw_block("Raw payload (metrics.summary)", s) + "</section>")
-    body = (f"<h1>Summary</h1><p class=\"sub\">Pooled over every run in scope <strong>{esc(s['scope'])}</strong>"
-            f" · pricing {esc(c.get('policyId') or wb.pricing or 'none')}</p><div class=\"cards\">{cards}</div>"
-            + "".join(sections))
+        sections.append(
+            '<section class="panel"><h2>Worker output by backend</h2>'
+            + table(["Backend", ("Runs", NUM), ("Output bytes", NUM)], backend_cost, "")
+            + "</section>"
+        )
+    sections.append(
+        '<section class="panel"><h2>Runs</h2>'
+        + table(
+            [
+                "Run",
+                "App",
+                "Snapshot",
+                ("Failure", NUM),
+                ("Verifier pass", NUM),
+                ("Acceptance", NUM),
+                ("Coverage", NUM),
+                "Cost",
+                ("Attested", NUM),
+                ("Estimated", NUM),
+            ],
+            runs,
+            "No runs.",
+        )
+        + (f'<h2>Unreadable runs</h2><ul class="notes">{unreadable}</ul>' if unreadable else "")
+        + f'<p class="note">Next: {esc(s.get("nextAction", ""))}</p>'
+        + raw_block("Raw payload (metrics.summary)", s)
+        + "</section>"
+    )
+    body = (
+        f'<h1>Summary</h1><p class="sub">Pooled over every run in scope <strong>{esc(s["scope"])}</strong>'
+        f' · pricing {esc(c.get("policyId") or wb.pricing or "none")}</p><div class="cards">{cards}</div>'
+        + "".join(sections)
+    )
     return layout(wb, "Summary", "summary", payload_block("metrics.summary", {}, body))
 
 
@@ -729,65 +934,129 @@ def pnl_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
         return f"rows.{i}.{series}"
 
     charts = [
-        hbar_chart(f"Spend and revenue per {by}", keys, [("spend", "bar-spend", [r["spend"] for r in rows]),
-                                                         ("revenue", "bar-revenue", [r["revenue"] for r in rows])],
-                   fmt, path, legend=True),
+        hbar_chart(
+            f"Spend and revenue per {by}",
+            keys,
+            [
+                ("spend", "bar-spend", [r["spend"] for r in rows]),
+                ("revenue", "bar-revenue", [r["revenue"] for r in rows]),
+            ],
+            fmt,
+            path,
+            legend=True,
+        ),
         hbar_chart(f"Net per {by}", keys, [("net", "bar-net", [r["net"] for r in rows])], fmt, path, sign_classes=True),
     ]
     if by_param and "model" in choices:
         if by != "model":
             model_args = {by_param.mcp_key: "model"}
             by_model = wb.call("pnl", model_args)["rows"]
-            charts.append(payload_block("pnl", model_args, hbar_chart(
-                "Cost by model", [str(r["key"]) for r in by_model],
-                [("spend", "bar-cost", [r["spend"] for r in by_model])], fmt, path)))
+            charts.append(
+                payload_block(
+                    "pnl",
+                    model_args,
+                    hbar_chart(
+                        "Cost by model",
+                        [str(r["key"]) for r in by_model],
+                        [("spend", "bar-cost", [r["spend"] for r in by_model])],
+                        fmt,
+                        path,
+                    ),
+                )
+            )
     else:
-        charts.append('<figure class="chart"><figcaption>Cost by model</figcaption><p class="na">Not available: the '
-                      "pnl capability of this cw cannot group spend by model.</p></figure>")
+        charts.append(
+            '<figure class="chart"><figcaption>Cost by model</figcaption><p class="na">Not available: the '
+            "pnl capability of this cw cannot group spend by model.</p></figure>"
+        )
 
     def row(key: str, r: Mapping[str, Any], p: str, cls: str = "") -> str:
         done = r["netComplete"]
-        return ((f'<tr class="{cls}">' if cls else "<tr>") + td(esc(key), "mono")
-                + td(count(f"{p}.runs", r["runs"]), NUM) + td(count(f"{p}.units.total", r["units"]["total"]), NUM)
-                + td(money(f"{p}.spend", r["spend"], cur), NUM)
-                + td(badge(f"{p}.spendState", r["spendState"])) + td(coverage(f"{p}.coverage", r["coverage"]), NUM)
-                + td(money(f"{p}.revenue", r["revenue"], cur), NUM) + td(money(f"{p}.net", r["net"], cur), NUM)
-                + td(shown(f"{p}.netComplete", done, "yes" if done else "no",
-                           "badge " + ("ok" if done else "incomplete")))
-                + "</tr>")
+        return (
+            (f'<tr class="{cls}">' if cls else "<tr>")
+            + td(esc(key), "mono")
+            + td(count(f"{p}.runs", r["runs"]), NUM)
+            + td(count(f"{p}.units.total", r["units"]["total"]), NUM)
+            + td(money(f"{p}.spend", r["spend"], cur), NUM)
+            + td(badge(f"{p}.spendState", r["spendState"]))
+            + td(coverage(f"{p}.coverage", r["coverage"]), NUM)
+            + td(money(f"{p}.revenue", r["revenue"], cur), NUM)
+            + td(money(f"{p}.net", r["net"], cur), NUM)
+            + td(shown(f"{p}.netComplete", done, "yes" if done else "no", "badge " + ("ok" if done else "incomplete")))
+            + "</tr>"
+        )
 
     table_rows = [row(str(r["key"]), r, f"rows.{i}") for i, r in enumerate(rows)]
     table_rows.append(row("total", pnl["totals"], "totals", "total"))
-    reasons = "".join(f"<li><span class=\"mono\">{esc(r['key'])}</span>: {esc(x)}</li>"
-                      for r in rows for x in r.get("reasons") or [])
-    left_out = "".join(f'<div class="error"><strong>Revenue of {esc(r.get("runId"))} is left out:</strong> '
-                       f"{esc(r.get('reason', ''))}</div>" for r in pnl.get("refusedRevenue") or [])
-    left_out += "".join(f'<div class="error"><strong>Run {esc(u.get("runId"))} ({esc(u.get("repo"))}) cannot be '
-                        f"read:</strong> {esc(u.get('reason', ''))}</div>" for u in pnl.get("unreadable") or [])
+    reasons = "".join(
+        f'<li><span class="mono">{esc(r["key"])}</span>: {esc(x)}</li>' for r in rows for x in r.get("reasons") or []
+    )
+    left_out = "".join(
+        f'<div class="error"><strong>Revenue of {esc(r.get("runId"))} is left out:</strong> '
+        f"{esc(r.get('reason', ''))}</div>"
+        for r in pnl.get("refusedRevenue") or []
+    )
+    left_out += "".join(
+        f'<div class="error"><strong>Run {esc(u.get("runId"))} ({esc(u.get("repo"))}) cannot be '
+        f"read:</strong> {esc(u.get('reason', ''))}</div>"
+        for u in pnl.get("unreadable") or []
+    )
     fx = pnl.get("fx") or {}
     rates = ", ".join(f"{r['date']} {r['currency']} {js_number(r['perBase'])}" for r in fx.get("ratesUsed") or [])
-    fx_text = (f"FX policy {fx['policyId']} (per 1 {fx.get('base')}): {rates or 'no rates needed'}"
-               if fx.get("policyId") else "no FX policy")
+    fx_text = (
+        f"FX policy {fx['policyId']} (per 1 {fx.get('base')}): {rates or 'no rates needed'}"
+        if fx.get("policyId")
+        else "no FX policy"
+    )
     tabs = " · ".join(f"<strong>{esc(c)}</strong>" if c == by else link(f"/pnl?by={quote(c)}", c) for c in choices)
-    body = (f"<h1>P&amp;L by {esc(by)}</h1><p class=\"sub\">{shown('currency', cur, cur)} · pricing "
-            f"{esc(pnl.get('pricingPolicyId') or 'none')} · attribution "
-            f"{esc((pnl.get('attribution') or {}).get('model', ''))} · {esc(fx_text)}"
-            f"{' · group by ' + tabs if tabs else ''}</p>{left_out}<div class=\"charts\">{''.join(charts)}</div>"
-            '<section class="panel"><h2>Table</h2>'
-            + table([by.capitalize(), ("Runs", NUM), ("Units", NUM), ("Spend", NUM), "Spend state", ("Coverage", NUM),
-                     ("Revenue", NUM), ("Net", NUM), "Complete"], table_rows, "")
-            + (f'<h2>What the incomplete rows leave out</h2><ul class="notes">{reasons}</ul>' if reasons else "")
-            + notes_list(pnl.get("notes")) + raw_block("Raw payload (pnl)", pnl) + "</section>")
+    body = (
+        f'<h1>P&amp;L by {esc(by)}</h1><p class="sub">{shown("currency", cur, cur)} · pricing '
+        f"{esc(pnl.get('pricingPolicyId') or 'none')} · attribution "
+        f"{esc((pnl.get('attribution') or {}).get('model', ''))} · {esc(fx_text)}"
+        f'{" · group by " + tabs if tabs else ""}</p>{left_out}<div class="charts">{"".join(charts)}</div>'
+        '<section class="panel"><h2>Table</h2>'
+        + table(
+            [
+                by.capitalize(),
+                ("Runs", NUM),
+                ("Units", NUM),
+                ("Spend", NUM),
+                "Spend state",
+                ("Coverage", NUM),
+                ("Revenue", NUM),
+                ("Net", NUM),
+                "Complete",
+            ],
+            table_rows,
+            "",
+        )
+        + (f'<h2>What the incomplete rows leave out</h2><ul class="notes">{reasons}</ul>' if reasons else "")
+        + notes_list(pnl.get("notes"))
+        + raw_block("Raw payload (pnl)", pnl)
+        + "</section>"
+    )
     return layout(wb, "P&L", "pnl", payload_block("pnl", args, body))
 
 
 def api_index(wb: Workbench) -> dict[str, Any]:
     """``/api``: the capabilities served, with their arguments (MCP spelling)."""
-    return {"schemaVersion": 1, "surface": "workbench-api",
-            "capabilities": [{"name": c.name, "path": f"/api/{c.name}", "summary": c.summary,
-                              "arguments": [{"name": p.mcp_key, "type": p.type, "required": p.required,
-                                             "help": p.help} for p in c.params if p.mcp]}
-                             for c in served_capabilities()]}
+    return {
+        "schemaVersion": 1,
+        "surface": "workbench-api",
+        "capabilities": [
+            {
+                "name": c.name,
+                "path": f"/api/{c.name}",
+                "summary": c.summary,
+                "arguments": [
+                    {"name": p.mcp_key, "type": p.type, "required": p.required, "help": p.help}
+                    for p in c.params
+                    if p.mcp
+                ],
+            }
+            for c in served_capabilities()
+        ],
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -805,11 +1074,11 @@ def status_of(err: CwError) -> HTTPStatus:
 class WorkbenchHandler(BaseHTTPRequestHandler):
     """GET only; local Host headers only; every response carries the security headers."""
 
-    server: "WorkbenchServer"
+    server: WorkbenchServer
     server_version = f"cw-workbench/{__version__}"
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's name)
+    def log_message(self, format: str, *args: Any) -> None:
         self.server.log(f"{self.address_string()} {format % args}")
 
     def _send(self, status: int, body: bytes, ctype: str, extra: Iterable[tuple[str, str]] = ()) -> None:
@@ -835,13 +1104,19 @@ class WorkbenchHandler(BaseHTTPRequestHandler):
         if not self.host_is_local():
             self._forbidden()
             return
-        self._text(HTTPStatus.METHOD_NOT_ALLOWED, "405 Method Not Allowed: the workbench is read-only (GET only).",
-                   [("Allow", "GET"), ("Connection", "close")])
+        self._text(
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            "405 Method Not Allowed: the workbench is read-only (GET only).",
+            [("Allow", "GET"), ("Connection", "close")],
+        )
 
     def _forbidden(self) -> None:
         self.close_connection = True
-        self._text(HTTPStatus.FORBIDDEN, "403 Forbidden: the workbench answers only requests to a local host "
-                   "(127.0.0.1, localhost or [::1]).", [("Connection", "close")])
+        self._text(
+            HTTPStatus.FORBIDDEN,
+            "403 Forbidden: the workbench answers only requests to a local host (127.0.0.1, localhost or [::1]).",
+            [("Connection", "close")],
+        )
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = do_CONNECT = _refuse_method
 
@@ -851,7 +1126,7 @@ class WorkbenchHandler(BaseHTTPRequestHandler):
             return self._refuse_method
         raise AttributeError(name)
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         if not self.host_is_local():
             self._forbidden()
             return
@@ -867,7 +1142,7 @@ class WorkbenchHandler(BaseHTTPRequestHandler):
             elif path in ("/api", "/api/"):
                 self._json(HTTPStatus.OK, dumps(api_index(wb)))
             elif path.startswith("/api/"):
-                self._api(wb, unquote(path[len("/api/"):]), query)
+                self._api(wb, unquote(path[len("/api/") :]), query)
             else:
                 self._page(wb, path, query)
         except BrokenPipeError:
@@ -885,8 +1160,10 @@ class WorkbenchHandler(BaseHTTPRequestHandler):
             return
         except Exception as exc:
             self.server.log(f"/api/{name} failed:\n{traceback.format_exc()}")
-            self._json(HTTPStatus.INTERNAL_SERVER_ERROR, dumps({"error": f"internal error ({type(exc).__name__})",
-                                                                "hint": None}))
+            self._json(
+                HTTPStatus.INTERNAL_SERVER_ERROR,
+                dumps({"error": f"internal error ({type(exc).__name__})", "hint": None}),
+            )
             return
         self._json(HTTPStatus.OK, dumps(payload))
 
@@ -895,7 +1172,7 @@ class WorkbenchHandler(BaseHTTPRequestHandler):
             if path == "/":
                 text = runs_page(wb, query)
             elif path.startswith("/run/") and len(path) > len("/run/"):
-                text = run_page(wb, unquote(path[len("/run/"):]), query)
+                text = run_page(wb, unquote(path[len("/run/") :]), query)
             elif path == "/summary":
                 text = summary_page(wb, query)
             elif path == "/pnl":
@@ -938,9 +1215,16 @@ def _stderr_log(line: str) -> None:
     print(f"cw workbench: {line}", file=sys.stderr, flush=True)
 
 
-def make_server(ws: Workspace, host: str = "127.0.0.1", port: int = 0, scope: str = "repo",
-                cwd: str | None = None, pricing: str | None = None, *,
-                log: Callable[[str], None] | None = None) -> WorkbenchServer:
+def make_server(
+    ws: Workspace,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    scope: str = "repo",
+    cwd: str | None = None,
+    pricing: str | None = None,
+    *,
+    log: Callable[[str], None] | None = None,
+) -> WorkbenchServer:
     """A ready (bound, not yet serving) workbench server; ``port=0`` picks a free port.
 
     The workspace is made read-only. ``host`` must be a loopback name
@@ -958,16 +1242,22 @@ def make_server(ws: Workspace, host: str = "127.0.0.1", port: int = 0, scope: st
     try:
         return WorkbenchServer((bind, port), wb, log or _stderr_log)
     except OSError as exc:
-        raise CwError(f"Cannot listen on {bind}:{port}: {exc.strerror or exc}. Pick another port with --port N "
-                      "(0 picks a free one).") from None
+        raise CwError(
+            f"Cannot listen on {bind}:{port}: {exc.strerror or exc}. Pick another port with --port N "
+            "(0 picks a free one)."
+        ) from None
 
 
-def serve(ws: Workspace, *, port: int = 7717, scope: str = "repo", cwd: str | None = None,
-          pricing: str | None = None) -> None:
+def serve(
+    ws: Workspace, *, port: int = 7717, scope: str = "repo", cwd: str | None = None, pricing: str | None = None
+) -> None:
     """``cw workbench``: serve until Ctrl-C, printing the URL on stderr."""
     server = make_server(ws, "127.0.0.1", port, scope, cwd, pricing)
-    print(f"cw workbench: serving {server.url} (read-only, scope={scope}); press Ctrl-C to stop",
-          file=sys.stderr, flush=True)
+    print(
+        f"cw workbench: serving {server.url} (read-only, scope={scope}); press Ctrl-C to stop",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
