@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -13,6 +14,28 @@ from click.testing import CliRunner
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cw"
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(available: bool, reason: str) -> None:
+    """Skip a test whose dependency is missing locally; under CI=true fail instead, never skip silently."""
+    if available:
+        return
+    if in_ci():
+        pytest.fail(f"CI=true and a test dependency is missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_module(name: str, reason: str) -> Any:
+    """Import an optional module for a test, with :func:`require`'s rule when it is absent."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        require(False, reason)
+        raise
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

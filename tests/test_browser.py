@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, require, require_module
 from test_workbench import NULL_WORDS, at, get_ok, populate, running
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -32,13 +32,7 @@ ARGS = [
 ]
 SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "workbench.png"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs Debian's chromium at /usr/bin/chromium (`make test` installs it: apt-get install chromium)",
-    ),
-]
+pytestmark = [pytest.mark.browser]
 
 # Every element tagged with a payload path, with its block, exact value and what the browser renders.
 COLLECT = """() => Array.from(document.querySelectorAll('[data-path]')).filter(e => e.tagName !== 'rect').map(e => {
@@ -58,7 +52,11 @@ BARS = """() => Array.from(document.querySelectorAll('svg rect[data-value]')).ma
 
 @pytest.fixture
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package drives chromium")
+    require(
+        CHROMIUM.exists(),
+        "needs Debian's chromium at /usr/bin/chromium (`make test` installs it: apt-get install chromium)",
+    )
+    sync_api = require_module("playwright.sync_api", "the playwright package drives chromium")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
         try:

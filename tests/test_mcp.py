@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO_ROOT, state_of
+from conftest import REPO_ROOT, require_module, state_of
 from test_workbench import NOW, call_plan, cli_argv, mcp_args, parity_caps, populate, samples
 
 from cw.capabilities import all_capabilities
 from cw.capabilities.table import Capability
 
-mcp = pytest.importorskip("mcp", reason="the MCP SDK is the optional extra cw[mcp]; `make test` installs it")
+mcp = require_module("mcp", "the MCP SDK is the optional extra cw-runs[mcp]; `make test` installs it")
 import anyio  # noqa: E402  (installed with the SDK)
 
 MCP_CAPS = [c for c in all_capabilities() if c.mcp]
@@ -447,7 +447,7 @@ def test_cw_mcp_without_the_sdk_names_the_extra(world):
     )
     assert proc.returncode == 1
     assert proc.stdout == ""
-    assert proc.stderr == "cw: the MCP server needs the optional extra: pip install 'cw[mcp]'\n"
+    assert proc.stderr == "cw: the MCP server needs the optional extra: pip install 'cw-runs[mcp]'\n"
 
 
 def test_the_cli_does_not_import_the_sdk():

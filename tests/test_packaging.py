@@ -22,7 +22,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=True,
         capture_output=True,
     )
-    (whl,) = out.glob("cw-*.whl")
+    (whl,) = out.glob("cw_runs-*.whl")
     return whl
 
 
@@ -79,4 +79,4 @@ def test_wheel_installs_into_a_clean_venv_and_runs_anywhere(wheel, tmp_path):
         stdin=subprocess.DEVNULL,
     )
     assert mcp.returncode == 1 and mcp.stdout == ""
-    assert mcp.stderr.startswith("cw: the MCP server needs the optional extra: pip install 'cw[mcp]'")
+    assert mcp.stderr.startswith("cw: the MCP server needs the optional extra: pip install 'cw-runs[mcp]'")

@@ -255,6 +255,7 @@ def _ledger_rows(ws: Workspace, a: dict[str, Any]) -> Iterator[tuple[str, str, A
                 ledger.VerifyResult(False, 0, _unreadable_problem(item.error), None, None),
             )
             continue
+        assert item.state is not None  # a readable run has its state
         if has_ledger(item.dir, item.state):
             yield item.run_id, str(item.repo), item.state.get("revenue"), verify_loaded(item.dir, item.state)
         elif a.get("run"):
@@ -332,6 +333,7 @@ def pnl(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
             unreadable.append({"runId": item.run_id, "repo": str(item.repo), "reason": item.error})
             continue
         st = item.state
+        assert st is not None  # a readable run has its state
         rid = str(st.get("id"))
         app = run_app(st)
         node = attr.RunNode(

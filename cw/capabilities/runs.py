@@ -175,6 +175,7 @@ def run_list(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
         if item.error is not None:
             unreadable.append({"runId": item.run_id, "repo": str(item.repo), "reason": item.error})
             continue
+        assert item.state is not None  # a readable run has its state
         ref = run_ref(item.state)
         if (
             (a.get("app") and ref["app"] != a["app"])

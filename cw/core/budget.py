@@ -11,7 +11,7 @@ converted to the budget's currency, because its spend is then unknown.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from cw.core.currency import minor_units
 from cw.core.fx import FxPolicy, convert
@@ -28,7 +28,7 @@ def _num(usage: dict[str, Any], keys: tuple[str, ...]) -> float | int | None:
     for k in keys:
         v = usage.get(k)
         if is_number(v):
-            return v
+            return cast("float | int", v)  # JSON numbers are never Decimal here
         if isinstance(v, str):
             try:
                 return float(v) if "." in v else int(v)
@@ -42,7 +42,7 @@ def recorded_tokens(usage: Any) -> int | float:
     if not isinstance(usage, dict):
         return 0
     if is_number(usage.get("totalTokens")):
-        return usage["totalTokens"]
+        return cast("int | float", usage["totalTokens"])
     total = _num(usage, _TOTAL)
     if total is not None:
         return total
@@ -52,7 +52,7 @@ def recorded_tokens(usage: Any) -> int | float:
 def token_budget(run: dict[str, Any]) -> int | float | None:
     limits = (run.get("workflow") or {}).get("limits") if isinstance(run.get("workflow"), dict) else None
     b = limits.get("tokenBudget") if isinstance(limits, dict) else None
-    return b if is_number(b) and b > 0 else None
+    return cast("int | float", b) if is_number(b) and b > 0 else None
 
 
 def cost_budget(run: dict[str, Any]) -> tuple[Decimal, str] | None:

@@ -33,7 +33,7 @@ import json
 import math
 import re
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from cw.core.numbers import cu_key, js_number
 
@@ -82,7 +82,7 @@ def js_string(v: Any) -> str:
     """JavaScript ``String(v)`` / template-literal rendering of a JSON value (or ``MISSING``)."""
     t = type(v)
     if t is str:
-        return v
+        return cast(str, v)
     if t is int and -_MAX_SAFE <= v <= _MAX_SAFE:
         return str(v)
     if v is MISSING:

@@ -122,7 +122,9 @@ def _shown(v: Any) -> str:
     return str(v)
 
 
-def _check_keys(obj: dict, allowed: tuple[str, ...], required: tuple[str, ...], source: str, path: str) -> None:
+def _check_keys(
+    obj: dict[str, Any], allowed: tuple[str, ...], required: tuple[str, ...], source: str, path: str
+) -> None:
     for key in obj:
         if key not in allowed:
             raise _fail(source, f"{path}.{key}" if path else key, f"unknown field (allowed: {', '.join(allowed)})")

@@ -304,7 +304,7 @@ def _rule_problem(e: RevenueEntry, bookings: dict[str, _Booking], refs: dict[str
     return None
 
 
-def _head_problem(head: Any, run_id: str, n: int, hashes: list[str]) -> tuple[dict | None, str | None]:
+def _head_problem(head: Any, run_id: str, n: int, hashes: list[str]) -> tuple[dict[str, Any] | None, str | None]:
     """Check 7: the head file against a chain that passed checks 1-6. Returns (problem, note)."""
     newest = entry_id(n - 1) if n else None
     if head is None:

@@ -206,7 +206,9 @@ def usage_units(run: dict[str, Any]) -> list[Unit]:
 def usage_totals(units: list[Unit]) -> dict[str, Any]:
     """UsageTotals (§3.6) over a unit list."""
     attested = [u for u in units if u.attested]
-    inp = out = total = 0
+    inp: int | float = 0
+    out: int | float = 0
+    total: int | float = 0
     models = []
     for u in attested:
         usage = u.usage if isinstance(u.usage, dict) else {}
@@ -271,6 +273,7 @@ def derive_cost(attested: list[Unit], policy: PricingPolicy | None) -> dict[str,
                     unpriced.append(p.model)
                 continue
             priced_tokens += p.tokens
+            assert p.cost is not None  # a priced unit always has a cost
             if p.basis == "exact":
                 exact_sum += p.cost
                 used_exact = True
@@ -417,7 +420,7 @@ def ledger_status(telemetry: Any, run_id: Any) -> dict[str, Any]:
     if not records:
         return {"present": False, "verified": True, "records": 0}
     verified = True
-    prev = telemetry_genesis(run_id)
+    prev: Any = telemetry_genesis(run_id)
     for rec in records:
         if not isinstance(rec, dict):
             verified = False
@@ -462,7 +465,7 @@ def _target_time(run: dict[str, Any], target: Any) -> Any:
         if isinstance(kind, str)
         else (None, None)
     )
-    if field is None:
+    if field is None or key is None:
         return None
     for rec in object_records(run.get(field)):
         if rec.get("id", MISSING) == tid and hkey(rec.get("id", MISSING)) == hkey(tid):

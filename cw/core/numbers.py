@@ -13,7 +13,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeGuard
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_SAFE = 2**53  # integers up to here are exact doubles
@@ -24,7 +24,7 @@ def cu_key(s: str) -> bytes:
     return s.encode("utf-16-be", "surrogatepass")
 
 
-def is_number(v: Any) -> bool:
+def is_number(v: Any) -> TypeGuard[int | float | Decimal]:
     """A JSON number (bool is not a number)."""
     return isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
 

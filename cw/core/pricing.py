@@ -141,7 +141,7 @@ class PricingPolicy:
     @property
     def report_currency(self) -> str:
         """``policy.currency || "USD"``."""
-        return self.currency if js_truthy(self.currency) else "USD"
+        return self.currency if self.currency is not None and js_truthy(self.currency) else "USD"
 
     def entry_for(self, model: Any, attested_at: Any) -> ModelPrice | None:
         """The exact entry for ``model`` in force at ``attested_at`` (see the module docstring)."""

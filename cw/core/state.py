@@ -226,7 +226,7 @@ _RECORDS_STRUCT = msgspec.defstruct(
     "_RecordsCheck",
     [
         *[
-            (key, list[_record_struct(f"_{key}Check", fields)] | msgspec.UnsetType, msgspec.UNSET)  # type: ignore[valid-type]
+            (key, list[_record_struct(f"_{key}Check", fields)] | msgspec.UnsetType, msgspec.UNSET)  # type: ignore[misc]  # a struct built at run time
             for key, fields in _RECORD_FIELDS.items()
         ],
         (
@@ -236,7 +236,7 @@ _RECORDS_STRUCT = msgspec.defstruct(
                 [
                     (
                         "memberships",
-                        list[_record_struct("_membershipCheck", {"id": _STR, "status": _STR})]  # type: ignore[valid-type]
+                        list[_record_struct("_membershipCheck", {"id": _STR, "status": _STR})]  # type: ignore[misc]  # built at run time
                         | msgspec.UnsetType,
                         msgspec.UNSET,
                     )
@@ -326,7 +326,8 @@ def normalize_state(doc: Any, *, run_dir: str, dir_name: str, dir_has_content: b
         raise UnsupportedStateError("Unsupported CW run state: Run state must be a JSON object.")
     _schema_version(doc)
     if ("workflow" not in doc or "paths" not in doc) and dir_has_content:
-        raise UnsupportedStateError(data_loss_message(doc.get("id") if isinstance(doc.get("id"), str) else dir_name))
+        rid = doc.get("id")
+        raise UnsupportedStateError(data_loss_message(rid if isinstance(rid, str) else dir_name))
     errors = []
     for key in ARRAY_KEYS:
         if key in doc and not isinstance(doc[key], list):

@@ -34,7 +34,7 @@ def _next_id(prefix: str, existing: list[dict[str, Any]]) -> str:
     return f"{prefix}-{n:04d}"
 
 
-def _find(records: list[Any], rid: str) -> dict[str, Any] | None:
+def _find(records: list[Any], rid: Any) -> dict[str, Any] | None:
     for r in records:
         if isinstance(r, dict) and r.get("id") == rid:
             return r

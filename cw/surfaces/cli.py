@@ -32,7 +32,7 @@ class CwClickError(click.ClickException):
     def __init__(self, err: CwError) -> None:
         super().__init__(err.message)
         self.err = err
-        self.exit_code = err.exit_code
+        self.exit_code = err.exit_code  # type: ignore[misc]  # click reads it per instance
 
     def show(self, file: Any = None) -> None:
         color = sys.stderr.isatty() and not os.environ.get("NO_COLOR") and not os.environ.get("CW_NO_COLOR")
@@ -207,7 +207,7 @@ def cron_run(name: str, command: tuple[str, ...]) -> None:
 
 @cli.command("mcp")
 def mcp_cmd() -> None:
-    """Serve cw's capabilities as MCP tools over stdio (needs: pip install 'cw[mcp]')."""
+    """Serve cw's capabilities as MCP tools over stdio (needs: pip install 'cw-runs[mcp]')."""
     from cw.surfaces.mcp_server import serve
 
     serve()

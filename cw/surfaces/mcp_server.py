@@ -16,7 +16,7 @@ without the trailing newline. A refusal (``CwError``) is a tool error
 when the error has a hint.
 
 stdout belongs to the protocol: logs go to stderr only. The official ``mcp``
-SDK is an optional extra (``pip install 'cw[mcp]'``) and is imported only
+SDK is an optional extra (``pip install 'cw-runs[mcp]'``) and is imported only
 when the server starts, so the core install stays light.
 """
 
@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from cw import __version__
+from cw import __version__, extra_hint
 from cw.capabilities import all_capabilities
 from cw.capabilities.table import Capability, Param
 from cw.core.jsonout import dumps
@@ -39,7 +39,7 @@ from cw.model.errors import CwError, UsageError, from_os_error, internal_error_m
 from cw.shell.workspace import Workspace
 
 SERVER_NAME = "cw"
-MISSING_EXTRA = "the MCP server needs the optional extra: pip install 'cw[mcp]'"
+MISSING_EXTRA = "the MCP server needs the optional extra: " + extra_hint("mcp")
 READ_ONLY_ANNOTATIONS = {"readOnlyHint": True}
 
 log = logging.getLogger("cw.mcp")

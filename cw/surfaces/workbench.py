@@ -255,7 +255,7 @@ def td(inner: str, cls: str = "") -> str:
     return f'<td class="{cls}">{inner}</td>' if cls else f"<td>{inner}</td>"
 
 
-def table(heads: Sequence[str | tuple[str, str]], rows: Sequence[str], empty: str) -> str:
+def table(heads: Sequence[Any], rows: Sequence[str], empty: str) -> str:
     """A table: ``heads`` are titles or ``(title, css class)``; ``empty`` is said when there are no rows."""
     cols = "".join(
         f'<th class="{cls}">{esc(h)}</th>' if cls else f"<th>{esc(h)}</th>"
@@ -507,7 +507,7 @@ def present(path: str, record: Mapping[str, Any], key: str, render: Callable[[st
 
 
 def _usage_row(path: str, unit: Mapping[str, Any]) -> str:
-    usage = unit.get("usage") if isinstance(unit.get("usage"), Mapping) else {}
+    usage: Mapping[str, Any] = unit["usage"] if isinstance(unit.get("usage"), Mapping) else {}
     model = present(f"{path}.usage", usage, "model", lambda p, v: shown(p, v, str(v)))
     tokens = "".join(
         td(present(f"{path}.usage", usage, k), NUM) for k in ("inputTokens", "outputTokens", "totalTokens")
@@ -729,6 +729,11 @@ def _section(title: str, render: Callable[[], str], boxed: bool = True) -> str:
     return f'<div class="part"><h3>{esc(title)}</h3>{inner}</div>'
 
 
+def _panel_of(wb: Workbench, name: str, args: dict[str, Any], panel: Callable[[Any], str]) -> Callable[[], str]:
+    """A deferred render of one payload's panel (evaluated inside ``_section``'s error handling)."""
+    return lambda: payload_block(name, args, panel(wb.call(name, args)))
+
+
 def run_page(wb: Workbench, run_id: str, query: Mapping[str, list[str]]) -> str:
     """One run: summary, metrics, revenue and net, ledger, budget and the raw state."""
     repo = _first(query, "repo")
@@ -748,8 +753,9 @@ def run_page(wb: Workbench, run_id: str, query: Mapping[str, list[str]]) -> str:
     )
     parts = [payload_block("run.show", run_args, head)]
     try:
-        report: dict[str, Any] | None = wb.call("metrics.show", run_args)
-        parts.append(payload_block("metrics.show", run_args, metrics_panels(report)))
+        shown_report: dict[str, Any] = wb.call("metrics.show", run_args)
+        parts.append(payload_block("metrics.show", run_args, metrics_panels(shown_report)))
+        report: dict[str, Any] | None = shown_report
     except CwError as err:
         report = None
         parts.append(f'<section class="panel"><h2>Metrics</h2>{error_block(err)}</section>')
@@ -759,9 +765,7 @@ def run_page(wb: Workbench, run_id: str, query: Mapping[str, list[str]]) -> str:
         key = _param_key(wb, name, "run")
         if key:
             args = {key: run_id, **({"cwd": cwd} if cwd else {})}
-            revenue.append(
-                _section(title_, lambda n=name, a=args, f=panel: payload_block(n, a, f(wb.call(n, a))), boxed=False)
-            )
+            revenue.append(_section(title_, _panel_of(wb, name, args, panel), boxed=False))
     parts.append(f'<section class="panel"><h2>Revenue and net</h2>{"".join(revenue)}</section>')
     if wb.has("budget"):
         parts.append(
@@ -1184,8 +1188,10 @@ class WorkbenchHandler(BaseHTTPRequestHandler):
             return
         except Exception as exc:
             self.server.log(f"{path} failed:\n{traceback.format_exc()}")
-            err = CwError(f"internal error ({type(exc).__name__}: {exc}); the workbench's stderr has the traceback.")
-            self._html(HTTPStatus.INTERNAL_SERVER_ERROR, layout(wb, "Error", "", error_block(err)))
+            internal = CwError(
+                f"internal error ({type(exc).__name__}: {exc}); the workbench's stderr has the traceback."
+            )
+            self._html(HTTPStatus.INTERNAL_SERVER_ERROR, layout(wb, "Error", "", error_block(internal)))
             return
         self._html(HTTPStatus.OK, text)
 
@@ -1208,7 +1214,8 @@ class WorkbenchServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{'[::1]' if ':' in str(host) else host}:{port}/"
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        return f"http://{'[::1]' if ':' in name else name}:{port}/"
 
 
 def _stderr_log(line: str) -> None:
