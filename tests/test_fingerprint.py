@@ -250,3 +250,20 @@ def test_reordering_records_keeps_the_fingerprint(data):
             holder = holder[key]
         holder[path[-1]] = data.draw(st.permutations(holder[path[-1]]))
     assert source_fingerprint(shuffled) == expected
+
+
+def test_order_is_by_utf16_code_units_not_code_points():
+    # U+FF5E < U+1F600 as code points, but in UTF-16 the emoji starts with the surrogate 0xD83D < 0xFF5E,
+    # so JavaScript's sort (and CW's fingerprint) puts the emoji first.
+    run = base_run(feedback=[{"id": "\uff5e", "status": "open"}, {"id": "\U0001f600", "status": "open"}])
+    encoded = (
+        '["app:app","createdAt:2026-01-01T00:00:00.000Z","feedback:\U0001f600:open",'
+        '"feedback:\uff5e:open","id:r","updatedAt:2026-01-01T00:00:00.000Z"]'
+    )
+    assert source_fingerprint(run) == cw_hash(encoded)
+    # and code-point order would have given another value: the test can tell the two apart
+    by_code_point = (
+        '["app:app","createdAt:2026-01-01T00:00:00.000Z","feedback:\uff5e:open",'
+        '"feedback:\U0001f600:open","id:r","updatedAt:2026-01-01T00:00:00.000Z"]'
+    )
+    assert cw_hash(by_code_point) != cw_hash(encoded)

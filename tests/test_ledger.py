@@ -544,3 +544,23 @@ def test_revenue_list_payload_totals_and_fail_closed_runs():
     assert "rev-0003  reversed  -40.00 USD  reverses=rev-0001" in text
     assert "total USD: booked=150.00  reversed=40.00  net=110.00" in text
     assert "unverified run-0" in text
+
+
+def test_a_reversal_dated_before_its_booking_is_detected_even_when_rehashed():
+    doc = three_entries()
+    doc["entries"][2]["at"] = "2026-01-01T00:00:00Z"  # rev-0001 was earned on 2026-01-02
+    rehash(doc["entries"][2])
+    res = L.verify(doc, L.head_for(doc), RUN)
+    assert not res.ok and res.problem["index"] == 2 and "rev-0001" in res.problem["what"]
+
+
+@pytest.mark.parametrize(("amount", "ok"), [("-60.00", True), ("-60.01", False)])
+def test_a_reversal_one_minor_unit_over_what_remains_is_detected_even_when_rehashed(amount, ok):
+    # rev-0001 booked 100.00 and rev-0003 reversed 40.00: 60.00 remain, so -60.00 is the most a reversal may take
+    doc = three_entries()
+    extra = dict(doc["entries"][2], id="rev-0004", amount=amount, prevHash=doc["entries"][2]["hash"])
+    doc["entries"].append(rehash(extra))
+    res = L.verify(doc, L.head_for(doc), RUN)
+    assert res.ok is ok
+    if not ok:
+        assert res.problem["index"] == 3 and "more than the 60.00 left of rev-0001" in res.problem["what"]

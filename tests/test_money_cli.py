@@ -80,10 +80,10 @@ def test_double_booking_and_over_reversal_refused(cw, shop):
     assert "already booked" in cw.fails(1, "revenue", "add", "lead", "50.00", "USD", "--ref", "INV-9").stderr
     res = cw.fails(1, "revenue", "reverse", "deal", "rev-0001", "--amount", "50.01", "--reason", "x")
     assert "remain" in res.stderr
-    assert cw.fails(1, "revenue", "reverse", "deal", "rev-0042", "--reason", "x").exit_code == 1
+    assert "rev-0042" in cw.fails(1, "revenue", "reverse", "deal", "rev-0042", "--reason", "x").stderr
     assert tree_bytes(shop) == before
     cw.ok("revenue", "reverse", "deal", "rev-0001", "--reason", "cancelled")
-    assert cw.fails(1, "revenue", "reverse", "deal", "rev-0001", "--reason", "again").exit_code == 1
+    assert "rev-0001" in cw.fails(1, "revenue", "reverse", "deal", "rev-0001", "--reason", "again").stderr
 
 
 def test_ledger_verify_detects_an_edit_and_revenue_fails_closed(cw, shop):
@@ -196,7 +196,7 @@ def test_cost_budget(cw, repo):
     status = cw.json("budget", "c", "--now", NOW)
     assert status["costBudget"]["spent"] == 0.6 and status["costBudget"]["remaining"] == 0
     assert "cost budget exhausted" in cw.fails(1, "dispatch", "c", "t2").stderr
-    assert cw.fails(2, "run", "new", "--id", "d", "--cost-budget", "0.001", "USD").exit_code == 2
+    assert "--cost-budget" in cw.fails(2, "run", "new", "--id", "d", "--cost-budget", "0.001", "USD").stderr
 
 
 def test_parent_links_refuse_cycles(cw, repo):
