@@ -401,7 +401,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         "run.link",
         ("run", "link"),
         "Link a run to parent runs (for revenue attribution).",
-        (RUN, Param("parent", "a parent run (repeatable)", multiple=True, required=True, metavar="RUN"), CWD, JSON_OUT),
+        (RUN, Param("parent", "a parent run", multiple=True, required=True, metavar="RUN"), CWD, JSON_OUT),
         run_link,
         read_only=False,
         text=lambda p: f"{p['runId']} parents: {', '.join(p['parentRunIds'])}",

@@ -462,7 +462,7 @@ CAPABILITIES = (
             Param("title", "a human title", metavar="TEXT"),
             Param(
                 "parent",
-                "a parent run (repeatable); revenue can be attributed along parents",
+                "a parent run; revenue can be attributed along parents",
                 multiple=True,
                 metavar="RUN",
             ),

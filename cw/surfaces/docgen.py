@@ -1,4 +1,4 @@
-"""Generate docs/cli.md from the CLI's own ``--help`` output.
+"""Generate docs/cli.md from the CLI's command definitions (not from click's help layout).
 
 ``python -m cw.surfaces.docgen`` rewrites the file; ``--check`` exits 1 when it
 is stale (the test suite runs the check), so the reference never drifts.
@@ -6,17 +6,19 @@ is stale (the test suite runs the check), so the reference never drifts.
 
 from __future__ import annotations
 
+import inspect
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
-from click.testing import CliRunner
 
 from cw.surfaces.cli import cli
 
 HEADER = """# cw command reference
 
-Generated from `cw <command> --help` by `python -m cw.surfaces.docgen`; do not edit by hand.
+Generated from the CLI's own command definitions by `python -m cw.surfaces.docgen`;
+do not edit by hand. `cw <command> --help` prints the same in the terminal.
 
 Exit codes for every command: **0** success; **1** refused (the run, file or
 policy cannot be used as asked, a lock timed out, a budget or ledger check
@@ -27,7 +29,7 @@ carries only data (text, or the JSON payload with `--json`).
 """
 
 
-def _walk(group: click.Group, prefix: list[str]):
+def _walk(group: click.Group, prefix: list[str]) -> Iterator[tuple[list[str], click.Command]]:
     for name in sorted(group.commands):
         cmd = group.commands[name]
         path = [*prefix, name]
@@ -36,14 +38,44 @@ def _walk(group: click.Group, prefix: list[str]):
             yield from _walk(cmd, path)
 
 
+def _clean(text: str | None) -> str:
+    """Help text as cw wrote it, dedented by cw (click versions clean docstrings differently)."""
+    return inspect.cleandoc(text or "").replace("\b\n", "")
+
+
+def _takes(param: click.Parameter) -> str:
+    if isinstance(param, click.Option) and param.is_flag:
+        return ""
+    if isinstance(param.type, click.Choice):
+        return "|".join(str(c) for c in param.type.choices)
+    return param.metavar or param.name.upper() if param.name else ""
+
+
+def _option_row(opt: click.Option) -> str:
+    names = ", ".join(f"`{o}`" for o in [*opt.opts, *opt.secondary_opts])
+    takes = _takes(opt)
+    help_text = _clean(opt.help).replace("\n", " ").replace("|", "\\|")
+    default = opt.default
+    if isinstance(default, (str, int)) and not isinstance(default, bool) and not opt.is_flag:
+        help_text += f" (default: {default})"
+    cell = "`" + takes.replace("|", "\\|") + "`" if takes else ""
+    return f"| {names} | {cell} | {help_text} |"
+
+
+def _section(path: list[str], cmd: click.Command) -> str:
+    args = [p for p in cmd.params if isinstance(p, click.Argument)]
+    opts = [p for p in cmd.params if isinstance(p, click.Option) and not p.hidden]
+    usage = " ".join(["cw", *path, "[OPTIONS]", *(_takes(a) + ("..." if a.nargs == -1 else "") for a in args)])
+    rows = [_option_row(o) for o in opts] + ["| `-h`, `--help` |  | show the help and exit |"]
+    table = "| option | takes | what it does |\n|---|---|---|\n" + "\n".join(rows)
+    return f"## cw {' '.join(path)}\n\n`{usage}`\n\n{_clean(cmd.help)}\n\n{table}\n"
+
+
 def render() -> str:
-    runner = CliRunner()
     parts = [HEADER]
     for path, cmd in _walk(cli, []):
-        if isinstance(cmd, click.Group):
-            continue
-        res = runner.invoke(cli, [*path, "--help"], terminal_width=100)
-        parts.append(f"## cw {' '.join(path)}\n\n```\n{res.output.rstrip()}\n```\n")
+        if not isinstance(cmd, click.Group):
+            parts.append(_section(path, cmd))
     return "\n".join(parts)
 
 
