@@ -1,3 +1,3 @@
-from cw.surfaces.cli import main
+from cw.surfaces.entry import main
 
 main()

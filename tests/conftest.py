@@ -55,6 +55,7 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("CW_HOME", str(home / "cw-home"))
     for var in (
         "CW_CRON_NAME",
@@ -66,6 +67,7 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
         "CW_DETERMINISTIC_RUN_IDS",
         "NO_COLOR",
         "CW_DEBUG",
+        "CW_NO_CACHE",
     ):
         monkeypatch.delenv(var, raising=False)
     return home / "cw-home"
@@ -81,16 +83,21 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 class Cli:
-    """Runs ``cw`` in-process; ``ok`` asserts exit 0, ``fails`` asserts a given exit code."""
+    """Runs ``cw`` in-process; ``ok`` asserts exit 0, ``fails`` asserts a given exit code.
+
+    Each call gets the root group the executable would build for it (only the named verb), so every CLI test
+    also covers the start-up fast path.
+    """
 
     def __init__(self) -> None:
-        from cw.surfaces.cli import cli
+        from cw.surfaces.cli import group_for
 
-        self._cli = cli
+        self._group_for = group_for
         self.runner = CliRunner()
 
     def __call__(self, *args: str, env: dict[str, str] | None = None, input: str | None = None):
-        return self.runner.invoke(self._cli, [str(a) for a in args], env=env, input=input, catch_exceptions=False)
+        argv = [str(a) for a in args]
+        return self.runner.invoke(self._group_for(argv), argv, env=env, input=input, catch_exceptions=False)
 
     def ok(self, *args: str, env: dict[str, str] | None = None):
         res = self(*args, env=env)

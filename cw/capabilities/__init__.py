@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from functools import lru_cache
 
 from cw.capabilities.table import Capability, Param
@@ -42,15 +43,65 @@ OUTPUT_SCHEMAS = {
 }
 
 
+#: The modules declaring verbs, in the order ``cw --help`` lists them.
+MODULES = ("runs", "reports", "money")
+
+#: Which module declares each verb (its CLI words), so the CLI can build one verb and import nothing else.
+#: A verb missing here still works (the CLI then builds every command); a test keeps this complete.
+VERB_MODULES = {
+    "run new": "runs",
+    "run list": "runs",
+    "run show": "runs",
+    "task add": "runs",
+    "dispatch": "runs",
+    "result": "runs",
+    "worker output": "runs",
+    "worker fail": "runs",
+    "verify": "runs",
+    "candidate register": "runs",
+    "candidate select": "runs",
+    "candidate reject": "runs",
+    "feedback open": "runs",
+    "feedback task": "runs",
+    "feedback resolve": "runs",
+    "feedback reject": "runs",
+    "member add": "runs",
+    "member set": "runs",
+    "metrics show": "reports",
+    "metrics summary": "reports",
+    "registry add": "reports",
+    "registry remove": "reports",
+    "registry list": "reports",
+    "run link": "money",
+    "revenue add": "money",
+    "revenue reverse": "money",
+    "revenue list": "money",
+    "ledger verify": "money",
+    "pnl": "money",
+    "budget": "money",
+}
+
+
+def _declared(module: str) -> tuple[Capability, ...]:
+    mod = importlib.import_module(f"cw.capabilities.{module}")
+    return tuple(dataclasses.replace(c, output_schema=OUTPUT_SCHEMAS[c.name]) for c in mod.CAPABILITIES)
+
+
+def capability_at(words: list[str]) -> Capability | None:
+    """The verb the leading CLI words name (two words, else one), importing only its module; None if unknown."""
+    for n in (2, 1):
+        key = " ".join(words[:n])
+        if len(words) >= n and key in VERB_MODULES:
+            for c in _declared(VERB_MODULES[key]):
+                if " ".join(c.path) == key:
+                    return c
+    return None
+
+
 @lru_cache(maxsize=1)
 def all_capabilities() -> tuple[Capability, ...]:
     """Every declared verb, in the order ``cw --help`` lists them."""
-    from cw.capabilities import money, reports, runs
-
-    caps = tuple(
-        dataclasses.replace(c, output_schema=OUTPUT_SCHEMAS[c.name])
-        for c in runs.CAPABILITIES + reports.CAPABILITIES + money.CAPABILITIES
-    )
+    caps = tuple(c for m in MODULES for c in _declared(m))
     names = [c.name for c in caps]
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:

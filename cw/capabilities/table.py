@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from cw.shell.workspace import Workspace
+if TYPE_CHECKING:
+    from cw.shell.workspace import Workspace
 
 ParamType = Literal["string", "integer", "boolean", "number"]
 
@@ -77,7 +78,7 @@ class Param:
         return sch
 
 
-Handler = Callable[[Workspace, dict[str, Any]], Any]
+Handler = Callable[["Workspace", dict[str, Any]], Any]
 TextRenderer = Callable[[Any], str]
 
 

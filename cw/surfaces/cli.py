@@ -5,23 +5,29 @@ its parameters become arguments and options. stdout carries data only (text,
 or the JSON payload with ``--json``); errors go to stderr as ``cw: <message>``
 with an optional ``  Try: <hint>`` line. Exit codes: 0 success, 1 refused,
 2 usage error (see docs/cli.md).
+
+Start-up matters (hosts call ``cw result`` once per task), so a command line
+naming one verb builds a root group holding only that verb and imports only
+the module declaring it (``group_for``); everything else (``cw --help``, a
+group's help, an unknown word, ``mcp``, ``workbench``, ``cron-run``) gets the
+whole tree, ``cli``, built on first use.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cw import __version__
-from cw.capabilities import all_capabilities
-from cw.capabilities.table import Capability, Param
-from cw.core.jsonout import dumps
+from cw.capabilities import all_capabilities, capability_at
 from cw.model.errors import EXIT_REFUSED, CwError, UsageError, from_os_error, internal_error_message
-from cw.shell.workspace import Workspace
+
+if TYPE_CHECKING:
+    from cw.capabilities.table import Capability, Param
 
 EXIT_INTERNAL = 70
 
@@ -100,6 +106,8 @@ def _args(kwargs: dict[str, Any]) -> dict[str, Any]:
 def render(cap: Capability, payload: Any, as_json: bool) -> str:
     """What the CLI prints for a payload (without the trailing newline)."""
     if as_json or cap.text is None:
+        from cw.core.jsonout import dumps
+
         return dumps(payload)
     return cap.text(payload)
 
@@ -121,6 +129,8 @@ def make_command(cap: Capability) -> click.Command:
     def callback(**kwargs: Any) -> None:
         fmt = kwargs.pop("fmt", None)
         as_json = bool(kwargs.pop("json", False)) or fmt == "json"
+        from cw.shell.workspace import Workspace
+
         payload = cap.entry(Workspace.from_process(), _args(kwargs))
         click.echo(render(cap, payload, as_json))
         if cap.exit_code is not None and (code := cap.exit_code(payload)):
@@ -153,29 +163,57 @@ GROUP_HELP = {
 }
 
 
-@click.group(cls=CwGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="cw")
-def cli() -> None:
-    """cw keeps AI-agent run state in plain files (.cw/runs/<id>/state.json) and tells you what
-    every run, app, backend and actor cost and earned.
+ROOT_HELP = """cw keeps AI-agent run state in plain files (.cw/runs/<id>/state.json) and tells you what
+every run, app, backend and actor cost and earned.
 
-    Exit codes: 0 success, 1 refused (the message says why; nothing was written), 2 usage error.
-    """
+Exit codes: 0 success, 1 refused (the message says why; nothing was written), 2 usage error."""
 
 
-def _build() -> None:
+def _root() -> click.Group:
+    group = CwGroup(
+        "cli", help=ROOT_HELP, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+    )
+    return click.version_option(__version__, prog_name="cw")(group)
+
+
+def _add(root: click.Group, cap: Capability) -> None:
+    group = root
+    for word in cap.path[:-1]:
+        sub = group.commands.get(word)
+        if sub is None:
+            sub = CwGroup(word, help=GROUP_HELP.get(word))
+            group.add_command(sub)
+        group = sub  # type: ignore[assignment]
+    group.add_command(make_command(cap))
+
+
+@cache
+def full_cli() -> click.Group:
+    """Every command: the capability table's verbs, then the surfaces that are not verbs."""
+    root = _root()
     for cap in all_capabilities():
-        group: click.Group = cli
-        for word in cap.path[:-1]:
-            sub = group.commands.get(word)
-            if sub is None:
-                sub = CwGroup(word, help=GROUP_HELP.get(word))
-                group.add_command(sub)
-            group = sub  # type: ignore[assignment]
-        group.add_command(make_command(cap))
+        _add(root, cap)
+    for cmd in (cron_run, mcp_cmd, workbench_cmd):
+        root.add_command(cmd)
+    return root
 
 
-@cli.command("cron-run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+def group_for(args: list[str]) -> click.Group:
+    """The root group to run ``args`` with: only the named verb when the words name one, else every command."""
+    words: list[str] = []
+    for a in args[:2]:
+        if a.startswith("-"):
+            break
+        words.append(a)
+    cap = capability_at(words)
+    if cap is None:
+        return full_cli()
+    root = _root()
+    _add(root, cap)
+    return root
+
+
+@click.command("cron-run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.argument("name")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def cron_run(name: str, command: tuple[str, ...]) -> None:
@@ -195,6 +233,8 @@ def cron_run(name: str, command: tuple[str, ...]) -> None:
         cmd = cmd[1:]
     if not cmd:
         raise UsageError("cw cron-run needs a command after `--` (e.g. cw cron-run nightly -- ./job.sh).")
+    import subprocess
+
     env = dict(os.environ, CW_CRON_NAME=name)
     try:
         rc = subprocess.call(cmd, env=env)
@@ -205,7 +245,7 @@ def cron_run(name: str, command: tuple[str, ...]) -> None:
     raise SystemExit(rc if rc >= 0 else 128 - rc)
 
 
-@cli.command("mcp")
+@click.command("mcp")
 def mcp_cmd() -> None:
     """Serve cw's capabilities as MCP tools over stdio (needs: pip install 'cw-runs[mcp]')."""
     from cw.surfaces.mcp_server import serve
@@ -213,7 +253,7 @@ def mcp_cmd() -> None:
     serve()
 
 
-@cli.command("workbench")
+@click.command("workbench")
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
@@ -228,13 +268,18 @@ def mcp_cmd() -> None:
 @click.option("--pricing", metavar="PATH|default", help="pricing policy for cost figures")
 def workbench_cmd(port: int, scope: str, cwd: str | None, pricing: str | None) -> None:
     """Serve read-only pages (runs, run detail, summary, P&L) on 127.0.0.1."""
+    from cw.shell.workspace import Workspace
     from cw.surfaces.workbench import serve
 
     serve(Workspace.from_process(), port=port, scope=scope, cwd=cwd, pricing=pricing)
 
 
-_build()
+def __getattr__(name: str) -> Any:
+    if name == "cli":  # the whole tree, for tests, docgen and the demo
+        return full_cli()
+    raise AttributeError(name)
 
 
 def main(argv: list[str] | None = None) -> None:
-    cli.main(args=argv, prog_name="cw")
+    args = sys.argv[1:] if argv is None else list(argv)
+    group_for(args).main(args=args, prog_name="cw")
