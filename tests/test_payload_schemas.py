@@ -90,6 +90,19 @@ def _every_verb(cw, repo: Path, other: Path) -> dict[str, list[dict]]:
     j("pnl", "pnl", "--now", NOW)
     j("pnl", "pnl", "--by", "run", "--currency", "EUR", "--attribution", "time-decay", "--half-life", "3", "--now", NOW)
     j("budget", "budget", "a", "--now", NOW)
+    j("run.new", "run", "new", "--id", "l", "--token-budget", "8", "--cost-budget", "5.00", "USD")
+    cw.ok("task", "add", "l", "s1", "--phase", "sample")
+    j("loop.add", "loop", "add", "l", "sample", "--task", "s1", "--max-rounds", "3", "--target", "100")
+    for round_task in ("s1", "s1@r2"):
+        cw.ok("dispatch", "l")
+        cw.ok("result", "l", round_task, "o.md", "--usage-input-tokens", "4", "--usage-model", "claude-haiku-4-5")
+        j("loop.next", "loop", "next", "l", "sample")  # round 1 opens round 2; round 2 is blocked by the budget
+    j("loop.next", "loop", "next", "l", "sample")  # already done
+    j("loop.list", "loop", "list", "l", "--now", NOW)
+    j("loop.list", "loop", "list", "a", "--now", NOW)
+    cw.ok("run", "new", "--id", "p")
+    cw.ok("task", "add", "p", "q")
+    j("loop.add", "loop", "add", "p", "main", "--task", "q", "--max-rounds", "2", "--until", "predicate", "--ref", "x")
     j("registry.remove", "registry", "remove", str(other))
     return out
 
@@ -107,6 +120,7 @@ def test_every_payload_validates(cw, repo, tmp_path):
     assert payloads["metrics.show"][0]["revenue"]["state"] == "ok"
     state = payloads["run.show"][0]["state"]
     jsonschema.validate(state, schema("state.schema.json"))
+    assert payloads["loop.next"][1]["blocked"]["kind"] == "token-budget"
     entry = payloads["revenue.add"][0]["entry"]
     jsonschema.validate(entry, schema("revenue-entry.schema.json"))
 

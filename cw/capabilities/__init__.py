@@ -40,11 +40,14 @@ OUTPUT_SCHEMAS = {
     "ledger.verify": "ledger-verify.schema.json",
     "pnl": "pnl.schema.json",
     "budget": "budget.schema.json",
+    "loop.add": "loop-add.output.schema.json",
+    "loop.list": "loop-list.schema.json",
+    "loop.next": "loop-next.output.schema.json",
 }
 
 
 #: The modules declaring verbs, in the order ``cw --help`` lists them.
-MODULES = ("runs", "reports", "money")
+MODULES = ("runs", "loops", "reports", "money")
 
 #: Which module declares each verb (its CLI words), so the CLI can build one verb and import nothing else.
 #: A verb missing here still works (the CLI then builds every command); a test keeps this complete.
@@ -67,6 +70,9 @@ VERB_MODULES = {
     "feedback reject": "runs",
     "member add": "runs",
     "member set": "runs",
+    "loop add": "loops",
+    "loop list": "loops",
+    "loop next": "loops",
     "metrics show": "reports",
     "metrics summary": "reports",
     "registry add": "reports",

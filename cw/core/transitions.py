@@ -21,9 +21,23 @@ MEMBER_STATUSES = ("assigned", "running", "reported", "verified", "failed", "rej
 CANDIDATE_KINDS = ("manual", "result", "worker-output")
 
 
+_TASK_ID_RE = re.compile(r"[A-Za-z0-9._:@-]+")
+_UNSAFE_FILE = re.compile(r"[^a-zA-Z0-9_.:-]+")
+
+
 def check_item_id(value: Any, what: str) -> str:
-    """Task, worker, candidate and feedback ids are single safe path segments too."""
+    """Task, worker, candidate and feedback ids are single safe path segments too.
+
+    Task ids may also hold ``@``: CW names a loop round's tasks ``<task>@r<n>``.
+    """
+    if what == "task id" and isinstance(value, str) and _TASK_ID_RE.fullmatch(value) and value not in (".", ".."):
+        return value
     return check_run_id(value, what)
+
+
+def safe_file_name(value: str) -> str:
+    """CW's ``safeFileName``: each run of other characters becomes ``_`` (worker ids, task files)."""
+    return _UNSAFE_FILE.sub("_", value)
 
 
 def _next_id(prefix: str, existing: list[dict[str, Any]]) -> str:
@@ -150,9 +164,9 @@ def dispatch(
         if task.get("status") not in ("pending", "failed"):
             raise RefusedError(f"Task {tid} is {task.get('status')}; only pending or failed tasks can be dispatched.")
         n = 1
-        while _find(s["workers"], f"worker-{tid}-{n:04d}") is not None:
+        while _find(s["workers"], f"worker-{safe_file_name(tid)}-{n:04d}") is not None:
             n += 1
-        wid = f"worker-{tid}-{n:04d}"
+        wid = f"worker-{safe_file_name(tid)}-{n:04d}"
         be = backend or task.get("backendId") or "node"
         worker_dir = f"{run_dir}/workers/{wid}"
         s["workers"].append(

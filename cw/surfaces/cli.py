@@ -156,6 +156,7 @@ GROUP_HELP = {
     "candidate": "Register, select or reject candidates.",
     "feedback": "Open and move feedback items.",
     "member": "Multi-agent memberships.",
+    "loop": "Budget-target loops: rounds of tasks repeated until recorded spend reaches a target.",
     "metrics": "Derived metrics: per run (show) and across runs (summary).",
     "registry": "Repos known to the home scope.",
     "revenue": "Append-only revenue ledger: book, reverse, list.",
