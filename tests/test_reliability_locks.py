@@ -45,6 +45,11 @@ def _build_busy(cw, repo: Path) -> None:
         cw.ok("feedback", "open", "r", "--message", m)
     cw.ok("member", "add", "r", "--agent", "a1")
     cw.ok("revenue", "add", "r", "10.00", "USD", "--ref", "INV-1")
+    cw.ok("task", "add", "r", "l1", "--phase", "lp")
+    cw.ok("task", "add", "r", "q1", "--phase", "lq")
+    cw.ok("loop", "add", "r", "lq", "--task", "q1", "--max-rounds", "3", "--target", "100")
+    cw.ok("dispatch", "r", "q1")
+    cw.ok("result", "r", "q1", "res.md", "--usage-input-tokens", "3")
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +88,8 @@ WRITERS = [
     ("revenue add", ["revenue", "add", "r", "5.00", "USD", "--ref", "INV-2"], RUN_LOCK),
     ("revenue reverse", ["revenue", "reverse", "r", "rev-0001", "--amount", "1.00", "--reason", "refund"], RUN_LOCK),
     ("run link", ["run", "link", "r", "--parent", "p"], RUN_LOCK),
+    ("loop add", ["loop", "add", "r", "lp", "--task", "l1", "--max-rounds", "2", "--target", "5"], RUN_LOCK),
+    ("loop next", ["loop", "next", "r", "lq", "--allow-unreported"], RUN_LOCK),
 ]
 
 
@@ -161,6 +168,7 @@ READERS = [
     ["pnl"],
     ["revenue", "list"],
     ["budget", "r"],
+    ["loop", "list", "r"],
     ["metrics", "show", "r"],
 ]
 
