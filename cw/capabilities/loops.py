@@ -153,7 +153,7 @@ CAPABILITIES = (
         (
             RUN,
             PHASE,
-            Param("task", "a task of the phase (repeat for each task)", multiple=True, metavar="TASK"),
+            Param("task", "a task of the phase; name every one", multiple=True, metavar="TASK"),
             Param("max_rounds", "the most rounds the loop may run", type="integer", metavar="N"),
             Param("until", "when the loop ends", choices=loops.UNTIL_KINDS, default="budget-target"),
             Param("target", "budget-target: stop once recorded tokens reach TOKENS", type="integer", metavar="TOKENS"),
