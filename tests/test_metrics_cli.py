@@ -23,6 +23,17 @@ def _pinned(report: dict) -> dict:
     return {**report, "freshness": {"status": "valid", "persistedFingerprint": fp, "currentFingerprint": fp}}
 
 
+def _cw_additions(got: dict, policy: Path | None) -> dict:
+    """cw names the pricing policy it used (a key CW does not have); checked here, then set aside."""
+    header = got.pop("pricingPolicy")
+    assert header == {
+        "name": str(policy) if policy else "none",
+        "id": json.loads(policy.read_text())["id"] if policy else None,
+        "from": "flag",
+    }
+    return got
+
+
 def _cw_differences(key: str, report: dict) -> dict:
     """cw-compat §16 h: under policy EXACT cw reports unpriced, with the unpriced note."""
     if key != "fixture_exact":
@@ -39,10 +50,9 @@ def _cw_differences(key: str, report: dict) -> dict:
 def test_show_matches_cw(cw, repo, key):
     copy_fixture_run(repo, "fixture-run")
     args = ["metrics", "show", "fixture-run", "--json", "--now", NOW]
-    if POLICIES[key]:
-        args += ["--pricing", str(POLICIES[key])]
+    args += ["--pricing", str(POLICIES[key]) if POLICIES[key] else "none"]  # none: CW's default
     res = cw.ok(*args)
-    got = json.loads(res.stdout)
+    got = _cw_additions(json.loads(res.stdout), POLICIES[key])
     assert got == _cw_differences(key, _pinned(EXPECTED[key]))
     assert type(got["cost"]["pricedCoverage"]) is type(EXPECTED[key]["cost"]["pricedCoverage"])
     snap = repo / ".cw/runs/fixture-run/metrics/metrics-report.json"
@@ -52,14 +62,17 @@ def test_show_matches_cw(cw, repo, key):
 
 def test_show_text_matches_cw(cw, repo):
     copy_fixture_run(repo, "fixture-run")
-    out = cw.ok("metrics", "show", "fixture-run", "--now", NOW, "--pricing", str(POLICIES["fixture_default"])).stdout
-    assert out == EXPECTED["fixture_default_text"].replace("[absent]", "[valid]") + "\n"
+    policy = POLICIES["fixture_default"]
+    out = cw.ok("metrics", "show", "fixture-run", "--now", NOW, "--pricing", str(policy)).stdout
+    extra = f"  pricing: {policy} (id test-default, from flag)\n"  # cw's one added line, after the cost line
+    assert extra in out
+    assert out.replace(extra, "") == EXPECTED["fixture_default_text"].replace("[absent]", "[valid]") + "\n"
 
 
 def test_empty_run_and_format_flag(cw, repo):
     copy_fixture_run(repo, "empty-run")
-    got = json.loads(cw.ok("metrics", "show", "empty-run", "--format", "json", "--now", NOW).stdout)
-    assert got == _pinned(EXPECTED["empty"])
+    res = cw.ok("metrics", "show", "empty-run", "--format", "json", "--now", NOW, "--pricing", "none")
+    assert _cw_additions(json.loads(res.stdout), None) == _pinned(EXPECTED["empty"])
 
 
 def test_show_never_writes_state(cw, repo):
@@ -238,7 +251,7 @@ def test_live_run_metrics(cw, repo):
         "--usage-source",
         "host-attested",
     )
-    m = cw.json("metrics", "show", "live")
+    m = cw.json("metrics", "show", "live", "--pricing", "none")
     assert m["usage"]["attestedUnits"] == 1 and m["usage"]["inputTokens"] == 1000
     assert m["cost"]["state"] == "unpriced"
     priced = cw.json("metrics", "show", "live", "--pricing", "default")

@@ -151,9 +151,12 @@ def test_unreported_spend_makes_net_incomplete(cw, shop):
     cw.ok("dispatch", "deal", "t2")
     cw.ok("result", "deal", "t2", "o.md")  # no usage: unreported, never zero
     row = {r["key"]: r for r in cw.json("pnl", "--now", NOW)["rows"]}["cron:closer"]
-    assert row["spendState"] == "unreported" and row["netComplete"] is False
+    # the reported unit is priced exactly; the silent one lowers coverage and completeness, as in metrics
+    assert (row["spendState"], row["coverage"], row["netComplete"]) == ("attested", 0.5, False)
+    show = cw.json("metrics", "show", "deal", "--now", NOW)
+    assert (show["cost"]["state"], show["usage"]["coverage"]) == ("attested", 0.5)
     text = cw.ok("pnl", "--now", NOW).stdout
-    assert "unreported" in text
+    assert "1 unit unreported" in text
 
 
 def test_budgets_fail_closed(cw, repo):

@@ -142,6 +142,7 @@ def test_pnl_by_actor_hand_computed():
         "currency",
         "minorUnits",
         "pricingPolicyId",
+        "pricingPolicy",
         "fx",
         "attribution",
         "rows",
@@ -163,7 +164,7 @@ def test_pnl_by_actor_hand_computed():
         "runs": 1,
         "units": {"total": 2, "attested": 0, "estimated": 1, "unpriced": 0, "unreported": 1},
         "spend": 2.2,
-        "spendState": "unreported",
+        "spendState": "estimated",  # the priced unit was default-priced; coverage says one is missing
         "coverage": 0.5,
         "revenue": 65,
         "net": 62.8,
@@ -172,7 +173,11 @@ def test_pnl_by_actor_hand_computed():
         "unconverted": [],
     }
     assert alice["runs"] == 2 and alice["units"]["total"] == 3
-    assert (alice["spend"], alice["spendState"], alice["coverage"]) == (4.5, "unpriced", 0.666667)
+    assert (alice["spend"], alice["spendState"], alice["coverage"]) == (
+        4.5,
+        "unpriced",
+        1,
+    )  # all 3 reported, one unpriced
     assert (alice["revenue"], alice["net"], alice["netComplete"]) == (65, 60.5, False)
     assert alice["unconverted"] == [
         {
@@ -185,9 +190,15 @@ def test_pnl_by_actor_hand_computed():
     assert len(alice["reasons"]) == 2 and "unpriced" in alice["reasons"][0]
     assert "revenue of 20.00 GBP not converted to USD" in alice["reasons"][1]
     t = p["totals"]
-    assert (t["runs"], t["spend"], t["revenue"], t["net"], t["coverage"]) == (3, 6.7, 130, 123.3, 0.6)
+    assert (t["runs"], t["spend"], t["revenue"], t["net"], t["coverage"]) == (
+        3,
+        6.7,
+        130,
+        123.3,
+        0.8,
+    )  # 4 of 5 reported
     assert t["units"] == {"total": 5, "attested": 2, "estimated": 1, "unpriced": 1, "unreported": 1}
-    assert t["netComplete"] is False and t["spendState"] == "unreported"
+    assert t["netComplete"] is False and t["spendState"] == "unpriced"
     assert t["roundingDifference"] == {"spend": 0, "revenue": 0, "net": 0}
     assert any("not a complete figure" in n for n in p["notes"])
     with pytest.raises(jsonschema.ValidationError):  # the schema is closed: no stray keys in rows
@@ -256,7 +267,7 @@ def test_missing_actor_and_app_and_runs_without_activity():
     spend = [dict(unit("a", "attested", "1.00"), actor=None, app=None)]
     p = validated(pnl(spend=spend, revenue=[], runs=[{"runId": "idle", "actor": "dora", "app": "site"}]))
     assert [(r["key"], r["spendState"], r["coverage"], r["runs"]) for r in p["rows"]] == [
-        ("dora", "none", None, 1),
+        ("dora", "unreported", None, 1),  # no units: nothing reported, coverage n/a
         ("unattributed", "attested", 1, 1),
     ]
     assert validated(pnl("app", spend=spend, revenue=[]))["rows"][0]["key"] == "unknown"
@@ -274,7 +285,7 @@ def test_time_decay_is_named_with_its_half_life():
         now=NOW,
     )
     assert validated(p)["attribution"] == {"model": "time-decay", "halfLifeDays": 7}
-    assert p["rows"] == [] and p["totals"]["spendState"] == "none" and p["totals"]["netComplete"]
+    assert p["rows"] == [] and p["totals"]["spendState"] == "unreported" and p["totals"]["netComplete"]
 
 
 def test_bad_grouping_or_currency_is_a_usage_error():
@@ -307,7 +318,7 @@ def test_text_is_an_aligned_table():
     )
     assert render_pnl_text(p) == "\n".join(
         [
-            "pnl by actor  currency=USD  pricing=p1  attribution=last-touch",
+            "pnl by actor  currency=USD  pricing=p1 (id p1, from caller)  attribution=last-touch",
             "fx: no policy",
             "key    runs  units  spend  state     coverage  revenue   net  complete",
             "alice     1      1   1.50  attested      100%    10.00  8.50  yes",

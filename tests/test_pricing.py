@@ -290,9 +290,25 @@ def test_bundled_policy_keeps_cws_entries_and_says_what_it_is():
         "claude-sonnet-4-5": (3, 15),
         "claude-haiku-4-5": (1, 5),
     }
+    # CW's input and output prices, plus Anthropic's cache prices: 0.1x input (read), 1.25x input (5-minute write)
     for model, (inp, out) in cw_entries.items():
-        assert by_model[model] == [{"model": model, "inputPerMillion": inp, "outputPerMillion": out}]
-    assert doc["defaultPrice"] == {"inputPerMillion": 3, "outputPerMillion": 15}
+        assert by_model[model] == [
+            {
+                "model": model,
+                "inputPerMillion": inp,
+                "outputPerMillion": out,
+                "cacheReadPerMillion": pytest.approx(inp / 10),
+                "cacheWritePerMillion": pytest.approx(inp * 1.25),
+            }
+        ]
+    assert doc["defaultPrice"] == {
+        "inputPerMillion": 3,
+        "outputPerMillion": 15,
+        "cacheReadPerMillion": 0.3,
+        "cacheWritePerMillion": 3.75,
+    }
+    # every entry can price cache tokens: a cache price, or cached tokens inside input (charged at input)
+    assert all("cacheReadPerMillion" in m or m.get("inputIncludesCachedTokens") for m in doc["models"])
     assert any(k.startswith("gpt-") for k in by_model) and any(k.startswith("gemini-") for k in by_model)
     assert all("cacheReadPerMillion" in m for m in doc["models"] if m["model"].startswith("gpt-"))
 
@@ -387,8 +403,8 @@ def test_model_match_is_exact_string_equality():
     assert price_unit(usage(model="5", inputTokens=1), p).basis == "exact"
 
 
-def test_cache_tokens_cws_reading():
-    # CW: cache tokens are on top of input; a missing cache price counts 0.
+def test_cache_tokens_on_top_of_input():
+    # CW's reading: cache tokens are on top of input, each bucket at its own price.
     priced = policy(
         [
             {
@@ -403,9 +419,38 @@ def test_cache_tokens_cws_reading():
     u = usage(model="m", inputTokens=1000, outputTokens=100, cacheReadTokens=2000, cacheWriteTokens=400)
     # 1000*3 + 100*15 + 2000*0.3 + 400*3.75 = 3000 + 1500 + 600 + 1500 = 6600 per million
     assert price_unit(u, priced).cost == Decimal("0.0066")
-    bare = policy([{"model": "m", "inputPerMillion": 3, "outputPerMillion": 15}])
-    assert price_unit(u, bare).cost == Decimal("0.0045")
     assert price_unit(u, priced).tokens == 1100  # cache tokens never join the token total
+
+
+def test_a_bucket_the_entry_cannot_price_is_never_a_silent_zero():
+    # CW priced cache tokens without a cache price at 0 and still called the cost attested.
+    u = usage(model="m", inputTokens=1000, outputTokens=100, cacheReadTokens=2000, cacheWriteTokens=400)
+    bare = policy([{"model": "m", "inputPerMillion": 3, "outputPerMillion": 15}])
+    assert price_unit(u, bare).basis == "unpriced" and price_unit(u, bare).cost is None
+    # without cache tokens the same entry prices exactly: 1000*3 + 100*15 = 4500 per million
+    plain = usage(model="m", inputTokens=1000, outputTokens=100, cacheReadTokens=0)
+    assert price_unit(plain, bare)[:2] == ("exact", Decimal("0.0045"))
+    # a default with cache prices fills the gap, and the unit is estimated:
+    # 1000*3 + 100*15 (entry) + 2000*0.5 + 400*4 (default's cache prices) = 4500 + 1000 + 1600 = 7100
+    with_default = policy(
+        [{"model": "m", "inputPerMillion": 3, "outputPerMillion": 15}],
+        {"inputPerMillion": 9, "outputPerMillion": 99, "cacheReadPerMillion": 0.5, "cacheWritePerMillion": 4},
+    )
+    assert price_unit(u, with_default)[:2] == ("default", Decimal("0.0071"))
+    # a default lacking one of the two cache prices cannot fill the gap
+    half = policy(
+        [{"model": "m", "inputPerMillion": 3, "outputPerMillion": 15}],
+        {"inputPerMillion": 9, "outputPerMillion": 99, "cacheReadPerMillion": 0.5},
+    )
+    assert price_unit(u, half).basis == "unpriced"
+    # a unit priced by the default itself, with a bucket the default has no price for, is unpriced
+    assert price_unit(usage(model="other", inputTokens=1, cacheWriteTokens=5), half).basis == "unpriced"
+    # the cache read price alone suffices when only cache-read tokens are present: 1000*3 + 2000*0.3 = 3600
+    read_only = policy([{"model": "m", "inputPerMillion": 3, "outputPerMillion": 15, "cacheReadPerMillion": 0.3}])
+    assert price_unit(usage(model="m", inputTokens=1000, cacheReadTokens=2000), read_only)[:2] == (
+        "exact",
+        Decimal("0.0036"),
+    )
 
 
 def test_input_includes_cached_tokens_never_counts_twice():

@@ -86,5 +86,5 @@ def test_a_tampered_ledger_is_never_served_from_the_cache(cw, repo):
 def test_another_pricing_policy_is_derived_not_cached(cw, repo):
     _workspace(cw, repo)
     cw.ok("metrics", "show", "a", "--pricing", "default")
-    run = {r["runId"]: r for r in json.loads(_summary(cw))["runs"]}["a"]
-    assert run["cost"]["state"] == "unpriced"  # no policy given: not the cached, priced figure
+    run = {r["runId"]: r for r in json.loads(_summary(cw, "--pricing", "none"))["runs"]}["a"]
+    assert run["cost"]["state"] == "unpriced"  # no policy: not the cached, priced figure

@@ -196,14 +196,14 @@ def reference(repos: list[Path], policy_file: Path | None, limit: int | None) ->
             except CwError as exc:
                 item.error = exc.message
         unreadable.append({"runId": item.run_id, "repo": str(repo), "reason": item.error})
-    return dumps(pool_summary(entries, unreadable, "home", NOW, limit)) + "\n"
+    header = {"name": str(policy_file) if policy_file else "none", "id": policy.id if policy else None, "from": "flag"}
+    return dumps({**pool_summary(entries, unreadable, "home", NOW, limit), "pricingPolicy": header}) + "\n"
 
 
 def summary(cw, ws: dict[str, Any], policy_file: Path | None, limit: int | None) -> str:
     """``cw metrics summary --scope home --json`` as printed."""
     args = ["metrics", "summary", "--scope", "home", "--now", NOW, "--cwd", str(ws["cwd"]), "--json"]
-    if policy_file:
-        args += ["--pricing", str(policy_file)]
+    args += ["--pricing", str(policy_file) if policy_file else "none"]
     if limit is not None:
         args += ["--limit", str(limit)]
     return cw.ok(*args).stdout

@@ -10,24 +10,28 @@ from cw.capabilities.table import CWD, NOW, PRICING, RUN, SCOPE, Capability, Par
 from cw.core import attribution as attr
 from cw.core import ledger
 from cw.core.budget import budget_status, has_budget
+from cw.core.coststate import unit_cost
 from cw.core.currency import format_amount, parse_amount, parse_currency
 from cw.core.fingerprint import run_app
 from cw.core.jsonout import dumps
 from cw.core.metrics import usage_units
 from cw.core.numbers import is_iso_timestamp
 from cw.core.pnl import GROUPINGS, build_pnl, render_pnl_text, revenue_items
-from cw.core.pricing import price_unit
+from cw.core.render import format_policy
 from cw.core.state import check_run_id
 from cw.model.errors import NotFoundError, RefusedError, UsageError
 from cw.shell import sidefiles
-from cw.shell.fxpolicy import load_fx_policy
-from cw.shell.policies import load_pricing_policy
 from cw.shell.scan import iter_runs
 from cw.shell.store import LoadedRun, Store, Update, read_run_dir
 from cw.shell.workspace import Workspace
 
 JSON_OUT = Param("json", "print the payload as JSON", type="boolean", mcp=False)
-FX = Param("fx", "the FX policy for conversions: a file path, or 'default' for the bundled one", metavar="PATH|default")
+FX = Param(
+    "fx",
+    "the FX policy for conversions: a name (default = the bundled one, none = no policy) or a file; "
+    "default: the config's, else the bundled one",
+    metavar="NAME|FILE",
+)
 
 # --- parents ---------------------------------------------------------------------------------------
 
@@ -97,10 +101,7 @@ class DispatchGate:
     """Budget checks ``cw dispatch`` runs inside its lock (policies are loaded before the lock)."""
 
     def policy(self, ws: Workspace, a: dict[str, Any]) -> tuple[Any, Any]:
-        return (
-            load_pricing_policy(a.get("pricing") or "default", ws.process_cwd),
-            load_fx_policy(a.get("fx") or "default", ws.process_cwd),
-        )
+        return ws.pricing(a)[0], ws.fx(a)
 
     def check(self, state: dict[str, Any], policies: tuple[Any, Any], allow_unreported: bool, now: str) -> None:
         if not has_budget(state):
@@ -118,9 +119,8 @@ dispatch_gate = DispatchGate()
 
 def budget(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     loaded = ws.store(a.get("cwd")).read(a["run_id"])
-    policy = load_pricing_policy(a.get("pricing") or "default", ws.process_cwd)
-    fx = load_fx_policy(a.get("fx") or "default", ws.process_cwd)
-    return budget_status(loaded.state, policy, fx, now=ws.now(a.get("now")))
+    policy, header = ws.pricing(a)
+    return {**budget_status(loaded.state, policy, ws.fx(a), now=ws.now(a.get("now"))), "pricingPolicy": header}
 
 
 def _text_budget(p: dict[str, Any]) -> str:
@@ -130,11 +130,12 @@ def _text_budget(p: dict[str, Any]) -> str:
         f"  tokens: spent={tb['spent']} of {tb['limit']}  remaining={tb['remaining']}" if tb else "  tokens: no budget"
     )
     lines.append(
-        f"  cost:   spent={cb['spent']} of {cb['limit']} {cb['currency']}  remaining={cb['remaining']} "
-        f"{cb['currency']}  (pricing {cb['pricingPolicyId'] or 'none'})"
+        f"  cost:   spent={cb['spent']} of {cb['limit']} {cb['currency']}  remaining={cb['remaining']} {cb['currency']}"
         if cb
         else "  cost:   no budget"
     )
+    if "pricingPolicy" in p:
+        lines.append(f"  pricing: {format_policy(p['pricingPolicy'])}")
     d = p["dispatch"]
     lines.append("  dispatch: allowed" if d["allowed"] else "  dispatch: refused")
     lines += [f"    - {r}" for r in d["reasons"]]
@@ -302,14 +303,9 @@ def spend_items(run: dict[str, Any], policy: Any) -> Iterator[dict[str, Any]]:
             "model": model if isinstance(model, str) and model else None,
             "at": usage.get("attestedAt"),
             "currency": currency,
-            "amount": None,
         }
-        if not u.attested:
-            item["state"] = "unreported"
-        else:
-            priced = price_unit(u.usage, policy)
-            item["state"] = {"exact": "attested", "default": "estimated"}.get(priced.basis, "unpriced")
-            item["amount"] = priced.cost
+        priced = unit_cost(u.usage, u.attested, policy)
+        item.update(state=priced.state, amount=priced.cost, tokens=priced.tokens)
         yield item
 
 
@@ -317,10 +313,10 @@ def pnl(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     by = a.get("by") or "actor"
     if by not in GROUPINGS:
         raise UsageError(f'Invalid --by "{by}": expected one of {", ".join(GROUPINGS)}.')
-    currency = parse_currency(a.get("currency") or "USD", flag="--currency")
+    currency = parse_currency(ws.currency(a), flag="--currency")
     model = attr.parse_attribution_model(a.get("attribution"), a.get("half_life"))
-    policy = load_pricing_policy(a.get("pricing") or "default", ws.process_cwd)
-    fx = load_fx_policy(a.get("fx") or "default", ws.process_cwd)
+    policy, header = ws.pricing(a)
+    fx = ws.fx(a)
     now = ws.now(a.get("now"))
     spend: list[dict[str, Any]] = []
     nodes: dict[str, attr.RunNode] = {}
@@ -372,6 +368,7 @@ def pnl(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
         runs=runs,
         refused=refused,
         unreadable=unreadable,
+        pricing=header,
     )
 
 
@@ -491,7 +488,7 @@ CAPABILITIES: tuple[Capability, ...] = (
                 choices=GROUPINGS,
                 default="actor",
             ),
-            Param("currency", "reporting currency", default="USD", metavar="CODE"),
+            Param("currency", "reporting currency (default: the config's, else USD)", metavar="CODE"),
             FX,
             PRICING,
             Param("attribution", "how revenue is shared along parent runs", choices=attr.MODELS, default="last-touch"),

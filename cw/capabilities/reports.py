@@ -22,7 +22,6 @@ from cw.core.summary import RunEntry, newest_key, parse_limit, pool_summary, run
 from cw.model.errors import CwError, LedgerError, UsageError
 from cw.shell import registry, sidefiles, summary_cache
 from cw.shell.fastload import read_summary_state
-from cw.shell.policies import load_pricing_policy
 from cw.shell.scan import ScannedRun, iter_run_dirs, load_scanned
 from cw.shell.workspace import Progress, Workspace
 
@@ -75,11 +74,12 @@ def metrics_show(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
             hint="cw run list",
         )
     loaded = ws.store(a.get("cwd")).read(a["run_id"])
-    policy = load_pricing_policy(a.get("pricing"), ws.process_cwd)
+    policy, header = ws.pricing(a)
     report = pin_valid(
         derive_report(loaded.state, ws.now(a.get("now")), policy, telemetry=sidefiles.read_telemetry(loaded.dir))
     )
     report.update(_revenue_keys(loaded.dir, loaded.state, report["cost"]))
+    report["pricingPolicy"] = header
     if not ws.read_only:
         item = ScannedRun(loaded.dir.parent.parent.parent, loaded.run_id, loaded.dir, loaded.state, None)
         try:
@@ -264,12 +264,12 @@ def metrics_summary(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     scope = "home" if a.get("scope") == "home" else "repo"
     now = ws.now(a.get("now"))
     run_dirs = list(iter_run_dirs(ws, scope, a.get("cwd")))
-    policy = load_pricing_policy(a.get("pricing"), ws.process_cwd)
+    policy, header = ws.pricing(a)
     progress = ws.progress("reading runs", len(run_dirs))
     try:
         with _gc_paused():
             entries, unreadable, omitted = _summary_runs(run_dirs, policy, now, limit, progress)
-            return pool_summary(entries, unreadable, scope, now, limit, omitted=omitted)
+            return {**pool_summary(entries, unreadable, scope, now, limit, omitted=omitted), "pricingPolicy": header}
     finally:
         progress.close()
 

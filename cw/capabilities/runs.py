@@ -544,11 +544,15 @@ CAPABILITIES = (
                 "dispatch although completed work has no attested usage (budgeted runs)",
                 type="boolean",
             ),
-            Param("pricing", "pricing policy for a cost budget (default: the bundled one)", metavar="PATH|default"),
+            Param(
+                "pricing",
+                "pricing policy for a cost budget (default: the config's, else the bundled one)",
+                metavar="NAME|FILE",
+            ),
             Param(
                 "fx",
-                "FX policy for a cost budget in another currency (default: the bundled one)",
-                metavar="PATH|default",
+                "FX policy for a cost budget in another currency (default: the config's, else the bundled one)",
+                metavar="NAME|FILE",
             ),
             CWD,
             JSON_OUT,

@@ -123,4 +123,9 @@ SCOPE = Param(
     choices=("repo", "home"),
     default="repo",
 )
-PRICING = Param("pricing", "the pricing policy: a file path, or 'default' for the bundled one", metavar="PATH|default")
+PRICING = Param(
+    "pricing",
+    "the pricing policy: a name (default = the bundled one, none = no policy) or a file; "
+    "default: the config's, else the bundled one",
+    metavar="NAME|FILE",
+)

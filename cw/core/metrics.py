@@ -28,6 +28,7 @@ import hashlib
 from decimal import Decimal, localcontext
 from typing import Any, NamedTuple
 
+from cw.core.coststate import cost_state, count_states, unit_cost
 from cw.core.fingerprint import (
     MISSING,
     js_get,
@@ -39,7 +40,7 @@ from cw.core.fingerprint import (
     source_fingerprint,
 )
 from cw.core.numbers import as_int_if_integral, cu_key, duration_ms, js_round, money_out, round6, round6_decimal
-from cw.core.pricing import MONEY_CONTEXT, PricingPolicy, price_unit, token_number, token_total
+from cw.core.pricing import MONEY_CONTEXT, PricingPolicy, token_number, token_total
 
 METRICS_SCHEMA_VERSION = 1
 
@@ -259,22 +260,23 @@ def derive_cost(attested: list[Unit], policy: PricingPolicy | None) -> dict[str,
         }
     exact_sum = Decimal(0)
     default_sum = Decimal(0)
-    used_exact = used_default = any_unpriced = False
+    used_exact = used_default = False
     priced_tokens: int | float = 0
     attested_tokens: int | float = 0
     unpriced: list[Any] = []
+    states: list[str] = []
     with localcontext(MONEY_CONTEXT):
         for u in attested:
-            p = price_unit(u.usage, policy)
+            p = unit_cost(u.usage, True, policy)
+            states.append(p.state)
             attested_tokens += p.tokens
-            if p.basis == "unpriced":
-                any_unpriced = True
+            if p.state == "unpriced":
                 if js_truthy(p.model):
                     unpriced.append(p.model)
                 continue
             priced_tokens += p.tokens
             assert p.cost is not None  # a priced unit always has a cost
-            if p.basis == "exact":
+            if p.state == "attested":
                 exact_sum += p.cost
                 used_exact = True
             else:
@@ -284,12 +286,7 @@ def derive_cost(attested: list[Unit], policy: PricingPolicy | None) -> dict[str,
                     unpriced.append(p.model)
         attested_usd = money_out(round6_decimal(exact_sum)) if used_exact else None
         estimated_usd = money_out(round6_decimal(default_sum)) if used_default else None
-    if priced_tokens == 0 or any_unpriced:
-        state = "unpriced"
-    elif used_default:
-        state = "estimated"
-    else:
-        state = "attested"
+    state = cost_state(count_states(states), priced_tokens=priced_tokens)
     notes = []
     if used_default:
         notes.append(NOTE_DEFAULT)

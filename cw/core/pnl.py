@@ -21,10 +21,11 @@ model earns, has its own ``(revenue)`` row):
   totals row counts distinct runs overall, so rows can add up to more);
 * ``units``: ``{total, attested, estimated, unpriced, unreported}``;
 * ``spend``: priced units converted to the reporting currency;
-  ``spendState``: ``unreported`` if any unit is unreported, else ``unpriced``
-  if any is unpriced, else ``estimated`` if any is default-priced, else
-  ``attested``; ``none`` for a row without units (spend 0);
-  ``coverage``: priced units / units (``round6``), null without units;
+  ``spendState`` and ``coverage``: the cost state and coverage of the row's
+  units by the rules of ``cw.core.coststate`` (the same words and rules as
+  ``metrics``: ``unreported`` when no unit has recorded usage, a row
+  without units included; coverage = reported units / units, null without
+  units);
 * ``revenue``: attributed net revenue (booked − reversed), converted;
 * ``net`` = revenue − spend, over what could be converted;
 * ``netComplete``: false when any unit is unreported or unpriced or any
@@ -55,13 +56,15 @@ from decimal import Decimal
 from typing import Any
 
 from cw.core.attribution import AttributionModel, RunNode, attribute
+from cw.core.coststate import UNIT_STATES, complete, cost_state, coverage
 from cw.core.currency import minor_units, parse_currency, round_money
 from cw.core.fx import FxPolicy, convert, policy_header
 from cw.core.ledger import bookings
-from cw.core.numbers import money_out, round6, to_fixed
+from cw.core.numbers import money_out, to_fixed
+from cw.core.render import format_policy
 from cw.model.errors import UsageError
 
-SPEND_STATES = ("attested", "estimated", "unpriced", "unreported")
+SPEND_STATES = UNIT_STATES
 GROUPINGS = ("actor", "app", "run", "model")
 _PRICED = ("attested", "estimated")
 
@@ -110,6 +113,7 @@ class _Acc:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SPEND_STATES, 0))
     spend: Decimal = Decimal(0)
     revenue: Decimal = Decimal(0)
+    priced_tokens: int | float | None = 0  # None once a priced item came without a token count
     # (side, currency) -> [original amount, {reasons}]
     unconverted: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
 
@@ -135,15 +139,6 @@ def _key(item: Mapping[str, Any], by: str) -> str:
     return item.get("actor") or "unattributed"
 
 
-def _spend_state(counts: Mapping[str, int]) -> str:
-    if not sum(counts.values()):
-        return "none"
-    for state in ("unreported", "unpriced", "estimated"):
-        if counts[state]:
-            return state
-    return "attested"
-
-
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
@@ -151,7 +146,7 @@ def _plural(n: int, word: str) -> str:
 def _row_fields(acc: _Acc, currency: str) -> dict[str, Any]:
     counts = acc.counts
     total_units = sum(counts.values())
-    priced = counts["attested"] + counts["estimated"]
+    state = cost_state(counts, priced_tokens=acc.priced_tokens)
     reasons: list[str] = []
     if counts["unreported"]:
         reasons.append(
@@ -163,6 +158,8 @@ def _row_fields(acc: _Acc, currency: str) -> dict[str, Any]:
             f"{_plural(counts['unpriced'], 'unit')} unpriced: no pricing policy entry "
             "(and no default) covers the model, so the cost is left out"
         )
+    if not complete(counts, state) and not counts["unreported"] and not counts["unpriced"]:
+        reasons.append("the priced units carry no tokens, so nothing measurable was priced")
     unconverted = []
     for (side, cur), (amount, why) in sorted(acc.unconverted.items()):
         because = "; ".join(sorted(why))
@@ -172,8 +169,8 @@ def _row_fields(acc: _Acc, currency: str) -> dict[str, Any]:
         "runs": len(acc.run_ids),
         "units": {"total": total_units, **counts},
         "spend": money_out(round_money(acc.spend, currency)),
-        "spendState": _spend_state(counts),
-        "coverage": round6(priced / total_units) if total_units else None,
+        "spendState": state,
+        "coverage": coverage(counts),
         "revenue": money_out(round_money(acc.revenue, currency)),
         "net": money_out(round_money(acc.net, currency)),
         "netComplete": not reasons,
@@ -195,6 +192,7 @@ def build_pnl(
     runs: Iterable[Mapping[str, Any]] | None = None,
     refused: Iterable[Mapping[str, Any]] = (),
     unreadable: Iterable[Mapping[str, Any]] = (),
+    pricing: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The P&L payload (``schemas/pnl.schema.json``).
 
@@ -205,7 +203,8 @@ def build_pnl(
     units or revenue appear and count too. ``refused`` lists runs whose ledger
     does not verify (``{runId, repo, actor, app, reason}``): their revenue is
     left out (fail closed), and their row and the totals are marked not
-    complete. ``unreadable`` lists runs that could not be read at all
+    complete. ``pricing`` is the header naming the pricing policy used
+    (``{name, id, from}``). ``unreadable`` lists runs that could not be read at all
     (``{runId, repo, reason}``); both lists end the payload. ``revenue_items`` must come from
     ``revenue_items()`` with the same ``attribution`` model.
     """
@@ -229,8 +228,11 @@ def build_pnl(
         if state not in SPEND_STATES:
             raise ValueError(f"unknown spend state {state!r}")
         pair = accs(item)
+        tokens = item.get("tokens")
         for acc in pair:
             acc.counts[state] += 1
+            if state in _PRICED:
+                acc.priced_tokens = None if tokens is None or acc.priced_tokens is None else acc.priced_tokens + tokens
         if state not in _PRICED:
             continue
         amount = item["amount"]
@@ -305,6 +307,9 @@ def build_pnl(
         "currency": cur,
         "minorUnits": places,
         "pricingPolicyId": pricing_policy_id,
+        "pricingPolicy": dict(pricing)
+        if pricing is not None
+        else {"name": pricing_policy_id or "none", "id": pricing_policy_id, "from": "caller"},
         "fx": policy_header(fx_policy, legs),
         "attribution": attribution.header(),
         "rows": row_payloads,
@@ -343,9 +348,10 @@ def render_pnl_text(payload: Mapping[str, Any]) -> str:
     cur = payload["currency"]
     att = payload["attribution"]
     model = att["model"] + (f" (half-life {att['halfLifeDays']}d)" if "halfLifeDays" in att else "")
-    lines = [
-        f"pnl by {payload['by']}  currency={cur}  pricing={payload['pricingPolicyId'] or '-'}  attribution={model}"
-    ]
+    pricing = (
+        format_policy(payload["pricingPolicy"]) if "pricingPolicy" in payload else payload["pricingPolicyId"] or "-"
+    )
+    lines = [f"pnl by {payload['by']}  currency={cur}  pricing={pricing}  attribution={model}"]
     fx = payload["fx"]
     rates = ", ".join(f"{r['date']} {r['currency']} {r['perBase']}" for r in fx["ratesUsed"])
     if fx["policyId"]:

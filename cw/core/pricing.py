@@ -45,8 +45,10 @@ How one unit is priced (``price_unit``):
   the input price applies only to ``inputTokens - cacheRead - cacheWrite``
   (never below 0) and the cache tokens are priced at the cache prices, never
   twice. A cache price the entry leaves out then falls back to the input
-  price, so included cache tokens are never free by omission. When false, a
-  missing cache price counts 0, as CW does.
+  price, so included cache tokens are never free by omission. When false,
+  cache tokens the entry has no price for are never priced at 0 (CW's
+  reading): ``defaultPrice`` prices them (``default``) or the unit is
+  ``unpriced`` (see ``price_unit``).
 * ``outputIncludesReasoningTokens`` (default true): ``reasoningTokens`` are
   already inside ``outputTokens`` and are informational. When false they are
   priced on top, at ``reasoningPerMillion`` if given, else the output price.
@@ -243,8 +245,56 @@ def usage_cost(usage: Any, price: Price) -> Decimal:
     return total.scaleb(-6, MONEY_CONTEXT)
 
 
+def missing_buckets(usage: Any, price: Price) -> tuple[str, ...]:
+    """The cache buckets ``usage`` has tokens in that ``price`` has no price for.
+
+    With ``inputIncludesCachedTokens`` a missing cache price falls back to the
+    input price, so nothing is missing; otherwise a bucket with tokens and no
+    price cannot be priced (CW counted it 0).
+    """
+    if price.input_includes_cached_tokens or not isinstance(usage, dict):
+        return ()
+    out = []
+    if price.cache_read_per_million is None and to_decimal(usage.get("cacheReadTokens")) > 0:
+        out.append("cacheReadTokens")
+    if price.cache_write_per_million is None and to_decimal(usage.get("cacheWriteTokens")) > 0:
+        out.append("cacheWriteTokens")
+    return tuple(out)
+
+
+def _default_cache_price(default: Price, which: str) -> Decimal | None:
+    """The default's price for a cache bucket (its input price when it includes cached tokens), or None."""
+    value = default.cache_read_per_million if which == "read" else default.cache_write_per_million
+    if value is None and default.input_includes_cached_tokens:
+        return default.input_per_million
+    return value
+
+
+def _fill_from(price: Price, default: Price | None, missing: tuple[str, ...]) -> Price | None:
+    """``price`` with its missing cache prices taken from ``default``, or None when the default lacks one too."""
+    if default is None:
+        return None
+    fields = {f: getattr(price, f) for f in Price.__struct_fields__}
+    for bucket, which, attr in (
+        ("cacheReadTokens", "read", "cache_read_per_million"),
+        ("cacheWriteTokens", "write", "cache_write_per_million"),
+    ):
+        if bucket in missing:
+            value = _default_cache_price(default, which)
+            if value is None:
+                return None
+            fields[attr] = value
+    return Price(**fields)
+
+
 def price_unit(usage: Any, policy: PricingPolicy | None) -> UnitPrice:
-    """Price one attested usage record: the exact entry in force, else the default, else unpriced."""
+    """Price one attested usage record: the exact entry in force, else the default, else unpriced.
+
+    Token buckets count too: cache tokens the exact entry has no price for
+    are priced by ``defaultPrice`` when it has one (the unit is then
+    ``default``, reported as estimated), else the unit is unpriced; a
+    default-priced unit with an unpriceable bucket is unpriced.
+    """
     tokens = token_total(usage)
     model = usage.get("model") if isinstance(usage, dict) else None
     if policy is None:
@@ -253,7 +303,13 @@ def price_unit(usage: Any, policy: PricingPolicy | None) -> UnitPrice:
     price: Price | None = entry if entry is not None else policy.default_price
     if price is None:
         return UnitPrice("unpriced", None, tokens, model, None)
-    return UnitPrice("exact" if entry is not None else "default", usage_cost(usage, price), tokens, model, price)
+    missing = missing_buckets(usage, price)
+    if not missing:
+        return UnitPrice("exact" if entry is not None else "default", usage_cost(usage, price), tokens, model, price)
+    filled = _fill_from(price, policy.default_price, missing) if entry is not None else None
+    if filled is None:
+        return UnitPrice("unpriced", None, tokens, model, None)
+    return UnitPrice("default", usage_cost(usage, filled), tokens, model, filled)
 
 
 # ---------------------------------------------------------------------------

@@ -44,6 +44,14 @@ def format_cost(c: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
+def format_policy(header: Any) -> str:
+    """``default (id bundled-2026-11, from built-in)``: the pricing policy an output used and why."""
+    if not isinstance(header, dict):
+        return "-"
+    ident = header.get("id")
+    return f"{header.get('name')} (id {ident or '-'}, from {header.get('from')})"
+
+
 def format_coverage(cov: Any) -> str:
     """``67%`` or ``n/a``."""
     return "n/a" if cov is None else f"{to_fixed(cov * 100, 0)}%"
@@ -73,6 +81,8 @@ def render_report_text(report: dict[str, Any]) -> str:
         f"out={js_number(u['outputTokens'])} total={js_number(u['totalTokens'])}",
         f"  cost:  {format_cost(report['cost'])}",
     ]
+    if "pricingPolicy" in report:
+        lines.append(f"  pricing: {format_policy(report['pricingPolicy'])}")
     if u["models"]:
         lines.append("  models: " + ", ".join(js_string(m) for m in u["models"]))
     lines.append(f"  next: {report['nextAction']}")
@@ -94,6 +104,8 @@ def render_summary_text(summary: dict[str, Any]) -> str:
         f"tokens total={js_number(u['totalTokens'])}",
         f"  cost:  {format_cost(summary['cost'])}",
     ]
+    if "pricingPolicy" in summary:
+        lines.append(f"  pricing: {format_policy(summary['pricingPolicy'])}")
     for g in summary["byApp"]:
         lines.append(
             f"  app {js_string(g['key'])}: runs={g['runCount']} "

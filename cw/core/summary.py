@@ -38,6 +38,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from cw.core.coststate import pool_states
 from cw.core.fingerprint import MISSING, js_json, js_string, js_truthy
 from cw.core.metrics import METRICS_SCHEMA_VERSION, distinct_sorted, rate_metric
 from cw.core.numbers import as_int_if_integral, cu_key, money_out, round6, round6_decimal
@@ -183,7 +184,7 @@ def pool_cost(costs: list[dict[str, Any]]) -> dict[str, Any]:
     estimated_usd: Decimal | None = None
     unpriced: list[Any] = []
     policy_id: Any = MISSING
-    states = set()
+    states: list[Any] = []
     for c in costs:
         if c.get("attestedUsd") is not None:
             attested_usd = round6_decimal(MONEY_CONTEXT.add(attested_usd or Decimal(0), _money(c["attestedUsd"])))
@@ -192,16 +193,8 @@ def pool_cost(costs: list[dict[str, Any]]) -> dict[str, Any]:
         unpriced.extend(c.get("unpricedModels") or ())
         if js_truthy(c.get("policyId")):
             policy_id = c["policyId"]
-        states.add(c.get("state"))
-    states.discard("unreported")
-    if not states:
-        state = "unreported"
-    elif "unpriced" in states:
-        state = "unpriced"
-    elif "estimated" in states:
-        state = "estimated"
-    else:
-        state = "attested"
+        states.append(c.get("state"))
+    state = pool_states(states)
     pooled: dict[str, Any] = {
         "state": state,
         "currency": currency,

@@ -1,6 +1,6 @@
 """Loading an FX policy file (the checking itself is ``cw.core.fx.validate_fx_policy``).
 
-Value resolution, as for pricing policies: ``None`` or ``""`` -> no policy;
+Value resolution, as for pricing policies: ``None``, ``""`` or ``none`` -> no policy;
 ``default`` or ``bundled`` -> the policy bundled with cw
 (``manifest/fx.policy.json``), from any working directory; anything else ->
 a path resolved against the process working directory.
@@ -49,7 +49,7 @@ def resolve_fx_policy_path(value: str, process_cwd: str | os.PathLike[str]) -> P
 
 def load_fx_policy(value: str | None, process_cwd: str | os.PathLike[str]) -> FxPolicy | None:
     """Load and validate the FX policy ``value`` names, or None when no policy was asked for."""
-    if value is None or value == "":
+    if value is None or value == "" or value == "none":
         return None
     path = resolve_fx_policy_path(value, process_cwd)
     try:

@@ -38,10 +38,15 @@ def _pricing_validator() -> Any:
     return Draft202012Validator(schema(PRICING_SCHEMA))
 
 
+#: Policies chosen by name rather than by file (``none``: no policy, CW's default).
+NAMED_PRICING = {"default": BUNDLED_PRICING, "bundled": BUNDLED_PRICING}
+NO_POLICY = "none"
+
+
 def resolve_pricing_path(value: str, process_cwd: Path) -> Path:
-    """``default``/``bundled`` -> the bundled policy; anything else resolved against the process cwd."""
-    if value in ("default", "bundled"):
-        return manifest_path(BUNDLED_PRICING)
+    """A policy name -> its bundled file; anything else resolved against ``process_cwd``."""
+    if value in NAMED_PRICING:
+        return manifest_path(NAMED_PRICING[value])
     check_path_text(value, "--pricing")
     return Path(os.path.normpath(os.path.join(process_cwd, value)))
 
@@ -56,12 +61,12 @@ def _json_path(parts: Any) -> str:
 def load_pricing_policy(value: Any, process_cwd: Path) -> PricingPolicy | None:
     """The policy ``--pricing <value>`` names, or None when no policy was asked for.
 
-    ``None`` or ``""`` -> no policy; a non-string value is read as JavaScript's
+    ``None``, ``""`` or ``none`` -> no policy; a non-string value is read as JavaScript's
     ``String(value)`` would print it (a bare flag ``True`` is the path ``true``). Errors are ``PolicyError`` with CW's
     messages for a missing file, invalid JSON and a wrong top-level shape,
     and ``Invalid pricing policy <file>: <field> ...`` for a bad field.
     """
-    if value is None or value == "":
+    if value is None or value == "" or value == NO_POLICY:
         return None
     path = resolve_pricing_path(value if isinstance(value, str) else js_string(value), process_cwd)
     shown = str(path)

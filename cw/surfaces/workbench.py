@@ -49,7 +49,7 @@ from cw.capabilities.table import Capability
 from cw.core.currency import is_currency, round_money
 from cw.core.jsonout import dumps, dumps_compact
 from cw.core.numbers import js_number, to_fixed
-from cw.core.render import format_coverage, format_ms, format_rate
+from cw.core.render import format_coverage, format_ms, format_policy, format_rate
 from cw.model.errors import CwError, NotFoundError, UsageError
 from cw.shell.scan import scope_repos
 from cw.shell.workspace import Workspace
@@ -307,9 +307,17 @@ def stylesheet() -> bytes:
 NAV = (("/", "Runs", "runs"), ("/summary", "Summary", "summary"), ("/pnl", "P&L", "pnl"), ("/api", "API", "api"))
 
 
+def pricing_label(wb: Workbench) -> str:
+    """The pricing policy the pages use (the workbench's --pricing over the config), as the CLI names it."""
+    try:
+        return format_policy(wb.ws.pricing({"pricing": wb.pricing, "cwd": wb.cwd})[1])
+    except CwError as exc:
+        return f"unusable: {exc.message}"
+
+
 def layout(wb: Workbench, title: str, here: str, body: str) -> str:
     nav = "".join(link(href, text, "here" if key == here else "") for href, text, key in NAV)
-    where = f"scope={wb.scope} · pricing={wb.pricing or 'none'} · read-only"
+    where = f"scope={wb.scope} · pricing={pricing_label(wb)} · read-only"
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -541,7 +549,7 @@ def metrics_panels(report: dict[str, Any]) -> str:
                 coverage("usage.coverage", u["coverage"]),
                 f"{esc(js_number(u['attestedUnits']))} of {esc(js_number(u['units']))} units attested",
             ),
-            card("Cost state", badge("cost.state", c["state"]), esc(c.get("policyId") or "no pricing policy")),
+            card("Cost state", badge("cost.state", c["state"]), esc(format_policy(report.get("pricingPolicy")))),
         ]
     )
     durations = table(
@@ -570,7 +578,7 @@ def metrics_panels(report: dict[str, Any]) -> str:
             "<tr><th>Estimated</th>" + td(cost_amount("cost.estimatedUsd", c.get("estimatedUsd"), c)) + "</tr>",
             "<tr><th>Priced coverage</th>" + td(coverage("cost.pricedCoverage", c.get("pricedCoverage"))) + "</tr>",
             "<tr><th>Unpriced models</th>" + td(esc(unpriced), "mono") + "</tr>",
-            "<tr><th>Policy</th>" + td(esc(c.get("policyId") or "none"), "mono") + "</tr>",
+            "<tr><th>Policy</th>" + td(esc(format_policy(report.get("pricingPolicy"))), "mono") + "</tr>",
         ],
         "",
     )
@@ -912,7 +920,7 @@ def summary_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
     )
     body = (
         f'<h1>Summary</h1><p class="sub">Pooled over every run in scope <strong>{esc(s["scope"])}</strong>'
-        f' · pricing {esc(c.get("policyId") or wb.pricing or "none")}</p><div class="cards">{cards}</div>'
+        f' · pricing {esc(format_policy(s.get("pricingPolicy")))}</p><div class="cards">{cards}</div>'
         + "".join(sections)
     )
     return layout(wb, "Summary", "summary", payload_block("metrics.summary", {}, body))
@@ -1015,7 +1023,7 @@ def pnl_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
     tabs = " · ".join(f"<strong>{esc(c)}</strong>" if c == by else link(f"/pnl?by={quote(c)}", c) for c in choices)
     body = (
         f'<h1>P&amp;L by {esc(by)}</h1><p class="sub">{shown("currency", cur, cur)} · pricing '
-        f"{esc(pnl.get('pricingPolicyId') or 'none')} · attribution "
+        f"{esc(format_policy(pnl.get('pricingPolicy')))} · attribution "
         f"{esc((pnl.get('attribution') or {}).get('model', ''))} · {esc(fx_text)}"
         f'{" · group by " + tabs if tabs else ""}</p>{left_out}<div class="charts">{"".join(charts)}</div>'
         '<section class="panel"><h2>Table</h2>'
