@@ -10,18 +10,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from cw.core.actor import resolve_actor
-from cw.core.fx import FxPolicy
 from cw.core.numbers import iso_from_ms
-from cw.core.pricing import PricingPolicy
 from cw.model.errors import UsageError
 from cw.shell import paths
-from cw.shell.config import Config, load_config
-from cw.shell.fxpolicy import load_fx_policy
-from cw.shell.policies import NAMED_PRICING, NO_POLICY, load_pricing_policy, resolve_pricing_path
 from cw.shell.store import DEFAULT_LOCK_TIMEOUT, Store
+
+if TYPE_CHECKING:  # policies are loaded on first use: most verbs never price anything
+    from cw.core.fx import FxPolicy
+    from cw.core.pricing import PricingPolicy
+    from cw.shell.config import Config
 
 
 def system_now() -> str:
@@ -110,10 +110,14 @@ class Workspace:
 
     def config(self, cwd: str | None) -> Config:
         """The effective settings for a command run in the repo ``cwd`` names (see ``cw.shell.config``)."""
+        from cw.shell.config import load_config
+
         return load_config(self.home, self.repo(cwd))
 
     def pricing(self, a: Mapping[str, Any]) -> tuple[PricingPolicy | None, dict[str, Any]]:
         """The pricing policy for a verb's arguments ``a`` (``--pricing`` over the config) and its header."""
+        from cw.shell.policies import NAMED_PRICING, NO_POLICY, load_pricing_policy, resolve_pricing_path
+
         setting = self.config(a.get("cwd")).get("pricing", a.get("pricing"))
         policy = load_pricing_policy(setting.value, setting.base or self.process_cwd)
         named = setting.value in NAMED_PRICING or setting.value == NO_POLICY
@@ -122,6 +126,8 @@ class Workspace:
 
     def fx(self, a: Mapping[str, Any]) -> FxPolicy | None:
         """The FX policy for a verb's arguments ``a`` (``--fx`` over the config)."""
+        from cw.shell.fxpolicy import load_fx_policy
+
         setting = self.config(a.get("cwd")).get("fx", a.get("fx"))
         return load_fx_policy(setting.value, setting.base or self.process_cwd)
 
