@@ -510,8 +510,9 @@ def test_empty_run_shows_n_a_and_unreported_never_zero(world):
 
 
 def test_unpriced_cost_is_shown_as_unpriced(world):
-    with running() as server:  # no pricing policy: attested usage is unpriced
+    with running(pricing="none") as server:  # no pricing policy: attested usage is unpriced
         page = check_page_against_api(server, "/run/build-1")
+        assert "pricing=none (id -, from flag)" in get_ok(server, "/")  # the header names what the pages use
     by_path = {f["path"]: f for f in page.fields if f["block"][0] == "metrics.show"}
     assert by_path["cost.state"]["text"] == "unpriced"
     assert by_path["cost.attestedUsd"]["text"] == "unpriced"
