@@ -10,7 +10,7 @@ memberships, the 16 ``paths`` keys, and on some runs parent links, a cost
 budget and a hash-chained revenue ledger (built with ``cw.core.ledger``, with
 its ``revenue.head.json``, so it verifies). The state is encoded with the
 store's own encoder (2-space JSON, as ``cw`` writes it), so a typical run is
-about 200 KB.
+about 220 KB (14 tasks, 6 workers).
 
 A few runs per thousand are unreadable on purpose (invalid JSON, a future
 ``schemaVersion``) so that the summary's refusal path is part of the work.
@@ -82,6 +82,12 @@ PROMPT = (
     "Review the change set against the checklist in the task file, cite every finding with a file "
     "and line, and report in a cw:result block. "
 )
+# Hosts paste the task's context into its prompt: that is most of a real run's bytes (and none of what
+# the summary reads). These sizes give runs of about 220 KB with 14 tasks and 6 workers, and 13.7 MB
+# for the run with 1,000 tasks and 1,000 workers.
+PROMPT_BYTES = 13_700
+BIG_PROMPT_BYTES = 10_300
+CONTEXT = "Context: the diff hunk, the surrounding functions and the reviewer notes follow. " * 200
 
 
 @dataclass
@@ -145,7 +151,14 @@ def _node(rid: str, kind: str, task_id: str, status: str, at: str, worker_id: st
 
 
 def build_state(
-    run_id: str, repo: Path, rng: random.Random, *, n_tasks: int, created_ms: int, n_workers: int | None = None
+    run_id: str,
+    repo: Path,
+    rng: random.Random,
+    *,
+    n_tasks: int,
+    created_ms: int,
+    n_workers: int | None = None,
+    prompt_bytes: int = PROMPT_BYTES,
 ) -> dict[str, Any]:
     """One run's state document, as cw's verbs leave it after a busy day.
 
@@ -177,8 +190,10 @@ def build_state(
             "phase": "main",
             "createdAt": _iso(created_ms + i),
             "backendId": backend,
-            "prompt": PROMPT + f"Scope: module {i % 17}.",
+            "prompt": (PROMPT + f"Scope: module {i % 17}. " + CONTEXT)[: max(prompt_bytes, len(PROMPT))],
         }
+        if want_workers is not None and len(workers) >= want_workers:
+            status = task["status"] = "pending"  # no worker left to run it
         if status == "pending":
             tasks.append(task)
             continue
@@ -433,9 +448,20 @@ def write_run(repo: Path, state: dict[str, Any], head: bytes | None = None, raw:
 
 
 def build_workspace(
-    root: Path, *, repos: int, runs_per_repo: int, seed: int = 7, min_tasks: int = 40, max_tasks: int = 72
+    root: Path,
+    *,
+    repos: int,
+    runs_per_repo: int,
+    seed: int = 7,
+    min_tasks: int = 14,
+    max_tasks: int = 14,
+    workers: int | None = 6,
+    prompt_bytes: int = PROMPT_BYTES,
 ) -> Workspace:
-    """``repos`` repos under ``root`` with ``runs_per_repo`` runs each (about 200 KB of state per run)."""
+    """``repos`` repos under ``root`` with ``runs_per_repo`` runs each (about 220 KB of state per run).
+
+    By default every run has 14 tasks and 6 workers (``workers=None``: one per dispatched task plus retries).
+    """
     rng = random.Random(seed)
     repo_paths: list[Path] = []
     run_dirs: list[Path] = []
@@ -446,7 +472,10 @@ def build_workspace(
         for i in range(runs_per_repo):
             created = BASE_MS + (i * 37 + r * 11) * 600_000 + rng.randint(0, 599_999)
             rid = f"{rng.choice(APPS)}-{r:02d}-{i:05d}"
-            state = build_state(rid, repo, rng, n_tasks=rng.randint(min_tasks, max_tasks), created_ms=created)
+            n_tasks = rng.randint(min_tasks, max_tasks)
+            state = build_state(
+                rid, repo, rng, n_tasks=n_tasks, created_ms=created, n_workers=workers, prompt_bytes=prompt_bytes
+            )
             head = _add_money(state, rng, earlier)
             raw = None
             if i % 500 == 250:  # an interrupted copy: not JSON
@@ -469,7 +498,9 @@ def register(home: Path, repos: list[Path], added_at: str = "2026-09-01T00:00:00
 def write_big_run(repo: Path, *, tasks: int = 1000, workers: int = 1000, seed: int = 11) -> Path:
     """One run with ``tasks`` tasks and exactly ``workers`` workers (for ``cw metrics show``)."""
     rng = random.Random(seed)
-    state = build_state("big-run", repo, rng, n_tasks=tasks, created_ms=BASE_MS, n_workers=workers)
+    state = build_state(
+        "big-run", repo, rng, n_tasks=tasks, created_ms=BASE_MS, n_workers=workers, prompt_bytes=BIG_PROMPT_BYTES
+    )
     return write_run(repo, state)
 
 

@@ -190,8 +190,8 @@ def _apply(repo: Path, tamper: Tamper) -> None:
 
 
 def _source_files(repo: Path) -> dict[str, bytes]:
-    """Every file but the derived ones (the snapshot and summary cache ``metrics show`` rewrites by design)."""
-    derived = ("metrics-report.json", "summary-cache.json")  # what metrics show rebuilds beside the run
+    """Every file but the derived one (the snapshot ``metrics show`` rewrites by design)."""
+    derived = ("metrics-report.json",)  # what metrics show rebuilds beside the run
     return {k: v for k, v in tree_bytes(repo).items() if not k.endswith(derived)}
 
 

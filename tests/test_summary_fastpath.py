@@ -358,17 +358,17 @@ def test_a_valid_snapshot_never_stands_in_for_the_state(cw, workspace, tmp_path)
 def test_a_run_changed_between_ranking_and_deriving_is_read_again(cw, workspace, monkeypatch):
     """--limit ranks every run first; if a kept run changed before it is derived, one plain pass decides."""
     want = reference(workspace["repos"], DEF, 3)
-    real = fastload.read_summary_state
+    real = fastload.read_summary_state_core
     seen: dict[str, int] = {}
 
-    def changes_once(d: Path) -> dict[str, Any]:
-        state = real(d)
+    def changes_once(d: Path) -> tuple[dict[str, Any], bool]:
+        state, core = real(d)
         seen[state["id"]] = seen.get(state["id"], 0) + 1
         if state["id"] == "fixture-run" and seen["fixture-run"] == 1:
             state = {**state, "createdAt": "2099-01-01T00:00:00.000Z"}  # ranks first, then reads otherwise
-        return state
+        return state, core
 
-    monkeypatch.setattr(reports, "read_summary_state", changes_once)
+    monkeypatch.setattr(reports, "read_summary_state_core", changes_once)
     assert summary(cw, workspace, DEF, 3) == want
     assert seen["fixture-run"] == 3, "ranked, derived, then read again with every other run"
     assert seen["empty-run"] == 2

@@ -22,6 +22,7 @@ from cw.core.state import check_run_id
 from cw.model.errors import NotFoundError, RefusedError, UsageError
 from cw.shell import sidefiles
 from cw.shell.scan import iter_runs
+from cw.shell.sidefiles import has_ledger
 from cw.shell.store import LoadedRun, Store, Update, read_run_dir
 from cw.shell.workspace import Workspace
 
@@ -147,10 +148,6 @@ def _text_budget(p: dict[str, Any]) -> str:
 
 def verify_loaded(run_dir: Path, state: dict[str, Any]) -> ledger.VerifyResult:
     return ledger.verify(state.get("revenue"), sidefiles.read_head(run_dir), str(state.get("id") or run_dir.name))
-
-
-def has_ledger(run_dir: Path, state: dict[str, Any]) -> bool:
-    return "revenue" in state or sidefiles.head_path(run_dir).exists()
 
 
 def _entry_at(value: Any, now: str) -> str:

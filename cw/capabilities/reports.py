@@ -20,8 +20,9 @@ from cw.core.netting import revenue_and_net
 from cw.core.render import render_report_text, render_summary_text
 from cw.core.summary import RunEntry, newest_key, parse_limit, pool_summary, run_entry
 from cw.model.errors import CwError, LedgerError, UsageError
-from cw.shell import registry, sidefiles, summary_cache
-from cw.shell.fastload import read_summary_state
+from cw.shell import registry, sidefiles
+from cw.shell.derived_cache import ENTRY, RANK, UNREADABLE, SummaryCache
+from cw.shell.fastload import read_summary_state_core
 from cw.shell.scan import ScannedRun, iter_run_dirs, load_scanned
 from cw.shell.workspace import Progress, Workspace
 
@@ -59,10 +60,10 @@ def _text_registry(p: dict[str, Any]) -> str:
 
 
 def _revenue_keys(run_dir: Path, state: dict[str, Any], cost: dict[str, Any]) -> dict[str, Any]:
-    from cw.capabilities.money import has_ledger, verify_loaded
-
-    if not has_ledger(run_dir, state):
+    if not sidefiles.has_ledger(run_dir, state):
         return {}
+    from cw.capabilities.money import verify_loaded  # only for runs with a ledger: it loads the money core
+
     return revenue_and_net(state.get("revenue"), verify_loaded(run_dir, state), cost)
 
 
@@ -81,29 +82,17 @@ def metrics_show(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     report.update(_revenue_keys(loaded.dir, loaded.state, report["cost"]))
     report["pricingPolicy"] = header
     if not ws.read_only:
-        item = ScannedRun(loaded.dir.parent.parent.parent, loaded.run_id, loaded.dir, loaded.state, None)
-        try:
-            _check_ledger(item)
-            ledger_error = None
-        except CwError as exc:
-            ledger_error = exc.message
-        entry = run_entry(report, loaded.state, str(item.repo))
-        sidefiles.write_snapshot(
-            loaded.dir,
-            dumps(report) + "\n",
-            ws.lock_timeout(),
-            then=lambda: summary_cache.write_cache(loaded.dir, entry, policy, ledger_error),
-        )
+        sidefiles.write_snapshot(loaded.dir, dumps(report) + "\n", ws.lock_timeout())
     return report
 
 
 def _check_ledger(item: ScannedRun) -> None:
     """A run whose revenue ledger does not verify is unreadable for the summary (cw-compat §16 c)."""
-    from cw.capabilities.money import has_ledger, verify_loaded
-
     state = item.state
     assert state is not None
-    if has_ledger(item.dir, state):
+    if sidefiles.has_ledger(item.dir, state):
+        from cw.capabilities.money import verify_loaded
+
         res = verify_loaded(item.dir, state)
         if not res.ok:
             p = res.problem or {}
@@ -147,24 +136,32 @@ def _ranking_entry(state: dict[str, Any], repo: str) -> RunEntry:
     return run_entry(report, state, repo)
 
 
-def _summary_item(job: _SummaryJob, repo: Path, d: Path) -> RunEntry | dict[str, Any]:
-    """One run's entry (with ``derive`` False, a ranking entry), or its unreadable row."""
-    cached = summary_cache.lookup(d, str(repo), job.policy)
-    if cached is not None:
-        return cached
-    item = load_scanned(repo, d, read_summary_state)
+Result = tuple[RunEntry | dict[str, Any], bool]
+
+
+def _summary_item(job: _SummaryJob, repo: Path, d: Path) -> Result:
+    """One run's entry (with ``derive`` False, a ranking entry) or its unreadable row, and whether the
+    derived-results cache may keep it (the verdict rests on the files it keys)."""
+    core = False
+
+    def reader(path: Path) -> dict[str, Any]:
+        nonlocal core
+        state, core = read_summary_state_core(path)
+        return state
+
+    item = load_scanned(repo, d, reader)
     if item.error is None:
         try:
             if job.derive:
-                return _summary_entry(item, job.policy, job.now)
+                return _summary_entry(item, job.policy, job.now), core
             _check_ledger(item)
-            return _ranking_entry(item.state, str(repo))  # type: ignore[arg-type]
+            return _ranking_entry(item.state, str(repo)), core  # type: ignore[arg-type]
         except CwError as exc:
             item.error = exc.message
-    return {"runId": item.run_id, "repo": str(item.repo), "reason": item.error}
+    return {"runId": item.run_id, "repo": str(item.repo), "reason": item.error}, core
 
 
-def _summary_chunk(chunk: list[tuple[Path, Path]]) -> list[RunEntry | dict[str, Any]]:
+def _summary_chunk(chunk: list[tuple[Path, Path]]) -> list[Result]:
     job = _ACTIVE_JOB
     assert job is not None
     return [_summary_item(job, repo, d) for repo, d in chunk]
@@ -186,9 +183,35 @@ def _processes(n_runs: int) -> int:
     return max(1, min(cpus, _MAX_PROCESSES))
 
 
-def _read_runs(
-    job: _SummaryJob, run_dirs: list[tuple[Path, Path]], progress: Progress | None = None
+def _read_cached(
+    job: _SummaryJob, run_dirs: list[tuple[Path, Path]], cache: SummaryCache | None, progress: Progress | None = None
 ) -> list[RunEntry | dict[str, Any]]:
+    """Every run's result, in ``run_dirs`` order: from the derived-results cache when its files are unchanged,
+    else read (and then kept in the cache)."""
+    if cache is None:
+        return [r for r, _ in _read_runs(job, run_dirs, progress)]
+    out: list[RunEntry | dict[str, Any] | None] = []
+    todo = []
+    for repo, d in run_dirs:
+        hit, ident = cache.lookup(str(repo), d, job.derive)
+        if hit is None:
+            todo.append((len(out), ident))
+        elif progress is not None:
+            progress.advance(1)
+        out.append(hit)
+    results = _read_runs(job, [run_dirs[i] for i, _ in todo], progress)
+    for (i, ident), (res, cacheable) in zip(todo, results, strict=True):
+        out[i] = res
+        if cacheable:
+            repo, d = run_dirs[i]
+            if isinstance(res, RunEntry):
+                cache.record(str(repo), d, ident, res, ENTRY if job.derive else RANK)
+            else:
+                cache.record(str(repo), d, ident, res["reason"], UNREADABLE)
+    return out  # type: ignore[return-value]
+
+
+def _read_runs(job: _SummaryJob, run_dirs: list[tuple[Path, Path]], progress: Progress | None = None) -> list[Result]:
     """Every run's result, in ``run_dirs`` order, read in this process or in a few forked ones."""
     global _ACTIVE_JOB
     tick = progress.advance if progress is not None else (lambda n=1: None)
@@ -231,7 +254,12 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _summary_runs(
-    run_dirs: list[tuple[Path, Path]], policy: Any, now: str, limit: int, progress: Progress | None = None
+    run_dirs: list[tuple[Path, Path]],
+    policy: Any,
+    now: str,
+    limit: int,
+    progress: Progress | None = None,
+    cache: SummaryCache | None = None,
 ) -> tuple[list[RunEntry], list[dict[str, Any]], int]:
     """The entries to pool, the unreadable rows, and how many readable runs ``--limit`` left out underived.
 
@@ -242,16 +270,16 @@ def _summary_runs(
     """
     derive = _SummaryJob(policy, now, derive=True)
     if limit < len(run_dirs):
-        ranking = _read_runs(_SummaryJob(policy, now, derive=False), run_dirs, progress)
+        ranking = _read_cached(_SummaryJob(policy, now, derive=False), run_dirs, cache, progress)
         readable = [(r, i) for i, r in enumerate(ranking) if isinstance(r, RunEntry)]
         kept = heapq.nlargest(limit, readable, key=lambda ri: newest_key(ri[0]))
-        entries = _read_runs(derive, [run_dirs[i] for _, i in kept])
+        entries = _read_cached(derive, [run_dirs[i] for _, i in kept], cache)
         if all(
             isinstance(e, RunEntry) and newest_key(e) == newest_key(r) for e, (r, _) in zip(entries, kept, strict=False)
         ):
             unreadable = [r for r in ranking if not isinstance(r, RunEntry)]
             return entries, unreadable, len(readable) - len(kept)  # type: ignore[return-value]
-    results = _read_runs(derive, run_dirs, progress)
+    results = _read_cached(derive, run_dirs, cache, progress)
     return ([r for r in results if isinstance(r, RunEntry)], [r for r in results if not isinstance(r, RunEntry)], 0)
 
 
@@ -265,13 +293,17 @@ def metrics_summary(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     now = ws.now(a.get("now"))
     run_dirs = list(iter_run_dirs(ws, scope, a.get("cwd")))
     policy, header = ws.pricing(a)
+    cache = None if a.get("no_cache") else SummaryCache.open(ws.env, policy)
     progress = ws.progress("reading runs", len(run_dirs))
     try:
         with _gc_paused():
-            entries, unreadable, omitted = _summary_runs(run_dirs, policy, now, limit, progress)
-            return {**pool_summary(entries, unreadable, scope, now, limit, omitted=omitted), "pricingPolicy": header}
+            entries, unreadable, omitted = _summary_runs(run_dirs, policy, now, limit, progress, cache)
+            payload = pool_summary(entries, unreadable, scope, now, limit, omitted=omitted)
     finally:
         progress.close()
+    if cache is not None:
+        cache.flush()
+    return {**payload, "pricingPolicy": header}
 
 
 CAPABILITIES: tuple[Capability, ...] = (
@@ -308,13 +340,20 @@ CAPABILITIES: tuple[Capability, ...] = (
             PRICING,
             NOW,
             CWD,
+            Param(
+                "no_cache",
+                "derive every run again, neither reading nor writing cw's derived-results cache",
+                type="boolean",
+            ),
             JSON_OUT,
         ),
         metrics_summary,
         read_only=True,
         text=render_summary_text,
-        description="Writes nothing. Runs that cannot be read are counted and listed, never dropped; each "
-        "run's snapshot is marked valid, stale or absent.",
+        description="Writes nothing inside any repo. Runs that cannot be read are counted and listed, never "
+        "dropped; each run's snapshot is marked valid, stale or absent. What it derives per run is kept in "
+        "$XDG_CACHE_HOME/cw/ (default ~/.cache/cw/) keyed by the identity of every file read, so a repeat "
+        "re-reads only changed runs; the output is the same with or without it.",
         examples=("cw metrics summary --scope home --pricing default",),
     ),
     Capability(

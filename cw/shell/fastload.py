@@ -175,14 +175,24 @@ def read_summary_state(d: Path) -> dict[str, Any]:
 
     Raises exactly what ``read_run_dir`` raises for the same directory.
     """
+    return read_summary_state_core(d)[0]
+
+
+def read_summary_state_core(d: Path) -> tuple[dict[str, Any], bool]:
+    """``read_summary_state(d)``, and whether the verdict rests on ``state.json`` alone.
+
+    False when the state lacks a core key (the data-loss guard then looks at the
+    run's other directories) or when the store's reader had to decide.
+    """
     try:
         raw = (d / "state.json").read_bytes()
         if not raw.isascii():
             raw.decode("utf-8")  # skipped strings are not checked by the lean decode; the full one fails on them
         doc = _plain(_run_decoder.decode(raw))
         has_core = "workflow" in doc and "paths" in doc
-        return normalize_state(
+        state = normalize_state(
             doc, run_dir=str(d), dir_name=d.name, dir_has_content=False if has_core else _dir_has_content(d)
         )
+        return state, has_core
     except (OSError, ValueError, RecursionError, _NoFit, CwError):  # ValueError: msgspec's and UTF-8 errors
-        return read_run_dir(d)
+        return read_run_dir(d), False

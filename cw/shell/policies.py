@@ -5,7 +5,8 @@ and parses the file (JSON numbers straight to exact ``Decimal``), then
 validates it twice: with the core's field checks (``validate_policy``, whose
 messages name the file and the field path) and against the bundled JSON
 Schema ``schemas/pricing-policy.schema.json``, so the published schema and
-the code can never silently disagree.
+the code can never silently disagree. The second check is remembered per
+exact policy and schema bytes in cw's derived-results cache.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from cw.core.fingerprint import js_string
 from cw.core.pricing import PricingPolicy, validate_policy
 from cw.core.state import JSON_ERRORS
 from cw.model.errors import PolicyError
+from cw.shell import derived_cache
 from cw.shell.paths import check_path_text
-from cw.shell.resources import manifest_path, schema
+from cw.shell.resources import manifest_path, schema, schema_path
 
 BUNDLED_PRICING = "pricing.policy.json"
 PRICING_SCHEMA = "pricing-policy.schema.json"
@@ -83,6 +85,11 @@ def load_pricing_policy(value: Any, process_cwd: Path) -> PricingPolicy | None:
     except JSON_ERRORS as exc:
         raise PolicyError(f"Invalid JSON in {shown}: {exc}") from None
     policy = validate_policy(doc, shown)
+    # The schema check needs jsonschema, the costliest import cw has: a policy whose exact bytes passed it
+    # against these exact schema bytes is remembered in the derived-results cache and not checked again.
+    verdict = derived_cache.verdict_path("pricing-policy", raw, schema_path(PRICING_SCHEMA).read_bytes())
+    if verdict is not None and verdict.is_file():
+        return policy
     from jsonschema.exceptions import best_match
 
     error = best_match(_pricing_validator().iter_errors(doc))
@@ -91,4 +98,6 @@ def load_pricing_policy(value: Any, process_cwd: Path) -> PricingPolicy | None:
             f"Invalid pricing policy {shown}: {_json_path(error.absolute_path)} {error.message}",
             hint="Fix the pricing policy file (see schemas/pricing-policy.schema.json).",
         )
+    if verdict is not None:
+        derived_cache.remember(verdict)
     return policy

@@ -29,6 +29,11 @@ class _Fingerprint(msgspec.Struct):
 _fp_decoder = msgspec.json.Decoder(_Fingerprint)
 
 
+def has_ledger(run_dir: Path, state: dict[str, Any]) -> bool:
+    """Whether the run keeps a revenue ledger (entries in the state, or a head file beside it)."""
+    return "revenue" in state or head_path(run_dir).exists()
+
+
 def snapshot_path(run_dir: Path) -> Path:
     return run_dir / SNAPSHOT
 

@@ -1,0 +1,326 @@
+"""cw's derived-results cache: per-run summary entries kept outside every repo, never read as truth.
+
+It lives under ``$XDG_CACHE_HOME/cw/`` (default ``~/.cache/cw/``), one pack
+file per repo and pricing policy. A pack maps each run directory's name to
+what the summary derived from it (its entry, or only what ranking by
+``--limit`` needs, or the reason it is unreadable) together with the
+identity of every file that result was read from: device, inode, size,
+mtime_ns and ctime_ns of ``state.json``, the revenue head file and the
+metrics snapshot (absent files included as absent). Every cw write replaces
+``state.json`` (a new inode) and any other edit moves its size or times, so
+a result whose identities all still match describes exactly the bytes on
+disk (the rule git's index relies on). The pack's name also covers the
+policy's prices and the code that derived it (cw's version and the size and
+mtime of its loaded modules), so another policy or an upgraded cw never
+reads an old result.
+
+A result is served only when every identity matches; anything else is
+derived again. Results are not recorded for files changed in the last two
+seconds (an edit within the same clock tick could keep every identity),
+for a file that changed while it was read, or for a run whose verdict
+depends on more than these files (a state without its core keys: the
+data-loss guard looks at the run's other directories). Deleting the cache
+changes no output; ``--no-cache`` (or ``CW_NO_CACHE=1``) bypasses it.
+
+Writes are atomic (temp file in the same directory, ``os.replace``), so
+concurrent summaries never see half a pack; the last writer wins, and a
+pack that cannot be decoded is ignored and rewritten. The cache is bounded:
+at most ``MAX_PACKS`` packs and ``MAX_BYTES`` bytes (the least recently
+written go first), each pack holding only runs that still exist.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from cw import __version__
+from cw.core.summary import RunEntry
+
+FORMAT = 1
+MAX_PACKS = 256
+MAX_BYTES = 256 * 1024 * 1024
+FRESH_NS = 2_000_000_000  # files changed more recently than this are not cached (same-tick edits)
+_DECIMAL_EXT = 1
+
+Identity = tuple[tuple[int, int, int, int, int] | None, ...]
+
+# What a pack records per run: "entry" (the summary entry under the pack's policy), "rank" (readable, with
+# only what ranking by --limit reads) or "unreadable" (the reason).
+ENTRY, RANK, UNREADABLE = "entry", "rank", "unreadable"
+
+
+def cache_root(env: Mapping[str, str]) -> Path | None:
+    """``$XDG_CACHE_HOME/cw`` (an absolute path), else ``$HOME/.cache/cw``; None when disabled or unusable."""
+    if env.get("CW_NO_CACHE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return None
+    base = env.get("XDG_CACHE_HOME", "")
+    if not base or not os.path.isabs(base):
+        home = env.get("HOME", "")
+        if not home or not os.path.isabs(home):
+            return None
+        base = os.path.join(home, ".cache")
+    root = Path(os.path.normpath(base)) / "cw"
+    if ".cw" in root.parts:  # derived data never goes inside a repo's .cw/
+        return None
+    return root
+
+
+MAX_VERDICTS = 1024
+
+
+def verdict_path(kind: str, *parts: bytes, env: Mapping[str, str] | None = None) -> Path | None:
+    """Where the cache remembers that ``parts`` (say a policy file's bytes and its schema's) passed a slow check."""
+    root = cache_root(os.environ if env is None else env)
+    if root is None:
+        return None
+    h = hashlib.sha256(f"{kind}\0{__version__}".encode())
+    for p in parts:
+        h.update(len(p).to_bytes(8, "big") + p)
+    return root / "verdicts" / f"{kind}-{h.hexdigest()}"
+
+
+def remember(path: Path) -> None:
+    """Record a verdict (an empty file); a cache that cannot be written is simply not used."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.touch()
+        names = os.listdir(path.parent)
+        if len(names) > MAX_VERDICTS:  # bounded: forget the oldest half
+            aged = sorted(names, key=lambda n: os.stat(path.parent / n).st_mtime_ns)
+            for n in aged[: len(aged) // 2]:
+                os.unlink(path.parent / n)
+    except OSError:
+        pass
+
+
+def policy_digest(policy: Any) -> str:
+    """What a derived cost depends on: every price of the policy (or the absence of one)."""
+    if policy is None:
+        return "none"
+    doc = [policy.id, policy.currency, list(policy.models), policy.default_price]
+    return hashlib.sha256(msgspec.json.encode(doc, enc_hook=str)).hexdigest()
+
+
+def code_stamp() -> str:
+    """cw's version and the size and mtime of every cw module loaded: a changed cw never reads old results."""
+    parts = [__version__]
+    for name, mod in sorted(sys.modules.items()):
+        if name == "cw" or name.startswith("cw."):
+            path = getattr(mod, "__file__", None)
+            try:
+                st = os.stat(path) if path else None
+            except OSError:
+                st = None
+            parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}" if st else f"{name}:-")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _ident(p: str) -> tuple[int, int, int, int, int] | None:
+    try:
+        st = os.stat(p, follow_symlinks=False)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def identity(run_dir: Path) -> Identity:
+    """The identity of every file a run's summary result is read from."""
+    d = str(run_dir)
+    return (
+        _ident(d + "/state.json"),
+        _ident(d + "/revenue.head.json"),
+        _ident(d + "/metrics/metrics-report.json"),
+    )
+
+
+def _encode_hook(v: Any) -> Any:
+    raise TypeError(f"not cacheable: {type(v).__name__}")
+
+
+def _tag(v: Any) -> Any:
+    """Decimals as msgpack extensions (money stays exact); everything else as is."""
+    t = type(v)
+    if t is dict:
+        return {k: _tag(x) for k, x in v.items()}
+    if t is list or t is tuple:
+        return [_tag(x) for x in v]
+    if t is Decimal:
+        return msgspec.msgpack.Ext(_DECIMAL_EXT, str(v).encode())
+    return v
+
+
+def _ext_hook(code: int, data: memoryview) -> Any:
+    if code != _DECIMAL_EXT:
+        raise ValueError("unknown extension")
+    return Decimal(bytes(data).decode())
+
+
+class _Pack(msgspec.Struct):
+    repo: str
+    runs: dict[str, msgspec.Raw]  # each record decoded only when looked up, written back as read
+
+
+_encoder = msgspec.msgpack.Encoder(enc_hook=_encode_hook)
+_pack_decoder = msgspec.msgpack.Decoder(_Pack)
+_record_decoder = msgspec.msgpack.Decoder(ext_hook=_ext_hook)
+
+
+def _entry_payload(e: RunEntry) -> list[Any]:
+    return [_tag(e.ref), e.run_id, e.created_at, _tag(e.backend_bytes), e.output_bytes, e.actor]
+
+
+def _entry_from(payload: list[Any], repo: str) -> RunEntry:
+    ref, run_id, created_at, backend_bytes, output_bytes, actor = payload
+    if not isinstance(ref, dict) or not isinstance(created_at, str) or not isinstance(actor, str):
+        raise ValueError("damaged record")
+    if "repo" in ref:
+        ref["repo"] = repo
+    return RunEntry(ref, run_id, repo, created_at, tuple(tuple(b) for b in backend_bytes), output_bytes, actor)
+
+
+def _same(recorded: Any, ident: Identity) -> bool:
+    return isinstance(recorded, list) and tuple(tuple(x) if x is not None else None for x in recorded) == ident
+
+
+class SummaryCache:
+    """The packs of one summary (one policy), loaded per repo on first use and written back by ``flush``."""
+
+    def __init__(self, root: Path, policy: Any) -> None:
+        self.root = root / f"summary-v{FORMAT}"
+        self.salt = f"{policy_digest(policy)}\0{code_stamp()}"
+        self._packs: dict[str, dict[str, msgspec.Raw]] = {}
+        self._seen: dict[str, set[str]] = {}
+        self._dirty: set[str] = set()
+
+    @classmethod
+    def open(cls, env: Mapping[str, str], policy: Any) -> SummaryCache | None:
+        root = cache_root(env)
+        return None if root is None else cls(root, policy)
+
+    def _pack_path(self, repo: str) -> Path:
+        name = hashlib.sha256(f"{repo}\0{self.salt}".encode()).hexdigest()[:40]
+        return self.root / f"{name}.pack"
+
+    def _pack(self, repo: str) -> dict[str, msgspec.Raw]:
+        pack = self._packs.get(repo)
+        if pack is None:
+            pack = {}
+            try:
+                doc = _pack_decoder.decode(self._pack_path(repo).read_bytes())
+                if doc.repo == repo:
+                    pack = doc.runs
+            except (OSError, msgspec.DecodeError, ValueError):
+                pass  # missing or damaged: start afresh; flush rewrites it
+            self._packs[repo] = pack
+            self._seen[repo] = set()
+        return pack
+
+    def _decoded(self, repo: str, name: str) -> list[Any] | None:
+        raw = self._pack(repo).get(name)
+        if raw is None:
+            return None
+        try:
+            rec = _record_decoder.decode(raw)
+        except (msgspec.DecodeError, ValueError, TypeError):
+            return None
+        return rec if isinstance(rec, list) and len(rec) == 3 else None
+
+    def lookup(self, repo: str, run_dir: Path, derive: bool) -> tuple[Any, Identity]:
+        """(the recorded result if every identity matches, else None; the identity now)."""
+        ident = identity(run_dir)
+        self._pack(repo)
+        self._seen[repo].add(run_dir.name)
+        rec = self._decoded(repo, run_dir.name) if ident[0] is not None else None
+        if rec is None or not _same(rec[0], ident):
+            return None, ident
+        _, kind, payload = rec
+        try:
+            if kind == UNREADABLE and isinstance(payload, str):
+                return {"runId": run_dir.name, "repo": repo, "reason": payload}, ident
+            if kind == ENTRY or (kind == RANK and not derive):
+                return _entry_from(payload, repo), ident
+        except (TypeError, ValueError, KeyError):
+            pass  # a damaged record: derive again
+        return None, ident
+
+    def record(self, repo: str, run_dir: Path, before: Identity, result: Any, kind: str) -> None:
+        """Keep ``result`` (derived from the files as they were at ``before``) if nothing moved meanwhile."""
+        if before[0] is None or identity(run_dir) != before:
+            return
+        now = time.time_ns()
+        if any(i is not None and now - max(i[3], i[4]) < FRESH_NS for i in before):
+            return
+        if kind == RANK:
+            old = self._decoded(repo, run_dir.name)
+            if old is not None and old[1] == ENTRY and _same(old[0], before):
+                return  # the full entry serves ranking too
+        try:
+            payload = result if kind == UNREADABLE else _entry_payload(result)
+            raw = msgspec.Raw(_encoder.encode([[list(i) if i else None for i in before], kind, payload]))
+        except (TypeError, OverflowError, ValueError):
+            return  # what msgpack cannot hold (a huge integer): not cached
+        self._pack(repo)[run_dir.name] = raw
+        self._dirty.add(repo)
+
+    def flush(self) -> None:
+        """Write back the packs that changed (only runs this summary saw), then keep the cache bounded."""
+        if not self._dirty:
+            return
+        try:
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError:
+            return
+        for repo in sorted(self._dirty):
+            seen = self._seen.get(repo, set())
+            runs = {k: v for k, v in self._packs[repo].items() if k in seen}
+            with contextlib.suppress(OSError):
+                _write(self._pack_path(repo), _encoder.encode({"repo": repo, "runs": runs}))
+        self._dirty.clear()
+        prune(self.root)
+
+
+def _write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".pack.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def prune(root: Path, max_packs: int = MAX_PACKS, max_bytes: int = MAX_BYTES) -> None:
+    """Remove the least recently written packs beyond ``max_packs`` or ``max_bytes`` (and stale temp files)."""
+    packs = []
+    now = time.time()
+    try:
+        with os.scandir(root) as it:
+            for e in it:
+                with contextlib.suppress(OSError):
+                    st = e.stat(follow_symlinks=False)
+                    if e.name.endswith(".tmp") and now - st.st_mtime > 3600:
+                        os.unlink(e.path)  # left by a killed summary
+                    elif e.name.endswith(".pack"):
+                        packs.append((st.st_mtime_ns, st.st_size, e.path))
+    except OSError:
+        return
+    packs.sort(reverse=True)
+    total = 0
+    for i, (_, size, path) in enumerate(packs):
+        total += size
+        if i >= max_packs or total > max_bytes:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
