@@ -70,6 +70,12 @@ def _cache_dir() -> Path:
     return Path(os.environ["XDG_CACHE_HOME"]) / "cw"
 
 
+def _drop_pooled() -> None:
+    """Remove the pooled payloads, so a summary goes to the per-run records."""
+    for p in _cache_dir().rglob("*.payload"):
+        p.unlink()
+
+
 def _runs(text: str) -> dict[str, dict]:
     return {r["runId"]: r for r in json.loads(text)["runs"]}
 
@@ -82,7 +88,7 @@ def test_warm_summaries_equal_the_full_derivation_and_read_nothing(cw, repo, rea
     cw.ok("metrics", "show", "fixture-run", "--pricing", "default")  # one valid snapshot among absent ones
     for args in ARGS:
         cold = _summary(cw, "--no-cache", *args)
-        assert not _cache_dir().exists() or args != ARGS[0], "--no-cache writes nothing"
+        assert not (_cache_dir() / "summary-v1").exists() or args != ARGS[0], "--no-cache writes nothing"
         first = _summary(cw, *args)
         reads.clear()
         warm = _summary(cw, *args)
@@ -190,9 +196,11 @@ def test_a_damaged_pack_is_ignored_and_rewritten(cw, repo, reads, damage):
     want = _summary(cw, "--pricing", "default")
     (pack,) = _cache_dir().rglob("*.pack")
     pack.write_bytes(damage)
+    _drop_pooled()
     reads.clear()
     assert _summary(cw, "--pricing", "default") == want
     assert len(reads) == 3
+    _drop_pooled()
     reads.clear()
     assert _summary(cw, "--pricing", "default") == want
     assert reads == {}, "the pack was rewritten"
@@ -205,9 +213,60 @@ def test_a_damaged_record_is_derived_again(cw, repo, reads):
     doc = derived_cache._pack_decoder.decode(pack.read_bytes())
     doc.runs["a"] = derived_cache.msgspec.Raw(derived_cache._encoder.encode(["not", "a", "record"]))
     pack.write_bytes(derived_cache._encoder.encode(doc))
+    _drop_pooled()
     reads.clear()
     assert _summary(cw, "--pricing", "default") == want
     assert reads == {"a": 1}
+
+
+def test_a_pooled_payload_serves_only_the_same_runs_at_any_now(cw, repo, reads):
+    _workspace(cw, repo)
+    _summary(cw, "--pricing", "default")
+    assert len(list(_cache_dir().rglob("*.payload"))) == 1
+    reads.clear()
+    later = cw.ok("metrics", "summary", "--json", "--now", "2027-01-01T00:00:00.000Z", "--pricing", "default").stdout
+    assert reads == {}
+    assert (
+        later
+        == cw.ok(
+            "metrics", "summary", "--json", "--now", "2027-01-01T00:00:00.000Z", "--pricing", "default", "--no-cache"
+        ).stdout
+    )
+    copy_fixture_run(repo, "fixture-run", "new-run")  # one more run: another set of runs
+    reads.clear()
+    out = _summary(cw, "--pricing", "default")
+    assert reads == {"new-run": 1}
+    assert out == _summary(cw, "--pricing", "default", "--no-cache")
+    assert _summary(cw, "--pricing", "default", "--limit", "1") == _summary(
+        cw, "--pricing", "default", "--limit", "1", "--no-cache"
+    )
+
+
+@pytest.mark.parametrize("damage", [b"", b"\x93\xa1x\xa1y\x80", b"\x00"])
+def test_a_damaged_payload_is_ignored_and_rewritten(cw, repo, damage):
+    _workspace(cw, repo)
+    want = _summary(cw, "--pricing", "default")
+    (p,) = _cache_dir().rglob("*.payload")
+    p.write_bytes(damage)
+    assert _summary(cw, "--pricing", "default") == want
+    assert p.read_bytes() != damage
+
+
+def test_a_run_whose_verdict_needs_other_files_keeps_nothing_pooled(cw, repo, reads):
+    _workspace(cw, repo)
+    bare = repo / ".cw" / "runs" / "bare"
+    bare.mkdir()
+    (bare / "state.json").write_text(json.dumps({"schemaVersion": 1, "id": "bare", "tasks": []}))
+    (bare / "tasks").mkdir()
+    first = _summary(cw)
+    assert not list(_cache_dir().rglob("*.payload"))
+    reads.clear()
+    assert _summary(cw) == first
+    assert reads == {"bare": 1}, "read again: the data-loss guard looks at its directories"
+    (bare / "tasks" / "t.json").write_text("{}")  # now the guard refuses it
+    out = _summary(cw)
+    assert out != first and out == _summary(cw, "--no-cache")
+    assert [u["runId"] for u in json.loads(out)["unreadable"]] == ["bare"]
 
 
 def test_the_cache_stays_bounded(tmp_path):

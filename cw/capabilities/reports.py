@@ -22,7 +22,7 @@ from cw.core.summary import RunEntry, newest_key, parse_limit, pool_summary, run
 from cw.model.errors import CwError, LedgerError, UsageError
 from cw.shell import registry, sidefiles
 from cw.shell.derived_cache import ENTRY, RANK, UNREADABLE, SummaryCache
-from cw.shell.fastload import read_summary_state_core
+from cw.shell.fastload import read_summary_state_core, refusal_rests_on_state
 from cw.shell.scan import ScannedRun, iter_run_dirs, load_scanned
 from cw.shell.workspace import Progress, Workspace
 
@@ -158,6 +158,8 @@ def _summary_item(job: _SummaryJob, repo: Path, d: Path) -> Result:
             return _ranking_entry(item.state, str(repo)), core  # type: ignore[arg-type]
         except CwError as exc:
             item.error = exc.message
+    if not core:  # refused by the store's reader: cacheable when its bytes alone decide
+        core = refusal_rests_on_state(d)
     return {"runId": item.run_id, "repo": str(item.repo), "reason": item.error}, core
 
 
@@ -202,12 +204,13 @@ def _read_cached(
     results = _read_runs(job, [run_dirs[i] for i, _ in todo], progress)
     for (i, ident), (res, cacheable) in zip(todo, results, strict=True):
         out[i] = res
-        if cacheable:
-            repo, d = run_dirs[i]
-            if isinstance(res, RunEntry):
-                cache.record(str(repo), d, ident, res, ENTRY if job.derive else RANK)
-            else:
-                cache.record(str(repo), d, ident, res["reason"], UNREADABLE)
+        repo, d = run_dirs[i]
+        if not cacheable:
+            cache.incomplete = True
+        elif isinstance(res, RunEntry):
+            cache.record(str(repo), d, ident, res, ENTRY if job.derive else RANK)
+        else:
+            cache.record(str(repo), d, ident, res["reason"], UNREADABLE)
     return out  # type: ignore[return-value]
 
 
@@ -294,6 +297,13 @@ def metrics_summary(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     run_dirs = list(iter_run_dirs(ws, scope, a.get("cwd")))
     policy, header = ws.pricing(a)
     cache = None if a.get("no_cache") else SummaryCache.open(ws.env, policy)
+    if cache is not None:  # the same runs, every one unchanged: the same pooled payload
+        repos = list(dict.fromkeys(str(r) for r, _ in run_dirs))
+        key = cache.summary_key("\0".join([scope, str(limit), *repos]), run_dirs)
+        pooled = cache.pooled(key)
+        if pooled is not None:
+            pooled["generatedAt"] = now
+            return {**pooled, "pricingPolicy": header}  # the header names the policy; the key covers its prices
     progress = ws.progress("reading runs", len(run_dirs))
     try:
         with _gc_paused():
@@ -302,6 +312,7 @@ def metrics_summary(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     finally:
         progress.close()
     if cache is not None:
+        cache.keep_pooled(key, payload)
         cache.flush()
     return {**payload, "pricingPolicy": header}
 

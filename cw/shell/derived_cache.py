@@ -202,6 +202,9 @@ class SummaryCache:
         self._packs: dict[str, dict[str, msgspec.Raw]] = {}
         self._seen: dict[str, set[str]] = {}
         self._dirty: set[str] = set()
+        self._idents: dict[Path, Identity] = {}
+        self._pending_payload: tuple[Path, bytes] | None = None
+        self.incomplete = False  # some run's result could not be kept: its pooled payload is not kept either
 
     @classmethod
     def open(cls, env: Mapping[str, str], policy: Any) -> SummaryCache | None:
@@ -236,9 +239,48 @@ class SummaryCache:
             return None
         return rec if isinstance(rec, list) and len(rec) == 3 else None
 
+    def identity(self, run_dir: Path) -> Identity:
+        """The run's identity, taken once per summary."""
+        ident = self._idents.get(run_dir)
+        if ident is None:
+            ident = self._idents[run_dir] = identity(run_dir)
+        return ident
+
+    def _summary_path(self, head: str) -> Path:
+        name = hashlib.sha256(f"{head}\0{self.salt}".encode()).hexdigest()[:40]
+        return self.root / f"{name}.payload"
+
+    def summary_key(self, head: str, run_dirs: list[tuple[Path, Path]]) -> tuple[str, str]:
+        """(where the pooled payload of this summary lives, the digest of every run's identity it pooled)."""
+        h = hashlib.sha256()
+        for repo, d in run_dirs:
+            h.update(msgspec.json.encode([str(repo), d.name, self.identity(d)]))
+        return head, h.hexdigest()
+
+    def pooled(self, key: tuple[str, str]) -> Any:
+        """The pooled payload of a summary over exactly these runs, each unchanged, or None."""
+        head, digest = key
+        try:
+            doc = _record_decoder.decode(self._summary_path(head).read_bytes())
+        except (OSError, msgspec.DecodeError, ValueError, TypeError):
+            return None
+        if type(doc) is not list or len(doc) != 3 or doc[0] != head or doc[1] != digest or type(doc[2]) is not dict:
+            return None
+        return doc[2]
+
+    def keep_pooled(self, key: tuple[str, str], payload: Any) -> None:
+        """Keep the pooled payload when every run's result could be kept (nothing depends on other files)."""
+        if self.incomplete:
+            return
+        try:
+            data = _encoder.encode([key[0], key[1], _tag(payload)])
+        except (TypeError, OverflowError, ValueError):
+            return
+        self._pending_payload = (self._summary_path(key[0]), data)
+
     def lookup(self, repo: str, run_dir: Path, derive: bool) -> tuple[Any, Identity]:
         """(the recorded result if every identity matches, else None; the identity now)."""
-        ident = identity(run_dir)
+        ident = self.identity(run_dir)
         self._pack(repo)
         self._seen[repo].add(run_dir.name)
         rec = self._decoded(repo, run_dir.name) if ident[0] is not None else None
@@ -256,31 +298,40 @@ class SummaryCache:
 
     def record(self, repo: str, run_dir: Path, before: Identity, result: Any, kind: str) -> None:
         """Keep ``result`` (derived from the files as they were at ``before``) if nothing moved meanwhile."""
+        if not self._keep(repo, run_dir, before, result, kind):
+            self.incomplete = True
+
+    def _keep(self, repo: str, run_dir: Path, before: Identity, result: Any, kind: str) -> bool:
         if before[0] is None or identity(run_dir) != before:
-            return
+            return False
         now = time.time_ns()
         if any(i is not None and now - max(i[3], i[4]) < FRESH_NS for i in before):
-            return
+            return False
         if kind == RANK:
             old = self._decoded(repo, run_dir.name)
             if old is not None and old[1] == ENTRY and _same(old[0], before):
-                return  # the full entry serves ranking too
+                return True  # the full entry serves ranking too
         try:
             payload = result if kind == UNREADABLE else _entry_payload(result)
             raw = msgspec.Raw(_encoder.encode([[list(i) if i else None for i in before], kind, payload]))
         except (TypeError, OverflowError, ValueError):
-            return  # what msgpack cannot hold (a huge integer): not cached
+            return False  # what msgpack cannot hold (a huge integer): not cached
         self._pack(repo)[run_dir.name] = raw
         self._dirty.add(repo)
+        return True
 
     def flush(self) -> None:
         """Write back the packs that changed (only runs this summary saw), then keep the cache bounded."""
-        if not self._dirty:
+        if not self._dirty and self._pending_payload is None:
             return
         try:
             self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError:
             return
+        if self._pending_payload is not None:
+            with contextlib.suppress(OSError):
+                _write(*self._pending_payload)
+            self._pending_payload = None
         for repo in sorted(self._dirty):
             seen = self._seen.get(repo, set())
             runs = {k: v for k, v in self._packs[repo].items() if k in seen}
@@ -303,7 +354,7 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def prune(root: Path, max_packs: int = MAX_PACKS, max_bytes: int = MAX_BYTES) -> None:
-    """Remove the least recently written packs beyond ``max_packs`` or ``max_bytes`` (and stale temp files)."""
+    """Remove the least recently written files beyond ``max_packs`` or ``max_bytes`` (and stale temp files)."""
     packs = []
     now = time.time()
     try:
@@ -313,7 +364,7 @@ def prune(root: Path, max_packs: int = MAX_PACKS, max_bytes: int = MAX_BYTES) ->
                     st = e.stat(follow_symlinks=False)
                     if e.name.endswith(".tmp") and now - st.st_mtime > 3600:
                         os.unlink(e.path)  # left by a killed summary
-                    elif e.name.endswith(".pack"):
+                    elif e.name.endswith((".pack", ".payload")):
                         packs.append((st.st_mtime_ns, st.st_size, e.path))
     except OSError:
         return

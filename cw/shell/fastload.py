@@ -178,6 +178,23 @@ def read_summary_state(d: Path) -> dict[str, Any]:
     return read_summary_state_core(d)[0]
 
 
+def refusal_rests_on_state(d: Path) -> bool:
+    """Whether the store's refusal of ``d`` follows from ``state.json``'s bytes alone.
+
+    It does unless the file is a JSON object lacking a core key: only then does
+    the data-loss guard look at the run's other directories.
+    """
+    try:
+        raw = (d / "state.json").read_bytes()
+    except OSError:
+        return False
+    try:
+        doc = msgspec.json.decode(raw)
+    except (ValueError, RecursionError):  # not JSON (or not UTF-8): refused for its bytes
+        return True
+    return not isinstance(doc, dict) or ("workflow" in doc and "paths" in doc)
+
+
 def read_summary_state_core(d: Path) -> tuple[dict[str, Any], bool]:
     """``read_summary_state(d)``, and whether the verdict rests on ``state.json`` alone.
 
