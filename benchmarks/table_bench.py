@@ -19,7 +19,7 @@ several runs is the least disturbed figure; the load average is printed with eac
 
 Usage::
 
-    python benchmarks/table_bench.py [--runs 5000] [--repeat 5] [--work DIR] [--json FILE]
+    python benchmarks/table_bench.py [--runs 5000] [--repeat 5] [--work DIR] [--json FILE] [--cw-root DIR] [--quick]
 """
 
 from __future__ import annotations
@@ -143,12 +143,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cw-repeat", type=int, default=1, help="runs per CW measurement of the summaries")
     ap.add_argument("--work", type=Path, help="keep the generated workspace here (reused when it matches)")
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
+    ap.add_argument("--cw-root", type=Path, default=ROOT, help="the cw checkout to measure (default: this one)")
+    ap.add_argument("--quick", action="store_true", help="only start-up, intake and show (no summaries)")
     args = ap.parse_args(argv)
     work = (args.work or Path(tempfile.mkdtemp(prefix="cw-table-"))).resolve()
     info = prepare(work, args.runs, args.big)
     cw_js = os.environ.get("CW_JS")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CW_") and k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = str(args.cw_root.resolve())
     env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")  # as on an installed cw, modules load from bytecode
     env["XDG_CACHE_HOME"] = str(work / "xdg-cache")
     env["CW_HOME"] = info["home"]
@@ -194,6 +196,10 @@ def main(argv: list[str] | None = None) -> None:
     c = best(args.repeat, [*node, *show], env=env, cwd=big) if node else None
     line(f"metrics show ({args.big} tasks + {args.big} workers)", r, c)
     out["show"] = {"cw": r, "CW": c}
+    if args.quick:
+        if args.json:
+            args.json.write_text(json.dumps(out, indent=2) + "\n")
+        return
 
     for d in info["runDirs"]:  # cold: no snapshot anywhere
         shutil.rmtree(Path(d) / "metrics", ignore_errors=True)

@@ -272,3 +272,16 @@ def test_is_number_and_as_int_if_integral():
     assert as_int_if_integral(2.0) == 2 and type(as_int_if_integral(2.0)) is int
     assert as_int_if_integral(2.5) == 2.5
     assert math.isnan(as_int_if_integral(float("nan")))
+
+
+def test_round6_decimal_keeps_huge_amounts_exact():
+    """An absurd price (1e58 per million tokens) gives amounts wider than Decimal's default 28 digits."""
+    from decimal import Decimal
+
+    from cw.core.numbers import money_out, round6_decimal
+
+    assert round6_decimal(Decimal("1e54")) == Decimal("1e54")
+    assert money_out(round6_decimal(Decimal("1e54"))) == 10**54
+    half = Decimal(10**40) + Decimal("0.0000005")  # exact: 48 digits
+    assert round6_decimal(half) == Decimal(10**40) + Decimal("0.000001")
+    assert round6_decimal(-half) == -(Decimal(10**40) + Decimal("0.000000"))  # ties toward +infinity

@@ -300,7 +300,8 @@ def metrics_summary(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     if cache is not None:  # the same runs, every one unchanged: the same pooled payload
         repos = list(dict.fromkeys(str(r) for r, _ in run_dirs))
         key = cache.summary_key("\0".join([scope, str(limit), *repos]), run_dirs)
-        pooled = cache.pooled(key)
+        with _gc_paused():
+            pooled = cache.pooled(key)
         if pooled is not None:
             pooled["generatedAt"] = now
             return {**pooled, "pricingPolicy": header}  # the header names the policy; the key covers its prices

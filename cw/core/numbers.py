@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Context, Decimal
 from functools import lru_cache
 from typing import Any, TypeGuard
 
@@ -103,10 +103,15 @@ def round6(x: float) -> float | int:
     return as_int_if_integral(r / 1e6)
 
 
+_MILLIONTH = Decimal("0.000001")
+
+
 def round6_decimal(d: Decimal) -> Decimal:
     """Money rounding to millionths, ties toward +infinity (CW's rule, exact in Decimal)."""
     rounding = ROUND_HALF_UP if d >= 0 else ROUND_HALF_DOWN
-    return d.quantize(Decimal("0.000001"), rounding=rounding)
+    if d.is_finite() and d.adjusted() > 20:  # an absurd amount: more digits than the context holds at millionths
+        return d.quantize(_MILLIONTH, rounding=rounding, context=Context(prec=d.adjusted() + 8))
+    return d.quantize(_MILLIONTH, rounding=rounding)
 
 
 def money_out(d: Decimal | None) -> int | Decimal | None:

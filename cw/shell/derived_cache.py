@@ -11,7 +11,7 @@ metrics snapshot (absent files included as absent). Every cw write replaces
 a result whose identities all still match describes exactly the bytes on
 disk (the rule git's index relies on). The pack's name also covers the
 policy's prices and the code that derived it (cw's version and the size and
-mtime of its loaded modules), so another policy or an upgraded cw never
+mtime of its module files), so another policy or an upgraded cw never
 reads an old result.
 
 A result is served only when every identity matches; anything else is
@@ -34,16 +34,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
+import cw
 from cw import __version__
 from cw.core.summary import RunEntry
 
@@ -112,17 +113,20 @@ def policy_digest(policy: Any) -> str:
     return hashlib.sha256(msgspec.json.encode(doc, enc_hook=str)).hexdigest()
 
 
+@cache
 def code_stamp() -> str:
-    """cw's version and the size and mtime of every cw module loaded: a changed cw never reads old results."""
+    """cw's version and the size and mtime of every module file of the package: a changed cw never reads old
+    results (an editable install included)."""
     parts = [__version__]
-    for name, mod in sorted(sys.modules.items()):
-        if name == "cw" or name.startswith("cw."):
-            path = getattr(mod, "__file__", None)
-            try:
-                st = os.stat(path) if path else None
-            except OSError:
-                st = None
-            parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}" if st else f"{name}:-")
+    todo = [os.path.dirname(os.path.abspath(cw.__file__ or ""))]
+    while todo:
+        with contextlib.suppress(OSError), os.scandir(todo.pop()) as it:
+            for e in sorted(it, key=lambda e: e.name):
+                if e.name.endswith(".py"):
+                    st = e.stat()
+                    parts.append(f"{e.path}:{st.st_size}:{st.st_mtime_ns}")
+                elif e.name != "__pycache__" and e.is_dir():
+                    todo.append(e.path)
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -202,7 +206,7 @@ class SummaryCache:
         self._packs: dict[str, dict[str, msgspec.Raw]] = {}
         self._seen: dict[str, set[str]] = {}
         self._dirty: set[str] = set()
-        self._idents: dict[Path, Identity] = {}
+        self._idents: dict[str, Identity] = {}
         self._pending_payload: tuple[Path, bytes] | None = None
         self.incomplete = False  # some run's result could not be kept: its pooled payload is not kept either
 
@@ -241,9 +245,10 @@ class SummaryCache:
 
     def identity(self, run_dir: Path) -> Identity:
         """The run's identity, taken once per summary."""
-        ident = self._idents.get(run_dir)
+        key = str(run_dir)
+        ident = self._idents.get(key)
         if ident is None:
-            ident = self._idents[run_dir] = identity(run_dir)
+            ident = self._idents[key] = identity(run_dir)
         return ident
 
     def _summary_path(self, head: str) -> Path:
@@ -252,10 +257,8 @@ class SummaryCache:
 
     def summary_key(self, head: str, run_dirs: list[tuple[Path, Path]]) -> tuple[str, str]:
         """(where the pooled payload of this summary lives, the digest of every run's identity it pooled)."""
-        h = hashlib.sha256()
-        for repo, d in run_dirs:
-            h.update(msgspec.json.encode([str(repo), d.name, self.identity(d)]))
-        return head, h.hexdigest()
+        doc = [(str(repo), d.name, self.identity(d)) for repo, d in run_dirs]
+        return head, hashlib.sha256(msgspec.json.encode(doc)).hexdigest()
 
     def pooled(self, key: tuple[str, str]) -> Any:
         """The pooled payload of a summary over exactly these runs, each unchanged, or None."""
