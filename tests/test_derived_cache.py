@@ -166,7 +166,7 @@ def test_a_snapshot_written_by_show_is_seen(cw, repo):
 def test_another_policy_is_never_served_from_the_cache(cw, repo, tmp_path):
     _workspace(cw, repo)
     default = _summary(cw, "--pricing", "default")
-    assert _runs(_summary(cw))["a"]["cost"]["state"] == "unpriced"  # no policy: not the cached, priced figure
+    assert _runs(_summary(cw, "--pricing", "none"))["a"]["cost"]["state"] == "unpriced"  # not the cached, priced figure
     bundled = REPO_ROOT / "manifest" / "pricing.policy.json"
     pol = json.loads(bundled.read_text())
     (haiku,) = [m for m in pol["models"] if m["model"] == "claude-haiku-4-5"]
