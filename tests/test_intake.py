@@ -189,6 +189,8 @@ USAGE_BAD = [
     ("--usage-cache-read-tokens", "-1"),
     ("--usage-cache-write-tokens", "Infinity"),
     ("--usage-reasoning-tokens", "1_000"),
+    ("--usage-cache-write-1h-tokens", "-3"),
+    ("--usage-cache-write-1h-tokens", "2.5"),
     ("--usage-model", ""),
     ("--usage-model", "   "),
     ("--usage-source", "bogus"),
@@ -248,6 +250,37 @@ def test_all_usage_fields_are_stored(cw, dispatched):
         "note": "from the host",
         "actor": "alice",
     }
+
+
+def test_one_hour_cache_writes_are_stored_as_part_of_all_cache_writes(cw, dispatched):
+    cw.ok(
+        "result",
+        "r1",
+        "t1",
+        "out.md",
+        "--usage-input-tokens",
+        "10",
+        "--usage-cache-write-tokens",
+        "500",
+        "--usage-cache-write-1h-tokens",
+        "200",
+    )
+    u = _by_id(state_of(dispatched, "r1")["workers"], "worker-t1-0001")["usage"]
+    assert (u["cacheWriteTokens"], u["cacheWrite1hTokens"]) == (500, 200)
+
+
+@pytest.mark.parametrize(
+    "extra,said",
+    [
+        (("--usage-cache-write-1h-tokens", "200"), "needs --usage-cache-write-tokens"),
+        (("--usage-cache-write-tokens", "100", "--usage-cache-write-1h-tokens", "101"), "more than the 100"),
+    ],
+)
+def test_one_hour_cache_writes_must_fit_in_the_cache_writes(cw, dispatched, extra, said):
+    before = tree_bytes(dispatched / ".cw")
+    res = cw("result", "r1", "t1", "out.md", "--usage-input-tokens", "10", *extra)
+    assert res.exit_code == 2 and said in res.stderr and "--usage-cache-write-1h-tokens" in res.stderr
+    assert tree_bytes(dispatched / ".cw") == before
 
 
 def test_cache_flags_alone_create_no_record(cw, dispatched):

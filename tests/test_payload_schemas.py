@@ -104,6 +104,9 @@ def _every_verb(cw, repo: Path, other: Path) -> dict[str, list[dict]]:
     cw.ok("task", "add", "p", "q")
     j("loop.add", "loop", "add", "p", "main", "--task", "q", "--max-rounds", "2", "--until", "predicate", "--ref", "x")
     j("registry.remove", "registry", "remove", str(other))
+    j("pricing.import", "pricing", "import", "--from", "genai-prices", "--provider", "anthropic", "-o", "prices.json")
+    checked = cw("pricing", "check", "--pricing", "prices.json", "--max-age", "0", "--now", NOW, "--json")
+    out.setdefault("pricing.check", []).append(json.loads(checked.stdout))
     return out
 
 

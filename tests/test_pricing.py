@@ -494,7 +494,10 @@ def test_included_cache_tokens_without_a_cache_price_cost_the_input_price():
 def test_reasoning_tokens():
     u = usage(model="m", inputTokens=0, outputTokens=100, reasoningTokens=50)
     included = policy([{"model": "m", "inputPerMillion": 1, "outputPerMillion": 10, "reasoningPerMillion": 99}])
-    assert price_unit(u, included).cost == Decimal("0.001")  # informational only
+    # 50 of the 100 output tokens are reasoning: 50 * 10 + 50 * 99 = 5450 per million
+    assert price_unit(u, included).cost == Decimal("0.00545")
+    no_price = policy([{"model": "m", "inputPerMillion": 1, "outputPerMillion": 10}])
+    assert price_unit(u, no_price).cost == Decimal("0.001")  # informational: 100 * 10
     apart = policy(
         [
             {
@@ -585,3 +588,95 @@ def test_prices_are_exact_decimals():
     # 0.1 + 0.2 per token-million, for exactly 3 million tokens each: no binary drift
     got = price_unit(usage(model="m", inputTokens=3_000_000, outputTokens=3_000_000), p).cost
     assert got == Decimal("0.9") and isinstance(got, Decimal)
+
+
+# -- long-context tiers and one-hour cache writes --------------------------------
+
+TIERED = {
+    "model": "m",
+    "inputPerMillion": 3,
+    "outputPerMillion": 15,
+    "cacheReadPerMillion": Decimal("0.3"),
+    "cacheWritePerMillion": Decimal("3.75"),
+    "tiers": [
+        {"aboveInputTokens": 200000, "inputPerMillion": 6, "outputPerMillion": Decimal("22.5")},
+        {"aboveInputTokens": 500000, "inputPerMillion": 9},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "fields,want",
+    [
+        # 200,000 is not *more than* 200,000: base prices. 200000*3 + 1000*15 = 615000
+        ({"inputTokens": 200000, "outputTokens": 1000}, "0.615"),
+        # one token more: every token at the tier price. 200001*6 + 1000*22.5 = 1222506
+        ({"inputTokens": 200001, "outputTokens": 1000}, "1.222506"),
+        # the prompt counts cache tokens too (input apart from them): 150000+40000+20000 = 210000 > 200000;
+        # cache prices are not in the tier and stay: 150000*6 + 1000*22.5 + 40000*0.3 + 20000*3.75 = 1009500
+        (
+            {"inputTokens": 150000, "outputTokens": 1000, "cacheReadTokens": 40000, "cacheWriteTokens": 20000},
+            "1.0095",
+        ),
+        # above both tiers: input from the higher, output from the lower. 600000*9 + 10*22.5 = 5400225
+        ({"inputTokens": 600000, "outputTokens": 10}, "5.400225"),
+    ],
+)
+def test_tiers_price_every_token_of_a_long_prompt(fields, want):
+    assert price_unit(usage(model="m", **fields), policy([TIERED])).cost == Decimal(want)
+
+
+def test_tier_threshold_counts_the_input_alone_when_it_includes_cached_tokens():
+    p = policy([{**TIERED, "inputIncludesCachedTokens": True}])
+    # inputTokens 210000 already holds the 40000 cached ones: prompt 210000 > 200000;
+    # fresh 170000*6 + 40000*0.3 + 0 output = 1032000
+    assert price_unit(usage(model="m", inputTokens=210000, cacheReadTokens=40000), p).cost == Decimal("1.032")
+    # 190000 with 40000 cached: not above the tier
+    assert price_unit(usage(model="m", inputTokens=190000, cacheReadTokens=40000), p).cost == Decimal("0.462")
+
+
+def test_one_hour_cache_writes():
+    entry = {"model": "m", "inputPerMillion": 5, "outputPerMillion": 25, "cacheWritePerMillion": Decimal("6.25")}
+    u = usage(model="m", inputTokens=0, outputTokens=0, cacheWriteTokens=1000, cacheWrite1hTokens=400)
+    # with a 1-hour price: 600*6.25 + 400*10 = 7750 per million
+    assert price_unit(u, policy([{**entry, "cacheWrite1hPerMillion": 10}])).cost == Decimal("0.00775")
+    # without one: every write at the cache write price, as CW prices cacheWriteTokens: 1000*6.25
+    assert price_unit(u, policy([entry])).cost == Decimal("0.00625")
+
+
+@pytest.mark.parametrize(
+    "tiers,field",
+    [
+        ({"x": 1}, "models[0].tiers"),
+        ([{"inputPerMillion": 1}], "models[0].tiers[0].aboveInputTokens"),
+        ([{"aboveInputTokens": -1, "inputPerMillion": 1}], "models[0].tiers[0].aboveInputTokens"),
+        ([{"aboveInputTokens": 1.5, "inputPerMillion": 1}], "models[0].tiers[0].aboveInputTokens"),
+        ([{"aboveInputTokens": 10}], "models[0].tiers[0]"),
+        ([{"aboveInputTokens": 10, "inputPerMilion": 1}], "models[0].tiers[0].inputPerMilion"),
+        ([{"aboveInputTokens": 10, "outputPerMillion": -2}], "models[0].tiers[0].outputPerMillion"),
+        (
+            [{"aboveInputTokens": 10, "inputPerMillion": 1}, {"aboveInputTokens": 10, "inputPerMillion": 2}],
+            "models[0].tiers[1].aboveInputTokens",
+        ),
+    ],
+)
+def test_bad_tiers_are_refused_naming_the_field(tiers, field):
+    with pytest.raises(PolicyError) as err:
+        policy([{"model": "m", "inputPerMillion": 1, "outputPerMillion": 2, "tiers": tiers}])
+    assert f"SRC: {field} " in err.value.message
+
+
+def test_a_tiered_policy_file_loads_and_matches_the_schema(tmp_path):
+    f = tmp_path / "t.json"
+    f.write_text(json.dumps({"schemaVersion": 1, "models": [TIERED]}, default=str).replace('"0.3"', "0.3"))
+    doc = json.loads(f.read_text())
+    doc["models"][0]["cacheWritePerMillion"] = 3.75
+    doc["models"][0]["tiers"][0]["outputPerMillion"] = 22.5
+    f.write_text(json.dumps(doc))
+    p = load_pricing_policy(str(f), tmp_path)
+    assert p is not None and p.models[0].tiers[1].above_input_tokens == 500000
+    bad = tmp_path / "bad.json"
+    doc["models"][0]["tiers"][0]["aboveInputTokens"] = "200000"
+    bad.write_text(json.dumps(doc))
+    with pytest.raises(PolicyError):
+        load_pricing_policy(str(bad), tmp_path)

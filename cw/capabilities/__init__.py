@@ -43,11 +43,15 @@ OUTPUT_SCHEMAS = {
     "loop.add": "loop-add.output.schema.json",
     "loop.list": "loop-list.schema.json",
     "loop.next": "loop-next.output.schema.json",
+    "pricing.import": "pricing-import.output.schema.json",
+    "pricing.check": "pricing-check.schema.json",
+    "fx.import": "fx-import.output.schema.json",
+    "revenue.import": "revenue-import.output.schema.json",
 }
 
 
 #: The modules declaring verbs, in the order ``cw --help`` lists them.
-MODULES = ("runs", "loops", "reports", "money")
+MODULES = ("runs", "loops", "reports", "money", "imports")
 
 #: Which module declares each verb (its CLI words), so the CLI can build one verb and import nothing else.
 #: A verb missing here still works (the CLI then builds every command); a test keeps this complete.
@@ -85,6 +89,10 @@ VERB_MODULES = {
     "ledger verify": "money",
     "pnl": "money",
     "budget": "money",
+    "pricing import": "imports",
+    "pricing check": "imports",
+    "fx import": "imports",
+    "revenue import": "imports",
 }
 
 

@@ -39,6 +39,7 @@ class Param:
     default: Any = None
     metavar: str | None = None
     cli_flag: str | None = None
+    cli_short: str | None = None  # an extra one-letter spelling, e.g. "-o"
     mcp_name: str | None = None
     cli: bool = True
     mcp: bool = True

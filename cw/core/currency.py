@@ -222,6 +222,16 @@ _WITHDRAWN: dict[str, tuple[int, str]] = {
     "HRK": (2, "EUR"),
     "SLL": (2, "SLE"),
     "ZWL": (2, "ZWG"),
+    # euro-area and other codes the ECB's reference-rate history still quotes
+    "CYP": (2, "EUR"),
+    "EEK": (2, "EUR"),
+    "LTL": (2, "EUR"),
+    "LVL": (2, "EUR"),
+    "MTL": (2, "EUR"),
+    "ROL": (2, "RON"),
+    "SIT": (2, "EUR"),
+    "SKK": (2, "EUR"),
+    "TRL": (0, "TRY"),
 }
 
 # Codes in the standard without a minor unit (metals, funds, test codes).

@@ -19,7 +19,9 @@ keeps CW's value and a change to any cw fact makes an old snapshot stale:
 * per task or worker usage record carrying ``actor``:
   ``usage-actor:<task|worker>:<id>:<actor>``;
 * per task or worker usage record carrying ``reasoningTokens``:
-  ``reasoning:<task|worker>:<id>:<n>``.
+  ``reasoning:<task|worker>:<id>:<n>``;
+* per task or worker usage record carrying ``cacheWrite1hTokens``:
+  ``cache-write-1h:<task|worker>:<id>:<n>``.
 
 The JavaScript helpers here (``MISSING``, ``js_string``, ``js_truthy``,
 ``js_json``, ``js_get``, ``object_records``) are shared by the other
@@ -202,6 +204,8 @@ def _usage_additions(append: Any, kind: str, rid: str, usage: dict[str, Any]) ->
         append(f"usage-actor:{kind}:{rid}:{_s(usage['actor'])}")
     if "reasoningTokens" in usage:
         append(f"reasoning:{kind}:{rid}:{_s(usage['reasoningTokens'])}")
+    if "cacheWrite1hTokens" in usage:
+        append(f"cache-write-1h:{kind}:{rid}:{_s(usage['cacheWrite1hTokens'])}")
 
 
 def fingerprint_parts(run: dict[str, Any]) -> list[str]:

@@ -16,6 +16,10 @@ Conversion rules (``convert``):
   timestamp that quotes both currencies (the base is implicitly 1 in every
   fixing). ``amount_to = amount_from * perBase[to] / perBase[from]``, both
   from that one fixing, so a cross rate never mixes dates.
+* A fixing more than the policy's ``maxRateAgeDays`` (default 7) older than
+  the amount's date still converts it, and reports list it (``staleRates``):
+  rates stop when a policy file is not refreshed, and such a figure should
+  say so.
 * No such fixing, no policy, or no usable timestamp: the amount is **not**
   converted. The result carries ``amount=None`` and a reason; callers keep the
   original amount aside and say so. Nothing is extrapolated, interpolated or
@@ -50,7 +54,9 @@ from cw.model.errors import PolicyError
 _CTX = Context(prec=50)
 _RATE = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]+)?")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_TOP_KEYS = ("schemaVersion", "id", "description", "source", "base", "rates")
+_TOP_KEYS = ("schemaVersion", "id", "description", "source", "base", "maxRateAgeDays", "rates")
+#: A rate more than this many days older than the amount it converts is called out (``maxRateAgeDays``).
+DEFAULT_MAX_RATE_AGE_DAYS = 7
 _TOP_REQUIRED = ("schemaVersion", "id", "source", "base", "rates")
 _FIXING_KEYS = ("date", "perBase")
 
@@ -72,6 +78,7 @@ class FxPolicy:
     source: str
     fixings: tuple[Fixing, ...]
     description: str | None = None
+    max_rate_age_days: int = DEFAULT_MAX_RATE_AGE_DAYS
     _dates: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -99,6 +106,7 @@ class Conversion:
     currency: str
     reason: str | None = None
     legs: tuple[tuple[str, str, Decimal], ...] = ()
+    rate_age_days: int | None = None  # days from the fixing used to the amount's own date
 
     @property
     def converted(self) -> bool:
@@ -148,6 +156,9 @@ def validate_fx_policy(doc: Any, source: str) -> FxPolicy:
             raise _fail(source, key, f"expected a non-empty string, got {_shown(doc[key])}")
     if "description" in doc and not isinstance(doc["description"], str):
         raise _fail(source, "description", f"expected a string, got {_shown(doc['description'])}")
+    max_age = doc.get("maxRateAgeDays", DEFAULT_MAX_RATE_AGE_DAYS)
+    if type(max_age) is not int or not 0 <= max_age <= 36600:
+        raise _fail(source, "maxRateAgeDays", f"expected a whole number of days (0 to 36600), got {_shown(max_age)}")
     base = doc["base"]
     if not is_currency(base):
         raise _fail(source, "base", f"expected an active ISO 4217 code such as EUR, got {_shown(base)}")
@@ -185,7 +196,12 @@ def validate_fx_policy(doc: Any, source: str) -> FxPolicy:
         fixings.append(Fixing(day, per_base))
     fixings.sort(key=lambda f: f.date)
     return FxPolicy(
-        id=doc["id"], base=base, source=doc["source"], fixings=tuple(fixings), description=doc.get("description")
+        id=doc["id"],
+        base=base,
+        source=doc["source"],
+        fixings=tuple(fixings),
+        description=doc.get("description"),
+        max_rate_age_days=max_age,
     )
 
 
@@ -223,7 +239,30 @@ def convert(amount: Decimal, from_currency: str, to_currency: str, at: Any, poli
     rate_to = Decimal(1) if to_currency == base else fixing.per_base[to_currency]
     value = _CTX.divide(_CTX.multiply(amount, rate_to), rate_from)
     legs = tuple((fixing.date, c, fixing.per_base[c]) for c in (from_currency, to_currency) if c != base)
-    return Conversion(value, to_currency, None, legs)
+    age = (_date.fromisoformat(on) - _date.fromisoformat(fixing.date)).days
+    return Conversion(value, to_currency, None, legs, age)
+
+
+@dataclass
+class StaleRates:
+    """Conversions whose fixing was more than the policy's ``maxRateAgeDays`` older than the amount."""
+
+    uses: dict[tuple[str, str], list[Any]] = field(default_factory=dict)  # (pair, fixing) -> [n, max age, newest]
+
+    def note(self, conv: Conversion, from_currency: str, at: Any, policy: FxPolicy | None) -> None:
+        if policy is None or conv.rate_age_days is None or conv.rate_age_days <= policy.max_rate_age_days:
+            return
+        key = (f"{from_currency}->{conv.currency}", conv.legs[0][0] if conv.legs else "")
+        slot = self.uses.setdefault(key, [0, 0, ""])
+        slot[0] += 1
+        slot[1] = max(slot[1], conv.rate_age_days)
+        slot[2] = max(slot[2], date_of(at) or "")
+
+    def payload(self) -> list[dict[str, Any]]:
+        return [
+            {"pair": pair, "rateDate": rate_date, "amounts": n, "maxAgeDays": age, "newestAmountDate": newest}
+            for (pair, rate_date), (n, age, newest) in sorted(self.uses.items())
+        ]
 
 
 def rates_used_payload(legs: Iterable[tuple[str, str, Decimal]]) -> list[dict[str, Any]]:
@@ -232,10 +271,14 @@ def rates_used_payload(legs: Iterable[tuple[str, str, Decimal]]) -> list[dict[st
     return [{"date": d, "currency": c, "perBase": money_out(distinct[(d, c)])} for d, c in sorted(distinct)]
 
 
-def policy_header(policy: FxPolicy | None, legs: Iterable[tuple[str, str, Decimal]]) -> dict[str, Any]:
-    """The ``fx`` block of a report: policy id, base and the rates actually used with their dates."""
+def policy_header(
+    policy: FxPolicy | None, legs: Iterable[tuple[str, str, Decimal]], stale: StaleRates | None = None
+) -> dict[str, Any]:
+    """The ``fx`` block of a report: policy id, base, the rates actually used with their dates, old rates."""
     return {
         "policyId": policy.id if policy else None,
         "base": policy.base if policy else None,
         "ratesUsed": rates_used_payload(legs),
+        "maxRateAgeDays": policy.max_rate_age_days if policy else None,
+        "staleRates": stale.payload() if stale is not None else [],
     }

@@ -58,7 +58,7 @@ from typing import Any
 from cw.core.attribution import AttributionModel, RunNode, attribute
 from cw.core.coststate import UNIT_STATES, complete, cost_state, coverage
 from cw.core.currency import minor_units, parse_currency, round_money
-from cw.core.fx import FxPolicy, convert, policy_header
+from cw.core.fx import FxPolicy, StaleRates, convert, policy_header
 from cw.core.ledger import bookings
 from cw.core.numbers import money_out, to_fixed
 from cw.core.render import format_policy
@@ -214,6 +214,7 @@ def build_pnl(
     rows: dict[str, _Acc] = {}
     total = _Acc()
     legs: list[tuple[str, str, Decimal]] = []
+    stale = StaleRates()
 
     def accs(item: Mapping[str, Any]) -> tuple[_Acc, _Acc]:
         acc = rows.setdefault(_key(item, by), _Acc())
@@ -241,6 +242,7 @@ def build_pnl(
         src = item.get("currency") or "USD"
         conv = convert(amount, src, cur, item.get("at"), fx_policy)
         legs.extend(conv.legs)
+        stale.note(conv, src, item.get("at"), fx_policy)
         for acc in pair:
             if conv.amount is None:
                 acc.left_out("spend", src, amount, conv.reason or "")
@@ -251,6 +253,7 @@ def build_pnl(
         src = item["currency"]
         conv = convert(amount, src, cur, item.get("at"), fx_policy)
         legs.extend(conv.legs)
+        stale.note(conv, src, item.get("at"), fx_policy)
         for acc in accs(item):
             if conv.amount is None:
                 acc.left_out("revenue", src, amount, conv.reason or "")
@@ -299,6 +302,14 @@ def build_pnl(
         )
     if unreadable:
         notes.append(f"{len(unreadable)} run(s) could not be read and are not in these figures; see unreadable.")
+    stale_rates = stale.payload()
+    if stale_rates and fx_policy is not None:
+        n = sum(s["amounts"] for s in stale_rates)
+        worst = max(s["maxAgeDays"] for s in stale_rates)
+        notes.append(
+            f"{n} amount(s) were converted at FX rates more than {fx_policy.max_rate_age_days} days older than "
+            f"the amount (up to {worst} days; see fx.staleRates): the FX policy may need newer rates."
+        )
     return {
         "schemaVersion": 1,
         "surface": "pnl",
@@ -310,7 +321,7 @@ def build_pnl(
         "pricingPolicy": dict(pricing)
         if pricing is not None
         else {"name": pricing_policy_id or "none", "id": pricing_policy_id, "from": "caller"},
-        "fx": policy_header(fx_policy, legs),
+        "fx": policy_header(fx_policy, legs, stale),
         "attribution": attribution.header(),
         "rows": row_payloads,
         "totals": totals,
@@ -358,6 +369,11 @@ def render_pnl_text(payload: Mapping[str, Any]) -> str:
         lines.append(f"fx: policy {fx['policyId']} (per 1 {fx['base']}): {rates or 'no rates needed'}")
     else:
         lines.append("fx: no policy")
+    for st in fx.get("staleRates") or ():
+        lines.append(
+            f"fx: old rate: {st['pair']} at the {st['rateDate']} rate for {st['amounts']} amount(s), "
+            f"up to {st['maxAgeDays']} days older than the amount (limit {fx['maxRateAgeDays']})"
+        )
     header = ["key", "runs", "units", "spend", "state", "coverage", "revenue", "net", "complete"]
     table = [header] + [_cells(r["key"], r, cur) for r in payload["rows"]]
     table.append(_cells("total", payload["totals"], cur))

@@ -10,7 +10,10 @@ sane prices stays valid::
     {"schemaVersion": 1, "id": "...", "currency": "USD",
      "models": [{"model": "some-model", "inputPerMillion": 5, "outputPerMillion": 25,
                  "cacheReadPerMillion": 0.5, "cacheWritePerMillion": 6.25,
+                 "cacheWrite1hPerMillion": 10,                  (cw, optional)
                  "reasoningPerMillion": 25,                     (cw, optional)
+                 "tiers": [{"aboveInputTokens": 200000,         (cw, optional)
+                            "inputPerMillion": 10, "outputPerMillion": 37.5}],
                  "inputIncludesCachedTokens": false,            (cw, optional)
                  "outputIncludesReasoningTokens": true,         (cw, optional)
                  "effectiveFrom": "2026-10-07"}],               (cw, optional)
@@ -40,6 +43,18 @@ How one unit is priced (``price_unit``):
 * Cost = input + output + cache read + cache write (+ reasoning), each
   ``tokens × price / 1e6``, exact in ``Decimal``. Missing or non-numeric
   token fields count 0; ``true`` counts 1, as in JavaScript arithmetic.
+* ``tiers`` (cw): long-context prices. A tier applies when the unit's whole
+  prompt, ``inputTokens`` plus the cache read and write tokens unless the
+  input count already includes them, is *more than* ``aboveInputTokens``; it
+  then prices *every* token of the kinds it lists (not only those past the
+  threshold), as the providers bill long prompts. Of several tiers that
+  apply, the highest that lists a price kind sets it; a kind no applying
+  tier lists keeps the entry's own price.
+* ``cacheWrite1hPerMillion`` (cw): ``cacheWrite1hTokens`` are the part of
+  ``cacheWriteTokens`` written with a one-hour lifetime (the rest are the
+  default five-minute writes); with this price they are priced at it and
+  the rest at ``cacheWritePerMillion``. Without it, every cache write is
+  priced at ``cacheWritePerMillion``, as CW does.
 * ``inputIncludesCachedTokens`` (default false, CW's reading): when true the
   cache read and cache write tokens are already inside ``inputTokens``, so
   the input price applies only to ``inputTokens - cacheRead - cacheWrite``
@@ -50,8 +65,10 @@ How one unit is priced (``price_unit``):
   reading): ``defaultPrice`` prices them (``default``) or the unit is
   ``unpriced`` (see ``price_unit``).
 * ``outputIncludesReasoningTokens`` (default true): ``reasoningTokens`` are
-  already inside ``outputTokens`` and are informational. When false they are
-  priced on top, at ``reasoningPerMillion`` if given, else the output price.
+  already inside ``outputTokens``; with a ``reasoningPerMillion`` that part
+  of the output is priced at it (never twice), else they are informational.
+  When false they are priced on top, at ``reasoningPerMillion`` if given,
+  else the output price.
 
 Token totals (``token_total``) follow CW: ``totalTokens`` when it is a
 number, else input + output; cache and reasoning tokens are never added.
@@ -83,13 +100,23 @@ _PRICE_KEYS = (
     ("outputPerMillion", "output_per_million", True),
     ("cacheReadPerMillion", "cache_read_per_million", False),
     ("cacheWritePerMillion", "cache_write_per_million", False),
+    ("cacheWrite1hPerMillion", "cache_write_1h_per_million", False),
     ("reasoningPerMillion", "reasoning_per_million", False),
 )
+#: Price keys a tier may set (file key -> Price attribute).
+TIER_PRICE_KEYS = {key: attr for key, attr, _ in _PRICE_KEYS}
 _FLAG_KEYS = (
     ("inputIncludesCachedTokens", "input_includes_cached_tokens"),
     ("outputIncludesReasoningTokens", "output_includes_reasoning_tokens"),
 )
 _HINT = "Fix the pricing policy file (see schemas/pricing-policy.schema.json), or pass --pricing default."
+
+
+class Tier(msgspec.Struct, frozen=True, kw_only=True):
+    """Prices in force when a unit's whole prompt has more than ``above_input_tokens`` tokens."""
+
+    above_input_tokens: int
+    prices: tuple[tuple[str, Decimal], ...]  # (Price attribute, price), only the kinds this tier sets
 
 
 class Price(msgspec.Struct, frozen=True, kw_only=True):
@@ -99,9 +126,23 @@ class Price(msgspec.Struct, frozen=True, kw_only=True):
     output_per_million: Decimal
     cache_read_per_million: Decimal | None = None
     cache_write_per_million: Decimal | None = None
+    cache_write_1h_per_million: Decimal | None = None
     reasoning_per_million: Decimal | None = None
     input_includes_cached_tokens: bool = False
     output_includes_reasoning_tokens: bool = True
+    tiers: tuple[Tier, ...] = ()
+
+    def at_prompt(self, prompt_tokens: Decimal) -> Price:
+        """The prices in force for a prompt of ``prompt_tokens`` tokens (the entry itself without tiers)."""
+        if not self.tiers:
+            return self
+        changes: dict[str, Decimal] = {}
+        for tier in self.tiers:  # ascending thresholds: a higher tier overrides a lower one
+            if prompt_tokens > tier.above_input_tokens:
+                changes.update(tier.prices)
+        if not changes:
+            return self
+        return msgspec.structs.replace(self, **changes)
 
 
 class ModelPrice(Price, frozen=True, kw_only=True):
@@ -109,12 +150,13 @@ class ModelPrice(Price, frozen=True, kw_only=True):
 
     model: str
     effective_from: str | None = None
+    prices_taken_on: str | None = None  # when this entry's prices were read, if it says (else the policy's)
 
 
 class PricingPolicy:
     """A validated pricing policy with its lookup index (build it with ``validate_policy``)."""
 
-    __slots__ = ("_index", "_undated", "currency", "default_price", "id", "models", "source")
+    __slots__ = ("_index", "_undated", "currency", "default_price", "id", "models", "prices_taken_on", "source")
 
     def __init__(
         self,
@@ -124,8 +166,10 @@ class PricingPolicy:
         models: tuple[ModelPrice, ...],
         default_price: Price | None,
         source: str,
+        prices_taken_on: str | None = None,
     ) -> None:
         self.id = id
+        self.prices_taken_on = prices_taken_on
         self.currency = currency
         self.models = models
         self.default_price = default_price
@@ -219,12 +263,16 @@ def to_decimal(v: Any) -> Decimal:
 def usage_cost(usage: Any, price: Price) -> Decimal:
     """The exact cost of one usage record under one price (see the module docstring)."""
     u = usage if isinstance(usage, dict) else {}
-    mul, add = MONEY_CONTEXT.multiply, MONEY_CONTEXT.add
+    mul, add, sub = MONEY_CONTEXT.multiply, MONEY_CONTEXT.add, MONEY_CONTEXT.subtract
     inp = to_decimal(u.get("inputTokens"))
+    out = to_decimal(u.get("outputTokens"))
     cache_read = to_decimal(u.get("cacheReadTokens"))
-    cache_write = to_decimal(u.get("cacheWriteTokens"))
+    write_1h = to_decimal(u.get("cacheWrite1hTokens"))
+    cache_write = max(to_decimal(u.get("cacheWriteTokens")), write_1h)  # the 1-hour writes are part of it
+    prompt = inp if price.input_includes_cached_tokens else add(add(inp, cache_read), cache_write)
+    price = price.at_prompt(prompt)
     if price.input_includes_cached_tokens:
-        fresh = max(_ZERO, MONEY_CONTEXT.subtract(MONEY_CONTEXT.subtract(inp, cache_read), cache_write))
+        fresh = max(_ZERO, sub(sub(inp, cache_read), cache_write))
         read_price = price.cache_read_per_million
         write_price = price.cache_write_per_million
         read_price = price.input_per_million if read_price is None else read_price
@@ -233,15 +281,23 @@ def usage_cost(usage: Any, price: Price) -> Decimal:
         fresh = inp
         read_price = price.cache_read_per_million or _ZERO
         write_price = price.cache_write_per_million or _ZERO
-    total = add(
-        add(mul(fresh, price.input_per_million), mul(to_decimal(u.get("outputTokens")), price.output_per_million)),
-        add(mul(cache_read, read_price), mul(cache_write, write_price)),
-    )
-    if not price.output_includes_reasoning_tokens:
+    if price.cache_write_1h_per_million is not None and write_1h:
+        writes = add(mul(sub(cache_write, write_1h), write_price), mul(write_1h, price.cache_write_1h_per_million))
+    else:
+        writes = mul(cache_write, write_price)
+    reasoning = to_decimal(u.get("reasoningTokens"))
+    if price.output_includes_reasoning_tokens:
+        if price.reasoning_per_million is not None and reasoning > 0:
+            part = min(reasoning, max(out, _ZERO))
+            output = add(mul(sub(out, part), price.output_per_million), mul(part, price.reasoning_per_million))
+        else:
+            output = mul(out, price.output_per_million)
+    else:
         reasoning_price = price.reasoning_per_million
         if reasoning_price is None:
             reasoning_price = price.output_per_million
-        total = add(total, mul(to_decimal(u.get("reasoningTokens")), reasoning_price))
+        output = add(mul(out, price.output_per_million), mul(reasoning, reasoning_price))
+    total = add(add(mul(fresh, price.input_per_million), output), add(mul(cache_read, read_price), writes))
     return total.scaleb(-6, MONEY_CONTEXT)
 
 
@@ -347,7 +403,37 @@ def _price_fields(obj: dict[str, Any], source: str, path: str) -> dict[str, Any]
             if not isinstance(obj[key], bool):
                 raise _invalid(source, f"{path}.{key}", "must be true or false")
             fields[attr] = obj[key]
+    if obj.get("tiers") is not None:
+        fields["tiers"] = _tiers(obj["tiers"], source, f"{path}.tiers")
     return fields
+
+
+def _tiers(raw: Any, source: str, path: str) -> tuple[Tier, ...]:
+    if not isinstance(raw, list):
+        raise _invalid(source, path, "must be an array of {aboveInputTokens, <prices>} objects")
+    tiers: list[Tier] = []
+    for i, item in enumerate(raw):
+        where = f"{path}[{i}]"
+        if not isinstance(item, dict):
+            raise _invalid(source, where, "must be an object {aboveInputTokens, <prices>}")
+        above = item.get("aboveInputTokens")
+        if not isinstance(above, int) or isinstance(above, bool) or above < 0:
+            raise _invalid(source, f"{where}.aboveInputTokens", "must be a non-negative whole number of tokens")
+        if tiers and above <= tiers[-1].above_input_tokens:
+            raise _invalid(source, f"{where}.aboveInputTokens", "must be larger than the tier before it")
+        prices: list[tuple[str, Decimal]] = []
+        for key, value in item.items():
+            if key == "aboveInputTokens":
+                continue
+            if key not in TIER_PRICE_KEYS:
+                raise _invalid(
+                    source, f"{where}.{key}", f"is not a price a tier can set ({', '.join(TIER_PRICE_KEYS)})"
+                )
+            prices.append((TIER_PRICE_KEYS[key], _price_value(value, source, f"{where}.{key}")))
+        if not prices:
+            raise _invalid(source, where, "sets no price")
+        tiers.append(Tier(above_input_tokens=above, prices=tuple(prices)))
+    return tuple(tiers)
 
 
 def _effective_from(v: Any, source: str, field: str) -> str:
@@ -356,6 +442,12 @@ def _effective_from(v: Any, source: str, field: str) -> str:
     raise _invalid(
         source, field, "must be an ISO 8601 date (2026-10-07) or date-time with a zone (2026-10-07T00:00:00Z)"
     )
+
+
+def _taken_on(v: Any, source: str, field: str) -> str:
+    if isinstance(v, str) and _DATE_ONLY.fullmatch(v) and parse_iso_ms(v) is not None:
+        return v
+    raise _invalid(source, field, "must be an ISO 8601 date (2026-11-22): the day the prices were read")
 
 
 def validate_policy(doc: Any, source: str) -> PricingPolicy:
@@ -384,6 +476,8 @@ def validate_policy(doc: Any, source: str) -> PricingPolicy:
         fields = _price_fields(item, source, path)
         if "effectiveFrom" in item:
             fields["effective_from"] = _effective_from(item["effectiveFrom"], source, f"{path}.effectiveFrom")
+        if "pricesTakenOn" in item:
+            fields["prices_taken_on"] = _taken_on(item["pricesTakenOn"], source, f"{path}.pricesTakenOn")
         models.append(ModelPrice(model=model, **fields))
     default = doc.get("defaultPrice")
     default_price = None
@@ -397,6 +491,12 @@ def validate_policy(doc: Any, source: str) -> PricingPolicy:
                 "is not supported: the default price has no history (give models entries instead)",
             )
         default_price = Price(**_price_fields(default, source, "defaultPrice"))
+    taken_on = _taken_on(doc["pricesTakenOn"], source, "pricesTakenOn") if "pricesTakenOn" in doc else None
     return PricingPolicy(
-        id=doc.get("id"), currency=doc.get("currency"), models=tuple(models), default_price=default_price, source=source
+        id=doc.get("id"),
+        currency=doc.get("currency"),
+        models=tuple(models),
+        default_price=default_price,
+        source=source,
+        prices_taken_on=taken_on,
     )

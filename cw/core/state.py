@@ -170,7 +170,15 @@ _RECORD_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
     "feedback": {"id": _STR, "status": _STR},
     "dispatches": {"id": _STR},
 }
-_TOKEN_KEYS = ("inputTokens", "outputTokens", "totalTokens", "cacheReadTokens", "cacheWriteTokens", "reasoningTokens")
+_TOKEN_KEYS = (
+    "inputTokens",
+    "outputTokens",
+    "totalTokens",
+    "cacheReadTokens",
+    "cacheWriteTokens",
+    "cacheWrite1hTokens",
+    "reasoningTokens",
+)
 MAX_TOKEN_VALUE = 1e15
 
 

@@ -26,6 +26,7 @@ TOKEN_FIELDS = (
     ("total_tokens", "--usage-total-tokens", "totalTokens"),
     ("cache_read_tokens", "--usage-cache-read-tokens", "cacheReadTokens"),
     ("cache_write_tokens", "--usage-cache-write-tokens", "cacheWriteTokens"),
+    ("cache_write_1h_tokens", "--usage-cache-write-1h-tokens", "cacheWrite1hTokens"),
     ("reasoning_tokens", "--usage-reasoning-tokens", "reasoningTokens"),
 )
 OTHER_FIELDS = (
@@ -100,6 +101,19 @@ def parse_usage(values: Mapping[str, Any]) -> UsageInput:
         v = values.get(key)
         if v is not None:
             tokens.append((rec_key, _token_count(v, flag)))
+    counts = {key: n for key, n in tokens}
+    if "cacheWrite1hTokens" in counts:
+        writes = counts.get("cacheWriteTokens")
+        if writes is None:
+            raise UsageError(
+                "--usage-cache-write-1h-tokens needs --usage-cache-write-tokens: the one-hour writes are "
+                "part of all cache writes (e.g. --usage-cache-write-tokens 5000 --usage-cache-write-1h-tokens 2000)."
+            )
+        if counts["cacheWrite1hTokens"] > writes:
+            raise UsageError(
+                f'Invalid --usage-cache-write-1h-tokens "{counts["cacheWrite1hTokens"]}": more than the '
+                f"{writes} cache-write tokens it is part of (--usage-cache-write-tokens)."
+            )
     model = values.get("model")
     if model is not None and (not isinstance(model, str) or not model.strip()):
         raise UsageError("Invalid --usage-model: expected a non-empty model id (e.g. --usage-model claude-sonnet-4-5).")

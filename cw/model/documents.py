@@ -24,7 +24,7 @@ SafeId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9._:-]+$")]
 
 
 class UsageRecord(Struct, omit_defaults=True, kw_only=True):
-    """CW's UsageRecord as cw writes it, plus cw's ``reasoningTokens``, ``actor`` and ``claimedActor``.
+    """CW's UsageRecord as cw writes it, plus cw's ``reasoningTokens``, ``cacheWrite1hTokens``, ``actor`` and ``claimedActor``.
 
     Records written by CW may hold negatives, fractions or odd models; cw reads
     them as they are, so token fields accept any number when reading.
@@ -39,6 +39,7 @@ class UsageRecord(Struct, omit_defaults=True, kw_only=True):
     totalTokens: float | UnsetType = UNSET
     cacheReadTokens: float | UnsetType = UNSET
     cacheWriteTokens: float | UnsetType = UNSET
+    cacheWrite1hTokens: NonNegInt | UnsetType = UNSET
     reasoningTokens: NonNegInt | UnsetType = UNSET
     attestation: Literal["attested", "unattested", "absent"] | UnsetType = UNSET
     attestationReason: str | UnsetType = UNSET

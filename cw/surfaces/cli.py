@@ -71,13 +71,14 @@ class CwGroup(click.Group):
 
 
 def _click_param(p: Param) -> click.Parameter:
+    flags = [p.flag, *([p.cli_short] if p.cli_short else []), p.name]
     if p.positional:
         return click.Argument(
             [p.name], required=p.required and not p.multiple, nargs=-1 if p.multiple else 1, metavar=p.metavar
         )
     kw: dict[str, Any] = {"help": p.help + (" (repeatable)" if p.multiple else "")}
     if p.type == "boolean":
-        return click.Option([p.flag, p.name], is_flag=True, default=False, **kw)
+        return click.Option(flags, is_flag=True, default=False, **kw)
     if p.choices:
         kw["type"] = click.Choice(p.choices)
     if p.nargs > 1:
@@ -89,7 +90,7 @@ def _click_param(p: Param) -> click.Parameter:
     if p.default is not None:
         kw["default"] = p.default
         kw["show_default"] = True
-    return click.Option([p.flag, p.name], required=p.required, **kw)
+    return click.Option(flags, required=p.required, **kw)
 
 
 def _args(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -115,7 +116,7 @@ def render(cap: Capability, payload: Any, as_json: bool) -> str:
 def make_command(cap: Capability) -> click.Command:
     params = [_click_param(p) for p in cap.params if p.cli]
     has_json = any(p.name == "json" for p in cap.params)
-    if has_json:
+    if has_json and not any(p.flag == "--format" for p in cap.params):
         params.append(
             click.Option(
                 ["--format", "fmt"],
@@ -161,6 +162,8 @@ GROUP_HELP = {
     "registry": "Repos known to the home scope.",
     "revenue": "Append-only revenue ledger: book, reverse, list.",
     "ledger": "Check revenue ledgers for tampering.",
+    "pricing": "Pricing policies: import from genai-prices, check against the workspace.",
+    "fx": "FX policies: import the ECB's reference rates.",
 }
 
 
