@@ -86,18 +86,18 @@ def test_empty_run():
     assert_same(as_json(derive_report(load("empty-run.state.json"), NOW, None)), EXPECTED["empty"])
 
 
-def test_bundled_policy_gives_cws_default_numbers():
+def test_bundled_policy_prices_the_fixture_at_genai_prices_list_prices():
     from cw.shell.policies import load_pricing_policy
 
     got = derive_report(load("fixture-run.state.json"), NOW, load_pricing_policy("default", Path.cwd()))
-    # claude-opus-4-8 exact at 15/75: 1000*15 + 200*75 = 30000 per million; mystery-model-x default 3/15:
-    # 500*3 + 100*15 = 3000 per million
+    # claude-opus-4-8 exact at genai-prices' 5/25 (CW's example said 15/75): 1000*5 + 200*25 = 10000 per
+    # million; mystery-model-x at the default 3/15 kept from CW's example: 500*3 + 100*15 = 3000 per million
     assert as_json(got["cost"]) == {
         "state": "estimated",
         "currency": "USD",
-        "attestedUsd": 0.03,
+        "attestedUsd": 0.01,
         "estimatedUsd": 0.003,
-        "policyId": "cw-bundled-2026-11",
+        "policyId": "cw-bundled-genai-prices-0.2.3",
         "unpricedModels": ["mystery-model-x"],
         "pricedCoverage": 1,
         "notes": [NOTE_DEFAULT],

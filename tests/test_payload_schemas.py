@@ -107,6 +107,24 @@ def _every_verb(cw, repo: Path, other: Path) -> dict[str, list[dict]]:
     j("pricing.import", "pricing", "import", "--from", "genai-prices", "--provider", "anthropic", "-o", "prices.json")
     checked = cw("pricing", "check", "--pricing", "prices.json", "--max-age", "0", "--now", NOW, "--json")
     out.setdefault("pricing.check", []).append(json.loads(checked.stdout))
+    ecb = Path(__file__).resolve().parent / "fixtures" / "ecb"
+    j("fx.import", "fx", "import", str(ecb / "eurofxref-hist.csv"), "-o", "fx.json")
+    (repo / "p.csv").write_text(
+        "id,Created (UTC),Amount,Amount Refunded,Currency,Status,cw_run (metadata)\n"
+        "ch_1,2026-11-20 10:00:00,30.00,5.00,eur,Paid,a\nch_2,2026-11-20 10:00:00,1.00,0,eur,Failed,a\n"
+    )
+    for dry in (["--dry-run"], []):
+        j(
+            "revenue.import",
+            "revenue",
+            "import",
+            "p.csv",
+            "--format",
+            "stripe-payments",
+            "--run-column",
+            "cw_run (metadata)",
+            *dry,
+        )
     return out
 
 

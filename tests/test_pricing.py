@@ -276,31 +276,15 @@ def test_schema_and_core_agree(doc, ok):
 # -- the bundled policy ---------------------------------------------------------
 
 
-def test_bundled_policy_keeps_cws_entries_and_says_what_it_is():
+def test_bundled_policy_says_what_it_is_and_keeps_cws_default():
     doc = json.loads(manifest_path("pricing.policy.json").read_text(encoding="utf-8"))
     assert doc["currency"] == "USD" and doc["id"] and doc["source"] and doc["description"]
-    assert doc["pricesTakenOn"] == "2026-11-22"
+    assert doc["generator"]["from"] == "genai-prices" and doc["pricesTakenOn"]
     by_model: dict[str, list[dict[str, Any]]] = {}
     for m in doc["models"]:
         by_model.setdefault(m["model"], []).append(m)
-    cw_entries = {
-        "claude-opus-4-8": (15, 75),
-        "claude-opus-4-1": (15, 75),
-        "claude-sonnet-4-6": (3, 15),
-        "claude-sonnet-4-5": (3, 15),
-        "claude-haiku-4-5": (1, 5),
-    }
-    # CW's input and output prices, plus Anthropic's cache prices: 0.1x input (read), 1.25x input (5-minute write)
-    for model, (inp, out) in cw_entries.items():
-        assert by_model[model] == [
-            {
-                "model": model,
-                "inputPerMillion": inp,
-                "outputPerMillion": out,
-                "cacheReadPerMillion": pytest.approx(inp / 10),
-                "cacheWritePerMillion": pytest.approx(inp * 1.25),
-            }
-        ]
+    # list prices as genai-prices records them (CW's hand-kept example said 15/75 for claude-opus-4-8)
+    assert [(m["inputPerMillion"], m["outputPerMillion"]) for m in by_model["claude-opus-4-8"]] == [(5, 25)]
     assert doc["defaultPrice"] == {
         "inputPerMillion": 3,
         "outputPerMillion": 15,
@@ -310,7 +294,10 @@ def test_bundled_policy_keeps_cws_entries_and_says_what_it_is():
     # every entry can price cache tokens: a cache price, or cached tokens inside input (charged at input)
     assert all("cacheReadPerMillion" in m or m.get("inputIncludesCachedTokens") for m in doc["models"])
     assert any(k.startswith("gpt-") for k in by_model) and any(k.startswith("gemini-") for k in by_model)
-    assert all("cacheReadPerMillion" in m for m in doc["models"] if m["model"].startswith("gpt-"))
+    # every Claude and Gemini entry has its cache read price now, and the Claude ones a cache write price
+    for model, entries in by_model.items():
+        if model.startswith("claude-") and model not in ("claude-2", "claude-v1", "claude-instant"):
+            assert all("cacheReadPerMillion" in e and "cacheWritePerMillion" in e for e in entries), model
 
 
 # -- loading by --pricing ---------------------------------------------------------
@@ -324,9 +311,9 @@ def test_no_value_means_no_policy(tmp_path):
 @pytest.mark.parametrize("value", ["default", "bundled"])
 def test_default_and_bundled_read_the_packaged_policy_from_anywhere(value, tmp_path):
     p = load_pricing_policy(value, tmp_path)
-    assert p is not None and p.id == "cw-bundled-2026-11"
+    assert p is not None and p.id.startswith("cw-bundled-genai-prices-")
     assert p.source == str(manifest_path("pricing.policy.json"))
-    assert p.entry_for("claude-opus-4-8", "2026-06-08T10:00:00Z").input_per_million == 15
+    assert p.entry_for("claude-opus-4-8", "2026-06-08T10:00:00Z").input_per_million == 5
 
 
 def test_relative_path_is_resolved_against_the_process_cwd(tmp_path):

@@ -26,6 +26,7 @@ def load_genai_prices() -> tuple[str, list[Any]]:
 #: How the bundled manifest/pricing.policy.json is made (``python -m cw.shell.genai`` rewrites it).
 BUNDLED_PROVIDERS = ("anthropic", "openai", "google")
 BUNDLED_DEFAULT_PRICE = ("3", "15")  # kept from CW's bundled example: unknown models are estimated, not free
+BUNDLED_DEFAULT_CACHE = ("0.3", "3.75")  # its cache read and write prices (0.1x and 1.25x input), never 0 by omission
 
 
 def bundled_policy_text(taken_on: str) -> str:
@@ -44,7 +45,13 @@ def bundled_policy_text(taken_on: str) -> str:
         policy_id=f"cw-bundled-genai-prices-{version}",
         default_price=(Decimal(BUNDLED_DEFAULT_PRICE[0]), Decimal(BUNDLED_DEFAULT_PRICE[1])),
     )
-    return dumps(result.policy) + "\n"
+    doc = result.policy
+    doc["defaultPrice"]["cacheReadPerMillion"] = Decimal(BUNDLED_DEFAULT_CACHE[0])
+    doc["defaultPrice"]["cacheWritePerMillion"] = Decimal(BUNDLED_DEFAULT_CACHE[1])
+    doc["description"] = doc["description"].replace(
+        "defaultPrice was given at import", "defaultPrice (with cache prices) was given at import"
+    )
+    return dumps(doc) + "\n"
 
 
 def main(argv: list[str]) -> int:
