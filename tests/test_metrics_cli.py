@@ -255,4 +255,5 @@ def test_live_run_metrics(cw, repo):
     assert m["usage"]["attestedUnits"] == 1 and m["usage"]["inputTokens"] == 1000
     assert m["cost"]["state"] == "unpriced"
     priced = cw.json("metrics", "show", "live", "--pricing", "default")
-    assert priced["cost"]["state"] == "attested" and priced["cost"]["attestedUsd"] == 0.03  # 1000*15e-6 + 200*75e-6
+    # claude-opus-4-8 at the bundled 5/25: 1000*5e-6 + 200*25e-6
+    assert priced["cost"]["state"] == "attested" and priced["cost"]["attestedUsd"] == 0.01

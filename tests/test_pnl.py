@@ -155,6 +155,8 @@ def test_pnl_by_actor_hand_computed():
         "policyId": "test-fx",
         "base": "EUR",
         "ratesUsed": [{"date": "2026-01-05", "currency": "USD", "perBase": 1.1}],
+        "maxRateAgeDays": 7,
+        "staleRates": [],
     }
     assert p["attribution"] == {"model": "linear"}
     assert [r["key"] for r in p["rows"]] == ["cron:nightly", "alice"]  # net 62.80 before 60.50
@@ -238,7 +240,7 @@ def test_without_an_fx_policy_foreign_amounts_stay_unconverted():
         ("revenue", "EUR", 50),
     }
     assert all(u["reason"] == "no FX policy supplied to convert EUR->USD" for u in b["unconverted"])
-    assert p["fx"] == {"policyId": None, "base": None, "ratesUsed": []}
+    assert p["fx"] == {"policyId": None, "base": None, "ratesUsed": [], "maxRateAgeDays": None, "staleRates": []}
 
 
 def test_reporting_in_the_base_currency_divides_by_the_quote():

@@ -35,6 +35,9 @@ def _build_busy(cw, repo: Path) -> None:
         cw.ok("task", "add", "r", t)
     cw.ok("dispatch", "r", "t1", "t3", "t4")
     (repo / "res.md").write_text("result\n")
+    (repo / "pay.csv").write_text(
+        "id,Created (UTC),Amount,Currency,Status,cw_run (metadata)\nch_9,2026-11-20 10:00:00,4.00,usd,Paid,r\n"
+    )
     cw.ok("result", "r", "t1", "res.md")
     own = repo / ".cw/runs/r/workers/worker-t4-0001"
     own.mkdir(parents=True, exist_ok=True)
@@ -90,6 +93,11 @@ WRITERS = [
     ("run link", ["run", "link", "r", "--parent", "p"], RUN_LOCK),
     ("loop add", ["loop", "add", "r", "lp", "--task", "l1", "--max-rounds", "2", "--target", "5"], RUN_LOCK),
     ("loop next", ["loop", "next", "r", "lq", "--allow-unreported"], RUN_LOCK),
+    (
+        "revenue import",
+        ["revenue", "import", "pay.csv", "--format", "stripe-payments", "--run-column", "cw_run (metadata)"],
+        RUN_LOCK,
+    ),
 ]
 
 
@@ -98,7 +106,14 @@ def test_every_writer_verb_is_covered():
     from cw.capabilities import all_capabilities
 
     writers = {" ".join(c.path) for c in all_capabilities() if not c.read_only}
-    covered = {name for name, _, _ in WRITERS} | {"metrics show", "registry add", "registry remove"}
+    # pricing import and fx import write a policy file the user names, never run state
+    covered = {name for name, _, _ in WRITERS} | {
+        "metrics show",
+        "registry add",
+        "registry remove",
+        "pricing import",
+        "fx import",
+    }
     assert writers <= covered, f"writer verbs without a lock test: {sorted(writers - covered)}"
 
 

@@ -429,7 +429,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "pricing.check",
         ("pricing", "check"),
-        "List models seen in the workspace the policy cannot price, and entries older than --max-age.",
+        "List models the policy cannot price, and entries older than --max-age.",
         (
             PRICING,
             Param("max_age", "also list entries whose prices were read more than DAYS days ago", metavar="DAYS"),
@@ -476,7 +476,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "revenue.import",
         ("revenue", "import"),
-        "Book revenue from a Stripe export: each charge on the run named in a metadata column.",
+        "Book revenue from a Stripe export on the runs its rows name.",
         (
             Param("file", "the exported CSV file", positional=True, required=True, metavar="FILE"),
             Param("format", "which Stripe export it is", choices=stripeimport.FORMATS, required=True),
