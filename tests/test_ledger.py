@@ -205,15 +205,31 @@ def test_book_refuses_to_extend_a_broken_chain():
 # --------------------------------------------------------------------------- reversing
 
 
-def test_reverse_defaults_to_the_full_remainder_and_carries_the_booking_date():
+def test_reverse_defaults_to_the_full_remainder_and_happens_when_recorded():
     doc = three_entries()
     doc, e = L.reverse(doc, entry_id="rev-0001", reason="cancelled", recorded_at="2026-02-01T00:00:00Z", actor="bob")
     assert e["amount"] == "-60.00"  # 100.00 booked, 40.00 already reversed
     assert e["kind"] == "reversed" and e["reverses"] == "rev-0001" and "ref" not in e
-    assert e["at"] == doc["entries"][0]["at"]
+    assert e["at"] == "2026-02-01T00:00:00.000Z" != doc["entries"][0]["at"]
     assert e["id"] == "rev-0004" and e["prevHash"] == doc["entries"][2]["hash"]
     assert L.net_by_entry(doc) == {"rev-0001": Decimal("0"), "rev-0002": Decimal("50.00")}
     jsonschema.validate(e, schema("revenue-entry.schema.json"))
+
+
+def test_reverse_at_its_own_date_never_before_the_booking():
+    doc = three_entries()
+    booked_at = doc["entries"][0]["at"]
+    with pytest.raises(UsageError, match="before the booking"):
+        L.reverse(doc, entry_id="rev-0001", reason="x", recorded_at=T0, actor="b", at="2025-12-31T23:59:59Z")
+    doc, e = L.reverse(doc, entry_id="rev-0001", reason="x", recorded_at=T0, actor="b", at="2026-03-01T10:00:00+01:00")
+    assert e["at"] == "2026-03-01T09:00:00.000Z" and e["recordedAt"] != e["at"]
+    assert L.verify(doc, L.head_for(doc, "run-1"), "run-1").ok
+    # a re-hashed edit moving a reversal before its booking breaks a ledger rule
+    bad = json.loads(json.dumps(doc))
+    bad["entries"][-1]["at"] = "2025-01-01T00:00:00.000Z"
+    rehash(bad["entries"][-1])
+    res = L.verify(bad, L.head_for(bad, "run-1"), "run-1")
+    assert not res.ok and "before rev-0001 was earned at " + booked_at in res.problem["what"]
 
 
 def test_reverse_refuses_more_than_remains():
@@ -233,9 +249,9 @@ def test_reverse_refuses_a_reversal_an_unknown_entry_a_zero_and_a_spent_booking(
         L.reverse(doc, entry_id="rev-0002", amount="0.00", reason="x", recorded_at=T0, actor="bob")
     with pytest.raises(UsageError, match="--reason"):
         L.reverse(doc, entry_id="rev-0002", reason="", recorded_at=T0, actor="bob")
-    doc, _ = L.reverse(doc, entry_id="rev-0002", reason="x", recorded_at=T0, actor="bob")
+    doc, _ = L.reverse(doc, entry_id="rev-0002", reason="x", recorded_at="2026-01-07T00:00:00Z", actor="bob")
     with pytest.raises(RefusedError, match="fully reversed"):
-        L.reverse(doc, entry_id="rev-0002", reason="again", recorded_at=T0, actor="bob")
+        L.reverse(doc, entry_id="rev-0002", reason="again", recorded_at="2026-01-07T00:00:00Z", actor="bob")
     with pytest.raises(NotFoundError):
         L.reverse(None, entry_id="rev-0001", reason="x", recorded_at=T0, actor="bob")
 

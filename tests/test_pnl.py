@@ -113,23 +113,42 @@ def validated(payload):
     return doc
 
 
-def test_revenue_items_attribute_what_remains_of_each_booking():
+def test_revenue_items_date_each_entry_and_net_to_what_remains():
     items = revenue_items(ledgers(), RUNS, LINEAR)
     got = [(i["bookedRunId"], i["entryId"], i["runId"], i["actor"], i["amount"], i["currency"]) for i in items]
     assert got == [
         ("b", "rev-0001", "a", "alice", Decimal("50.00"), "EUR"),
         ("b", "rev-0001", "b", "cron:nightly", Decimal("50.00"), "EUR"),
-        ("b", "rev-0002", "a", "alice", Decimal("10.00"), "USD"),  # 30.00 booked - 10.00 reversed
-        ("b", "rev-0002", "b", "cron:nightly", Decimal("10.00"), "USD"),
+        ("b", "rev-0002", "a", "alice", Decimal("15.00"), "USD"),  # the 30.00 booking, split in two
+        ("b", "rev-0002", "b", "cron:nightly", Decimal("15.00"), "USD"),
+        ("b", "rev-0003", "a", "alice", Decimal("-5.00"), "USD"),  # the 10.00 reversal, split in two
+        ("b", "rev-0003", "b", "cron:nightly", Decimal("-5.00"), "USD"),
         ("c", "rev-0001", "c", "alice", Decimal("20.00"), "GBP"),
     ]
     assert items[0]["app"] == "site" and items[0]["at"] == "2026-01-10T00:00:00.000Z"
+    # the reversal is dated when it was made (no --at: its recording time), not at the booking's date
+    assert items[4]["at"] == L.iso_from_ms(L.parse_iso_ms(NOW))
 
 
-def test_fully_reversed_bookings_contribute_nothing():
+def test_odd_reversal_shares_still_net_to_the_share_of_what_remains():
+    # 10.01 split in two is 5.01 + 5.00; reversing 0.03 leaves 9.98 = 4.99 + 4.99, so the reversal
+    # takes 0.02 from one run and 0.01 from the other, whatever its own split would have been.
+    b, _ = L.book(None, run_id="b", amount="10.01", currency="USD", ref="x", at=NOW, recorded_at=NOW, actor="z")
+    b, _ = L.reverse(b, entry_id="rev-0001", amount="0.03", reason="fix", recorded_at=NOW, actor="z")
+    items = revenue_items({"b": b}, RUNS, LINEAR)
+    per_run: dict[str, Decimal] = {}
+    for i in items:
+        per_run[i["runId"]] = per_run.get(i["runId"], Decimal(0)) + i["amount"]
+    assert per_run == {"a": Decimal("4.99"), "b": Decimal("4.99")}
+    assert sorted(i["amount"] for i in items if i["entryId"] == "rev-0002") == [Decimal("-0.02"), Decimal("-0.01")]
+
+
+def test_fully_reversed_bookings_net_to_nothing():
     b, _ = L.book(None, run_id="b", amount="5.00", currency="USD", ref="x", at=NOW, recorded_at=NOW, actor="z")
     b, _ = L.reverse(b, entry_id="rev-0001", reason="void", recorded_at=NOW, actor="z")
-    assert revenue_items({"b": b, "a": None}, RUNS, LINEAR) == []
+    items = revenue_items({"b": b, "a": None}, RUNS, LINEAR)
+    assert sum(i["amount"] for i in items) == 0
+    assert {i["entryId"] for i in items if i["amount"] < 0} == {"rev-0002"}
 
 
 def test_pnl_by_actor_hand_computed():
@@ -139,6 +158,7 @@ def test_pnl_by_actor_hand_computed():
         "surface",
         "generatedAt",
         "by",
+        "window",
         "currency",
         "minorUnits",
         "pricingPolicyId",

@@ -155,11 +155,15 @@ def samples(repo: Path, other: Path) -> dict[str, list[Any]]:
         "fx": ["default"],
         "half_life": ["7"],
         "max_age": ["30"],
+        "since": ["2026-01-01", "2026-06-08T00:00:00Z"],
+        "until": ["2026-12-01"],
+        "tz": ["Europe/Berlin"],
+        "week_start": ["sunday"],
     }
 
 
 # Parameters that only make sense together with another value.
-COMPANIONS = {"half_life": {"attribution": "time-decay"}}
+COMPANIONS = {"half_life": {"attribution": "time-decay"}, "week_start": {"period": "week"}}
 
 
 def _values(p, table: dict[str, list[Any]]) -> list[Any]:

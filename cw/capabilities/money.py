@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cw.capabilities.table import CWD, NOW, PRICING, RUN, SCOPE, Capability, Param
+from cw.capabilities.table import CWD, NOW, PERIOD, PRICING, RUN, SCOPE, WEEK_START, WINDOW, Capability, Param
 from cw.core import attribution as attr
 from cw.core import ledger
 from cw.core.budget import budget_status, has_budget
@@ -19,12 +19,14 @@ from cw.core.numbers import is_iso_timestamp
 from cw.core.pnl import GROUPINGS, build_pnl, render_pnl_text, revenue_items
 from cw.core.render import format_policy
 from cw.core.state import check_run_id
+from cw.core.timeline import unit_at
 from cw.model.errors import NotFoundError, RefusedError, UsageError
 from cw.shell import sidefiles
 from cw.shell.scan import iter_runs
 from cw.shell.sidefiles import has_ledger
 from cw.shell.store import LoadedRun, Store, Update, read_run_dir
 from cw.shell.workspace import Workspace
+from cw.shell.zones import period_from_args, window_from_args
 
 JSON_OUT = Param("json", "print the payload as JSON", type="boolean", mcp=False)
 FX = Param(
@@ -226,6 +228,7 @@ def revenue_reverse(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
             recorded_at=now,
             actor=lr.state.get("actor") or "unattributed",
             run_id=lr.run_id,
+            at=_entry_at(a.get("at"), now),
         )
         head = dumps(ledger.head_for(doc, lr.run_id)) + "\n"
         return Update(
@@ -263,21 +266,32 @@ def _ledger_rows(ws: Workspace, a: dict[str, Any]) -> Iterator[tuple[str, str, A
 def revenue_list(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     if a.get("run"):
         check_run_id(a["run"])
+    window = window_from_args(a, ws)
     rows = list(_ledger_rows(ws, a))
     if a.get("run") and not rows:
         raise NotFoundError(f"Run not found: {a['run']}")
     return ledger.revenue_list_payload(
-        rows, scope=a.get("scope") or "repo", run_filter=a.get("run"), generated_at=ws.now(a.get("now"))
+        rows,
+        scope=a.get("scope") or "repo",
+        run_filter=a.get("run"),
+        generated_at=ws.now(a.get("now")),
+        window=window,
     )
 
 
 def ledger_verify(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     if a.get("run"):
         check_run_id(a["run"])
-    rows = [(rid, repo, res) for rid, repo, _, res in _ledger_rows(ws, a)]
-    if a.get("run") and not rows:
+    window = window_from_args(a, ws)
+    rows = [
+        (rid, repo, res)
+        for rid, repo, doc, res in _ledger_rows(ws, a)
+        if not window.bounded or not res.ok or ledger.has_entry_in(doc, window.contains_text)
+    ]
+    if a.get("run") and not rows and not window.bounded:
         raise NotFoundError(f"Run not found: {a['run']}")
-    return ledger.verify_payload(rows, scope=a.get("scope") or "repo", generated_at=ws.now(a.get("now")))
+    payload = ledger.verify_payload(rows, scope=a.get("scope") or "repo", generated_at=ws.now(a.get("now")))
+    return {**payload, "window": window.header()}
 
 
 # --- P&L ------------------------------------------------------------------------------------------------
@@ -298,7 +312,7 @@ def spend_items(run: dict[str, Any], policy: Any) -> Iterator[dict[str, Any]]:
             "app": app,
             "actor": actor or "unattributed",
             "model": model if isinstance(model, str) and model else None,
-            "at": usage.get("attestedAt"),
+            "at": unit_at(run, u.kind, u.record, u.usage),
             "currency": currency,
         }
         priced = unit_cost(u.usage, u.attested, policy)
@@ -314,6 +328,8 @@ def pnl(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     model = attr.parse_attribution_model(a.get("attribution"), a.get("half_life"))
     policy, header = ws.pricing(a)
     fx = ws.fx(a)
+    window = window_from_args(a, ws)
+    period, week_start = period_from_args(a)
     now = ws.now(a.get("now"))
     spend: list[dict[str, Any]] = []
     nodes: dict[str, attr.RunNode] = {}
@@ -336,7 +352,7 @@ def pnl(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
             app=app if isinstance(app, str) else None,
         )
         nodes[rid] = node
-        runs.append({"runId": rid, "app": node.app, "actor": node.actor})
+        runs.append({"runId": rid, "app": node.app, "actor": node.actor, "createdAt": st.get("createdAt")})
         spend.extend(spend_items(st, policy))
         if has_ledger(item.dir, st):
             res = verify_loaded(item.dir, st)
@@ -366,6 +382,9 @@ def pnl(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
         refused=refused,
         unreadable=unreadable,
         pricing=header,
+        window=window,
+        period=period,
+        week_start=week_start,
     )
 
 
@@ -446,6 +465,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             ),
             Param("amount", "how much to reverse (default: all that remains)", metavar="PART"),
             Param("reason", "why", required=True, metavar="TEXT"),
+            Param("at", "when the reversal happened (ISO 8601; default now; not before the booking)", metavar="ISO"),
             CWD,
             JSON_OUT,
         ),
@@ -457,20 +477,24 @@ CAPABILITIES: tuple[Capability, ...] = (
         "revenue.list",
         ("revenue", "list"),
         "List revenue entries and per-currency totals.",
-        (Param("run", "only this run", metavar="RUN"), SCOPE, NOW, CWD, JSON_OUT),
+        (Param("run", "only this run", metavar="RUN"), SCOPE, *WINDOW, NOW, CWD, JSON_OUT),
         revenue_list,
         read_only=True,
         text=ledger.render_revenue_list_text,
+        description="A window (--since inclusive, --until exclusive, read in --tz) keeps the entries dated in "
+        "it (a reversal at its own date) and totals those.",
     ),
     Capability(
         "ledger.verify",
         ("ledger", "verify"),
         "Check every revenue ledger's hash chain and head file.",
-        (SCOPE, Param("run", "only this run", metavar="RUN"), NOW, CWD, JSON_OUT),
+        (SCOPE, Param("run", "only this run", metavar="RUN"), *WINDOW, NOW, CWD, JSON_OUT),
         ledger_verify,
         read_only=True,
         text=ledger.render_verify_text,
-        description="Exits 1 when any ledger does not verify.",
+        description="Exits 1 when any ledger does not verify. Every ledger is checked whole; a window "
+        "(--since inclusive, --until exclusive, read in --tz) only narrows the listing to ledgers with an "
+        "entry dated in it, and a ledger that does not verify is always listed.",
         exit_code=_exit_verify,
     ),
     Capability(
@@ -490,6 +514,9 @@ CAPABILITIES: tuple[Capability, ...] = (
             PRICING,
             Param("attribution", "how revenue is shared along parent runs", choices=attr.MODELS, default="last-touch"),
             Param("half_life", "time-decay half-life (e.g. 7, 7d, 36h; default 7 days)", metavar="DAYS"),
+            *WINDOW,
+            PERIOD,
+            WEEK_START,
             NOW,
             CWD,
             JSON_OUT,
@@ -500,8 +527,16 @@ CAPABILITIES: tuple[Capability, ...] = (
         description="Spend is attested usage priced by the pricing policy (default: the bundled one) and "
         "converted by the FX policy (default: the bundled one) at each unit's date; revenue is "
         "booked minus reversed, attributed along parent runs. A row whose spend is unreported or "
-        "unpriced, or whose amounts could not be converted, says its net is not complete.",
-        examples=("cw pnl --scope home", "cw pnl --by app --currency EUR --attribution linear"),
+        "unpriced, or whose amounts could not be converted, says its net is not complete. "
+        "A window (--since inclusive, --until exclusive, read in --tz) nets what happened in it: spend "
+        "at each unit's usage attestedAt (else its output's recordedAt, else its task's completedAt), "
+        "revenue at each entry's date, a reversal at its own. Run counts take the runs created in it. "
+        "--period adds one block per day, week or month; the periods add up to the window's totals.",
+        examples=(
+            "cw pnl --scope home",
+            "cw pnl --by app --currency EUR --attribution linear",
+            "cw pnl --since 2026-11-01 --until 2026-12-01 --period week --tz Europe/Berlin",
+        ),
     ),
     Capability(
         "budget",

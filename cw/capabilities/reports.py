@@ -13,18 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cw.capabilities.table import CWD, NOW, PRICING, SCOPE, Capability, Param
+from cw.capabilities.table import CWD, NOW, PERIOD, PRICING, SCOPE, WEEK_START, WINDOW, Capability, Param
 from cw.core.jsonout import dumps
 from cw.core.metrics import derive_report, derive_summary_report, pin_valid
 from cw.core.netting import revenue_and_net
 from cw.core.render import render_report_text, render_summary_text
-from cw.core.summary import RunEntry, newest_key, parse_limit, pool_summary, run_entry
+from cw.core.summary import RunEntry, newest_key, parse_limit, pool_summary, run_entry, summary_over
 from cw.model.errors import CwError, LedgerError, UsageError
 from cw.shell import registry, sidefiles
 from cw.shell.derived_cache import ENTRY, RANK, UNREADABLE, SummaryCache
 from cw.shell.fastload import read_summary_state_core, refusal_rests_on_state
 from cw.shell.scan import ScannedRun, iter_run_dirs, load_scanned
 from cw.shell.workspace import Progress, Workspace
+from cw.shell.zones import period_from_args, window_from_args
 
 JSON_OUT = Param("json", "print the payload as JSON", type="boolean", mcp=False)
 
@@ -293,11 +294,15 @@ def metrics_summary(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     """
     limit = parse_limit(a.get("limit"))
     scope = "home" if a.get("scope") == "home" else "repo"
+    window = window_from_args(a, ws)
+    period, week_start = period_from_args(a)
     now = ws.now(a.get("now"))
     run_dirs = list(iter_run_dirs(ws, scope, a.get("cwd")))
     policy, header = ws.pricing(a)
     cache = None if a.get("no_cache") else SummaryCache.open(ws.env, policy)
-    if cache is not None:  # the same runs, every one unchanged: the same pooled payload
+    whole = not window.bounded and not period
+    key = ""
+    if cache is not None and whole:  # the same runs, every one unchanged: the same pooled payload
         repos = list(dict.fromkeys(str(r) for r, _ in run_dirs))
         key = cache.summary_key("\0".join([scope, str(limit), *repos]), run_dirs)
         with _gc_paused():
@@ -308,12 +313,21 @@ def metrics_summary(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     progress = ws.progress("reading runs", len(run_dirs))
     try:
         with _gc_paused():
-            entries, unreadable, omitted = _summary_runs(run_dirs, policy, now, limit, progress, cache)
-            payload = pool_summary(entries, unreadable, scope, now, limit, omitted=omitted)
+            if whole:
+                entries, unreadable, omitted = _summary_runs(run_dirs, policy, now, limit, progress, cache)
+                payload = pool_summary(entries, unreadable, scope, now, limit, omitted=omitted)
+            else:
+                # Over a window the summary pools the runs created in it; --limit then keeps the newest of those.
+                entries, unreadable, _ = _summary_runs(run_dirs, policy, now, len(run_dirs), progress, cache)
+                inside = [e for e in entries if window.contains_text(e.created_at)]
+                kept = heapq.nlargest(max(limit, 0), inside, key=newest_key)
+                out = pool_summary(kept, unreadable, scope, now, None, omitted=len(inside) - len(kept))
+                payload = summary_over(out, kept, window, period, week_start, now, scope)
     finally:
         progress.close()
     if cache is not None:
-        cache.keep_pooled(key, payload)
+        if whole:
+            cache.keep_pooled(key, payload)
         cache.flush()
     return {**payload, "pricingPolicy": header}
 
@@ -350,6 +364,9 @@ CAPABILITIES: tuple[Capability, ...] = (
             SCOPE,
             Param("limit", "keep the N newest runs (default 50)", type="integer", metavar="N"),
             PRICING,
+            *WINDOW,
+            PERIOD,
+            WEEK_START,
             NOW,
             CWD,
             Param(
@@ -363,10 +380,16 @@ CAPABILITIES: tuple[Capability, ...] = (
         read_only=True,
         text=render_summary_text,
         description="Writes nothing inside any repo. Runs that cannot be read are counted and listed, never "
-        "dropped; each run's snapshot is marked valid, stale or absent. What it derives per run is kept in "
+        "dropped; each run's snapshot is marked valid, stale or absent. The summary pools whole runs: over a "
+        "window (--since inclusive, --until exclusive, read in --tz) its rates, durations, usage and cost are "
+        "those of the runs created in the window, and --period groups runs by the period they were created "
+        "in. For spend and revenue dated unit by unit, use cw pnl. What it derives per run is kept in "
         "$XDG_CACHE_HOME/cw/ (default ~/.cache/cw/) keyed by the identity of every file read, so a repeat "
         "re-reads only changed runs; the output is the same with or without it.",
-        examples=("cw metrics summary --scope home --pricing default",),
+        examples=(
+            "cw metrics summary --scope home --pricing default",
+            "cw metrics summary --since 2026-11-01 --period week --tz Europe/Berlin",
+        ),
     ),
     Capability(
         "registry.add",

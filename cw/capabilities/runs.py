@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from cw.capabilities.table import CWD, NOW, RUN, Capability, Param
+from cw.capabilities.table import CWD, NOW, RUN, WINDOW, Capability, Param
 from cw.core import transitions as tr
 from cw.core.actor import UNATTRIBUTED
 from cw.core.state import check_run_id
@@ -180,7 +180,9 @@ def run_ref(state: dict[str, Any]) -> dict[str, Any]:
 
 def run_list(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     from cw.shell.scan import iter_runs
+    from cw.shell.zones import window_from_args
 
+    window = window_from_args(a, ws)
     runs, unreadable = [], []
     for item in iter_runs(ws, a.get("scope") or "repo", a.get("cwd")):
         if item.error is not None:
@@ -192,6 +194,7 @@ def run_list(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
             (a.get("app") and ref["app"] != a["app"])
             or (a.get("actor") and ref["actor"] != a["actor"])
             or (a.get("lifecycle") and ref["lifecycle"] != a["lifecycle"])
+            or not window.contains_text(ref["createdAt"])
         ):
             continue
         runs.append({**ref, "repo": str(item.repo)})
@@ -201,6 +204,7 @@ def run_list(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
         "surface": "runs",
         "scope": a.get("scope") or "repo",
         "generatedAt": ws.now(a.get("now")),
+        "window": window.header(),
         "runCount": len(runs),
         "runs": runs,
         "unreadable": unreadable,
@@ -501,6 +505,7 @@ CAPABILITIES = (
             Param("app", "only runs of this app", metavar="APP"),
             Param("actor", "only runs started by this actor", metavar="ID"),
             Param("lifecycle", "only runs in this lifecycle", choices=("open", "completed", "failed", "empty")),
+            *WINDOW,
             NOW,
             CWD,
             JSON_OUT,
@@ -508,6 +513,7 @@ CAPABILITIES = (
         run_list,
         read_only=True,
         text=_text_runs,
+        description="A window (--since inclusive, --until exclusive, read in --tz) keeps the runs created in it.",
     ),
     Capability(
         "run.show",

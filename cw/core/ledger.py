@@ -15,8 +15,8 @@ Entry (``RevenueEntry``; ``schemas/revenue-entry.schema.json``), keys in this or
     reverses    reversed only: id of the booked entry it corrects
     reason      reversed only: why
     note        optional free text
-    at          when the revenue was earned (a reversal carries its booking's ``at``,
-                so both convert at the same FX rate and attribute the same way)
+    at          when the revenue was earned; for a reversal, when it was reversed
+                (never before its booking), so a window nets each entry at its date
     recordedAt  when cw wrote the entry
     actor       who booked it (the run's actor, resolved by the shell)
     runId       the run the ledger belongs to
@@ -47,7 +47,7 @@ What ``verify`` checks, entry by entry, and what each check catches:
    next entry's link was patched and re-hashed (unless every id was renumbered);
 6. ledger rules: canonical amount text at the currency's precision, the sign
    matching the kind, fields present for the kind, refs unique, a reversal
-   pointing at an earlier booking of the same currency and ``at``, never
+   pointing at an earlier booking of the same currency and not dated before it, never
    reversing more than remains. These catch re-hashed edits that produce a
    ledger cw could never have written (for example a reversal raised above its
    booking);
@@ -296,8 +296,8 @@ def _rule_problem(e: RevenueEntry, bookings: dict[str, _Booking], refs: dict[str
         return f"reverses {e.reverses}, which is not an earlier booking"
     if target.currency != e.currency:
         return f"reverses {e.reverses} in {e.currency}, but it was booked in {target.currency}"
-    if e.at != target.at:
-        return f"carries at {e.at}, but {e.reverses} was earned at {target.at}"
+    if (parse_iso_ms(e.at) or 0) < (parse_iso_ms(target.at) or 0):
+        return f"happens at {e.at}, before {e.reverses} was earned at {target.at}"
     if -amount > target.remaining:
         return f"reverses {-amount} {e.currency}, more than the {target.remaining} left of {e.reverses}"
     target.remaining += amount
@@ -533,8 +533,11 @@ def reverse(
     recorded_at: str,
     actor: str,
     run_id: str | None = None,
+    at: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Append a reversal of booking ``entry_id``: the full remainder by default, or ``amount`` of it.
+
+    The reversal happens at ``at`` (default: ``recorded_at``), never before the booking it corrects.
 
     Refuses an unknown entry (NotFoundError), reversing a reversal, a booking
     with nothing left, or more than remains (RefusedError), a zero or
@@ -572,6 +575,12 @@ def reverse(
     why = _text_arg(reason, "--reason", _MAX_TEXT)
     recorded = _timestamp_arg(recorded_at, "recordedAt")
     actor = _text_arg(actor, "actor", _MAX_REF)
+    when = recorded if at is None else _timestamp_arg(at, "--at")
+    if (parse_iso_ms(when) or 0) < (parse_iso_ms(target["at"]) or 0):
+        raise UsageError(
+            f'Invalid --at "{when}": a reversal cannot happen before the booking it corrects '
+            f"({target_id} at {target['at']})."
+        )
     body: dict[str, Any] = {
         "id": _id_at(len(entries)),
         "kind": "reversed",
@@ -579,7 +588,7 @@ def reverse(
         "currency": cur,
         "reverses": target_id,
         "reason": why,
-        "at": target["at"],
+        "at": when,
         "recordedAt": recorded,
         "actor": actor,
         "runId": rid,
@@ -620,25 +629,37 @@ def revenue_total(ledger_doc: Any) -> dict[str, Decimal]:
 
 
 def bookings(ledger_doc: Any) -> list[dict[str, Any]]:
-    """Each booked entry with what remains of it: ``{entryId, runId, actor, at, currency, booked, reversed, net}``."""
+    """Each booked entry with what remains of it: ``{entryId, runId, actor, at, currency, booked, reversed, net,
+    events}``; ``events`` is ``[(entry id, at, signed amount)]`` in ledger order, the booking first, then
+    each reversal at its own date."""
     nets = net_by_entry(ledger_doc)
     out = []
+    by_id: dict[str, dict[str, Any]] = {}
     for e in _entries_of(ledger_doc):
         if e["kind"] == "booked":
             booked = Decimal(e["amount"])
-            out.append(
-                {
-                    "entryId": e["id"],
-                    "runId": e["runId"],
-                    "actor": e["actor"],
-                    "at": e["at"],
-                    "currency": e["currency"],
-                    "booked": booked,
-                    "reversed": booked - nets[e["id"]],
-                    "net": nets[e["id"]],
-                }
-            )
+            b = {
+                "entryId": e["id"],
+                "runId": e["runId"],
+                "actor": e["actor"],
+                "at": e["at"],
+                "currency": e["currency"],
+                "booked": booked,
+                "reversed": booked - nets[e["id"]],
+                "net": nets[e["id"]],
+                "events": [(e["id"], e["at"], booked)],
+            }
+            by_id[e["id"]] = b
+            out.append(b)
+        elif e.get("reverses") in by_id:
+            by_id[e["reverses"]]["events"].append((e["id"], e["at"], Decimal(e["amount"])))
     return out
+
+
+def has_entry_in(ledger_doc: Any, inside: Any) -> bool:
+    """Whether any entry's ``at`` passes ``inside`` (a predicate on the text)."""
+    entries, _ = _doc_entries(ledger_doc)
+    return any(isinstance(e, dict) and inside(e.get("at")) for e in entries or ())
 
 
 # ---------------------------------------------------------------------------
@@ -690,8 +711,12 @@ def revenue_list_payload(
     scope: str,
     run_filter: str | None,
     generated_at: str,
+    window: Any = None,
 ) -> dict[str, Any]:
     """The ``cw revenue list --json`` payload.
+
+    ``window`` (a ``cw.core.timeline.Window``) keeps the entries whose ``at``
+    is in it; totals are over the entries kept, ``window`` is its header.
 
     ``ledgers`` gives ``(runId, repo, ledger document, verify result)`` per run.
     Runs whose ledger does not verify contribute no entries (fail closed) and
@@ -714,6 +739,8 @@ def revenue_list_payload(
             continue
         nets = net_by_entry(doc) if doc is not None else {}
         for e in _entries_of(doc):
+            if window is not None and not window.contains_text(e["at"]):
+                continue
             amount = Decimal(e["amount"])
             item: dict[str, Any] = {
                 "runId": rid,
@@ -742,6 +769,7 @@ def revenue_list_payload(
         "scope": scope,
         "runId": run_filter,
         "generatedAt": generated_at,
+        **({"window": window.header()} if window is not None else {}),
         "entryCount": len(entries_out),
         "totals": totals,
         "entries": entries_out,

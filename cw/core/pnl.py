@@ -5,12 +5,14 @@ Inputs (plain values; the shell gathers them from run state):
 * spend items, one per usage unit: ``{runId, app, actor, at, state, amount,
   currency}`` where ``state`` is ``attested`` | ``estimated`` (priced, with a
   Decimal ``amount``), ``unpriced`` (attested usage no policy entry priced) or
-  ``unreported`` (work without attested usage); ``at`` is the usage's
-  ``attestedAt``.
+  ``unreported`` (work without attested usage); ``at`` is when the spend
+  happened (``cw.core.timeline.unit_at``).
 * revenue items, one per attributed share of a booking (``revenue_items``
   builds them from verified ledgers and an ``AttributionModel``):
-  ``{runId, app, actor, at, amount, currency, entryId, bookedRunId}``. Each
-  booking is attributed once, by what remains of it after reversals.
+  ``{runId, app, actor, at, amount, currency, entryId, bookedRunId}``. A
+  booking and each of its reversals are items of their own, dated at their
+  own ``at``; over all of them each run receives exactly its share of what
+  remains of the booking after reversals.
 
 Each row (``key`` = the actor, app, run id or model; missing actor ->
 ``unattributed``, missing app -> ``unknown``; by model, spend rows are the
@@ -62,6 +64,7 @@ from cw.core.fx import FxPolicy, StaleRates, convert, policy_header
 from cw.core.ledger import bookings
 from cw.core.numbers import money_out, to_fixed
 from cw.core.render import format_policy
+from cw.core.timeline import WEEKDAYS, Window, bucket, event_at, iso_z, window_periods
 from cw.model.errors import UsageError
 
 SPEND_STATES = UNIT_STATES
@@ -85,23 +88,32 @@ def revenue_items(
         if doc is None:
             continue
         for b in bookings(doc):
-            if b["net"] == 0:
-                continue
-            for rid, share in attribute(b["net"], b["currency"], booked_on, runs, model, b["at"]):
-                node = runs.get(rid)
-                actor = node.actor if node and node.actor else (b["actor"] if rid == booked_on else None)
-                out.append(
-                    {
-                        "runId": rid,
-                        "app": node.app if node else None,
-                        "actor": actor,
-                        "at": b["at"],
-                        "amount": share,
-                        "currency": b["currency"],
-                        "entryId": b["entryId"],
-                        "bookedRunId": booked_on,
-                    }
-                )
+            # Each entry (booking, then reversals) is dated on its own; its shares are the change in the
+            # shares of the running remainder, so over all dates a run gets exactly its share of the net.
+            before: dict[str, Decimal] = {}
+            running = Decimal(0)
+            for entry_id, at, amount in b["events"]:
+                running += amount
+                after = dict(attribute(running, b["currency"], booked_on, runs, model, b["at"])) if running else {}
+                for rid in [*after, *(r for r in before if r not in after)]:
+                    share = after.get(rid, Decimal(0)) - before.get(rid, Decimal(0))
+                    if share == 0:
+                        continue
+                    node = runs.get(rid)
+                    actor = node.actor if node and node.actor else (b["actor"] if rid == booked_on else None)
+                    out.append(
+                        {
+                            "runId": rid,
+                            "app": node.app if node else None,
+                            "actor": actor,
+                            "at": at,
+                            "amount": share,
+                            "currency": b["currency"],
+                            "entryId": entry_id,
+                            "bookedRunId": booked_on,
+                        }
+                    )
+                before = after
     return out
 
 
@@ -179,7 +191,7 @@ def _row_fields(acc: _Acc, currency: str) -> dict[str, Any]:
     }
 
 
-def build_pnl(
+def _build_pnl(
     spend_items: Iterable[Mapping[str, Any]],
     revenue_items: Iterable[Mapping[str, Any]],
     *,
@@ -193,7 +205,7 @@ def build_pnl(
     refused: Iterable[Mapping[str, Any]] = (),
     unreadable: Iterable[Mapping[str, Any]] = (),
     pricing: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], _Acc]:
     """The P&L payload (``schemas/pnl.schema.json``).
 
     Keys: ``schemaVersion, surface, generatedAt, by, currency, minorUnits,
@@ -328,7 +340,119 @@ def build_pnl(
         "notes": notes,
         "refusedRevenue": [{"runId": r["runId"], "repo": r["repo"], "reason": r["reason"]} for r in refused],
         "unreadable": unreadable,
+    }, total
+
+
+def build_pnl(
+    spend_items: Iterable[Mapping[str, Any]],
+    revenue_items: Iterable[Mapping[str, Any]],
+    *,
+    by: str,
+    currency: str,
+    fx_policy: FxPolicy | None,
+    pricing_policy_id: str | None,
+    attribution: AttributionModel,
+    now: str,
+    runs: Iterable[Mapping[str, Any]] | None = None,
+    refused: Iterable[Mapping[str, Any]] = (),
+    unreadable: Iterable[Mapping[str, Any]] = (),
+    pricing: Mapping[str, Any] | None = None,
+    window: Window | None = None,
+    period: str | None = None,
+    week_start: int = 0,
+) -> dict[str, Any]:
+    """The P&L payload over ``window`` (default: all time), with ``periods`` when ``period`` is given.
+
+    A spend or revenue item counts when its ``at`` is in the window. With a
+    bounded window or a period, an undated unit cannot be placed: it is left
+    out, counted in ``window.undatedUnits`` and the totals say the net is
+    not complete. ``runs`` (with ``createdAt``) are the runs created in the
+    window or period. Each period is ``{period, start, end, rows, total}``;
+    ``total`` has the totals row shape, and its money figures are rounded so
+    that the periods add up exactly to the window's totals: a period shows
+    round(sum through it) − round(sum before it), which is within one minor
+    unit of its exact figure.
+    """
+    w = window or Window()
+    spend = list(spend_items)
+    revenue = list(revenue_items)
+    run_list = list(runs) if runs is not None else None
+    placed = bool(period) or w.bounded
+    undated = [i for i in spend if event_at(i.get("at")) is None] if placed else []
+    spend_in = [i for i in spend if (event_at(i.get("at")) is not None or not placed) and w.contains_text(i.get("at"))]
+    revenue_in = [i for i in revenue if w.contains_text(i.get("at"))]
+    runs_in = (
+        None if run_list is None else [r for r in run_list if not w.bounded or w.contains_text(r.get("createdAt"))]
+    )
+    common: dict[str, Any] = {
+        "by": by,
+        "currency": currency,
+        "fx_policy": fx_policy,
+        "pricing_policy_id": pricing_policy_id,
+        "pricing": pricing,
+        "attribution": attribution,
+        "now": now,
     }
+    payload, _ = _build_pnl(spend_in, revenue_in, runs=runs_in, refused=refused, unreadable=unreadable, **common)
+    head = {**w.header(), "undatedUnits": len(undated)}
+    if undated:
+        why = (
+            f"{_plural(len(undated), 'unit')} without a date (no attestedAt, recordedAt or completedAt) "
+            "left out of this window"
+        )
+        payload["totals"]["netComplete"] = False
+        payload["totals"]["reasons"].append(why)
+        payload["notes"].append(why.capitalize() + ".")
+    payload = _insert_after(payload, "by", "window", head)
+    if not period:
+        return payload
+    latest = event_at(now)
+    if latest is None:
+        raise UsageError(f'Invalid --now "{now}": expected an ISO 8601 time with a zone, e.g. 2026-11-30T09:00:00Z.')
+    dated = [event_at(i.get("at")) for i in [*spend_in, *revenue_in]]
+    plist = window_periods(w, period, dated, latest, week_start)
+    groups: list[tuple[list[Any], list[Any], list[Any] | None]] = [
+        ([], [], None if runs_in is None else []) for _ in plist
+    ]
+    for i in spend_in:
+        k = bucket(event_at(i.get("at")), plist)
+        if k is not None:
+            groups[k][0].append(i)
+    for i in revenue_in:
+        k = bucket(event_at(i.get("at")), plist)
+        if k is not None:
+            groups[k][1].append(i)
+    for r in runs_in or ():
+        k = bucket(event_at(r.get("createdAt")), plist)
+        if k is not None:
+            groups[k][2].append(r)  # type: ignore[union-attr]
+    cur = payload["currency"]
+    cum = {"spend": Decimal(0), "revenue": Decimal(0), "net": Decimal(0)}
+    periods = []
+    for p, (sp, rv, rn) in zip(plist, groups, strict=True):
+        part, acc = _build_pnl(sp, rv, runs=rn, **common)
+        tot = part["totals"]
+        for col, exact in (("spend", acc.spend), ("revenue", acc.revenue), ("net", acc.net)):
+            before = round_money(cum[col], cur)
+            cum[col] += exact
+            tot[col] = money_out(round_money(cum[col], cur) - before)
+        shown = {c: sum((Decimal(str(r[c])) for r in part["rows"]), Decimal(0)) for c in ("spend", "revenue", "net")}
+        tot["roundingDifference"] = {c: money_out(Decimal(str(tot[c])) - shown[c]) for c in shown}
+        periods.append(
+            {"period": p.label, "start": iso_z(p.start), "end": iso_z(p.end), "rows": part["rows"], "total": tot}
+        )
+    head.update(period=period, weekStart=WEEKDAYS[week_start])
+    payload["periods"] = periods
+    return payload
+
+
+def _insert_after(d: dict[str, Any], after: str, key: str, value: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        out[k] = v
+        if k == after:
+            out[key] = value
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -374,15 +498,47 @@ def render_pnl_text(payload: Mapping[str, Any]) -> str:
             f"fx: old rate: {st['pair']} at the {st['rateDate']} rate for {st['amounts']} amount(s), "
             f"up to {st['maxAgeDays']} days older than the amount (limit {fx['maxRateAgeDays']})"
         )
-    header = ["key", "runs", "units", "spend", "state", "coverage", "revenue", "net", "complete"]
-    table = [header] + [_cells(r["key"], r, cur) for r in payload["rows"]]
-    table.append(_cells("total", payload["totals"], cur))
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    right = {1, 2, 3, 5, 6, 7}
-    for row in table:
-        cells = [c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(row)]
-        lines.append("  ".join(cells).rstrip())
+    w = payload.get("window")
+    if w and (w["since"] or w["until"] or "period" in w):
+        span = f"[{w['since'] or 'start'}, {w['until'] or 'now'})"
+        per = f"  per {w['period']}" + (f" (weeks start {w['weekStart']})" if w["period"] == "week" else "")
+        lines.append(f"window: {span}  tz={w['tz']}" + (per if "period" in w else ""))
+    previous: Mapping[str, Any] | None = None
+    for p in payload.get("periods", ()):
+        lines.append("")
+        lines.append(f"{p['period']}  [{p['start']}, {p['end']})")
+        lines += _table(p["rows"], p["total"], cur, "period total")
+        lines.append("  " + _change(p["total"], previous, cur))
+        previous = p
+    if "periods" in payload:
+        lines.append("")
+        lines.append("window total")
+    lines += _table(payload["rows"], payload["totals"], cur, "total")
     for r in payload["rows"]:
         for reason in r["reasons"]:
             lines.append(f"* {r['key']}: {reason}")
     return "\n".join(lines)
+
+
+def _table(rows: Iterable[Mapping[str, Any]], total: Mapping[str, Any], cur: str, label: str) -> list[str]:
+    header = ["key", "runs", "units", "spend", "state", "coverage", "revenue", "net", "complete"]
+    table = [header] + [_cells(r["key"], r, cur) for r in rows]
+    table.append(_cells(label, total, cur))
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    right = {1, 2, 3, 5, 6, 7}
+    out = []
+    for row in table:
+        cells = [c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(row)]
+        out.append("  ".join(cells).rstrip())
+    return out
+
+
+def _change(total: Mapping[str, Any], previous: Mapping[str, Any] | None, cur: str) -> str:
+    """``vs <previous>: spend +1.00, revenue -2.00, net -3.00`` (n/a for the first period)."""
+    if previous is None:
+        return "change vs previous period: n/a (no previous period in the window)"
+    parts = []
+    for col in ("spend", "revenue", "net"):
+        delta = round_money(Decimal(str(total[col])) - Decimal(str(previous["total"][col])), cur)
+        parts.append(f"{col} {'+' if delta >= 0 else ''}{format(delta, 'f')}")
+    return f"change vs {previous['period']}: " + ", ".join(parts)

@@ -117,6 +117,22 @@ def render_summary_text(summary: dict[str, Any]) -> str:
         )
     for g in summary.get("byActor", ()):
         lines.append(f"  actor {js_string(g['key'])}: runs={g['runCount']} cost={format_cost(g['cost'])}")
+    w = summary.get("window")
+    if w is not None:
+        lines.insert(1, f"  window: [{w['since'] or 'start'}, {w['until'] or 'now'})  tz={w['tz']}")
+    previous: dict[str, Any] | None = None
+    for p in summary.get("periods", ()):
+        t = p["total"]
+        line = (
+            f"  {p['period']}: runs={t['runCount']} failure={format_rate(t['rates']['failure'])} "
+            f"tokens={js_number(t['usage']['totalTokens'])} cost={format_cost(t['cost'])}"
+        )
+        if previous is not None:
+            d_runs = t["runCount"] - previous["runCount"]
+            d_tok = t["usage"]["totalTokens"] - previous["usage"]["totalTokens"]
+            line += f"  (vs previous: runs {d_runs:+d}, tokens {'+' if d_tok >= 0 else ''}{js_number(d_tok)})"
+        lines.append(line)
+        previous = t
     for bad in summary.get("unreadable", ()):
         lines.append(f"  unreadable {js_string(bad['runId'])} ({js_string(bad['repo'])}): {js_string(bad['reason'])}")
     omitted = summary.get("omittedRuns") or 0

@@ -43,6 +43,7 @@ from cw.core.fingerprint import MISSING, js_json, js_string, js_truthy
 from cw.core.metrics import METRICS_SCHEMA_VERSION, distinct_sorted, rate_metric
 from cw.core.numbers import as_int_if_integral, cu_key, money_out, round6, round6_decimal
 from cw.core.pricing import MONEY_CONTEXT, to_decimal, token_number
+from cw.core.timeline import WEEKDAYS, Window, bucket, event_at, iso_z, window_periods
 from cw.model.errors import UsageError
 
 DEFAULT_LIMIT = 50
@@ -321,6 +322,56 @@ def pool_summary(
         "runs": refs,
         "nextAction": NEXT_EMPTY if not kept else NEXT_RUNS,
     }
+
+
+def summary_over(
+    summary: dict[str, Any],
+    kept: list[RunEntry],
+    window: Window,
+    period: str | None,
+    week_start: int,
+    now: str,
+    scope: str,
+) -> dict[str, Any]:
+    """A summary over a window: ``window`` after ``generatedAt`` and, with a period, ``periods``.
+
+    Each period is ``{period, start, end, rows, total}``: ``rows`` are the
+    ``byActor`` groups of the runs created in it, ``total`` its ``runCount``,
+    ``rates``, ``usage`` and ``cost``. Runs fall in exactly one period, so
+    run counts, units, tokens and cost add up to the window's.
+    """
+    head: dict[str, Any] = window.header()
+    out: dict[str, Any] = {}
+    for k, v in summary.items():
+        out[k] = v
+        if k == "generatedAt":
+            out["window"] = head
+    if not period:
+        return out
+    latest = event_at(now)
+    if latest is None:
+        raise UsageError(f'Invalid --now "{now}": expected an ISO 8601 time with a zone, e.g. 2026-11-30T09:00:00Z.')
+    plist = window_periods(window, period, [event_at(e.created_at) for e in kept], latest, week_start)
+    groups: list[list[RunEntry]] = [[] for _ in plist]
+    for e in kept:
+        slot = bucket(event_at(e.created_at), plist)
+        if slot is not None:
+            groups[slot].append(e)
+    periods = []
+    for p, members in zip(plist, groups, strict=True):
+        part = pool_summary(members, [], scope, now, None)
+        periods.append(
+            {
+                "period": p.label,
+                "start": iso_z(p.start),
+                "end": iso_z(p.end),
+                "rows": part["byActor"],
+                "total": {k: part[k] for k in ("runCount", "rates", "usage", "cost")},
+            }
+        )
+    head.update(period=period, weekStart=WEEKDAYS[week_start])
+    out["periods"] = periods
+    return out
 
 
 # ---------------------------------------------------------------------------
