@@ -47,11 +47,14 @@ OUTPUT_SCHEMAS = {
     "pricing.check": "pricing-check.schema.json",
     "fx.import": "fx-import.output.schema.json",
     "revenue.import": "revenue-import.output.schema.json",
+    "budget.set": "budget-change.output.schema.json",
+    "budget.remove": "budget-change.output.schema.json",
+    "budget.list": "budget-list.schema.json",
 }
 
 
 #: The modules declaring verbs, in the order ``cw --help`` lists them.
-MODULES = ("runs", "loops", "reports", "money", "imports")
+MODULES = ("runs", "loops", "reports", "money", "budgets", "imports")
 
 #: Which module declares each verb (its CLI words), so the CLI can build one verb and import nothing else.
 #: A verb missing here still works (the CLI then builds every command); a test keeps this complete.
@@ -93,6 +96,9 @@ VERB_MODULES = {
     "pricing check": "imports",
     "fx import": "imports",
     "revenue import": "imports",
+    "budget set": "budgets",
+    "budget list": "budgets",
+    "budget remove": "budgets",
 }
 
 

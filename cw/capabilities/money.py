@@ -101,18 +101,37 @@ def check_cost_budget(value: list[str] | None) -> tuple[str, str] | None:
 
 
 class DispatchGate:
-    """Budget checks ``cw dispatch`` runs inside its lock (policies are loaded before the lock)."""
+    """Budget checks ``cw dispatch`` runs inside its lock (policies are loaded before the lock).
+
+    The run's own budgets come from its state; the actor's period budgets
+    count the actor's spend over the runs of each budget's scope.
+    """
 
     def policy(self, ws: Workspace, a: dict[str, Any]) -> tuple[Any, Any]:
         return ws.pricing(a)[0], ws.fx(a)
 
-    def check(self, state: dict[str, Any], policies: tuple[Any, Any], allow_unreported: bool, now: str) -> None:
-        if not has_budget(state):
-            return
-        status = budget_status(state, policies[0], policies[1], now=now, allow_unreported=allow_unreported)
-        if not status["dispatch"]["allowed"]:
+    def check(
+        self,
+        state: dict[str, Any],
+        policies: tuple[Any, Any],
+        allow_unreported: bool,
+        now: str,
+        ws: Workspace | None = None,
+        cwd: str | None = None,
+    ) -> None:
+        from cw.capabilities.budgets import actor_period_status
+
+        reasons: list[str] = []
+        if has_budget(state):
+            status = budget_status(state, policies[0], policies[1], now=now, allow_unreported=allow_unreported)
+            reasons += status["dispatch"]["reasons"]
+        actor = str(state["actor"]) if isinstance(state.get("actor"), str) else "unattributed"
+        if ws is not None:
+            for st in actor_period_status(ws, cwd, actor, now, policies[0], policies[1], allow_unreported):
+                reasons += st["dispatch"]["reasons"]
+        if reasons:
             raise RefusedError(
-                f"Refusing to dispatch run {state['id']}: " + "; ".join(status["dispatch"]["reasons"]) + ".",
+                f"Refusing to dispatch run {state['id']}: " + "; ".join(reasons) + ".",
                 hint=f"cw budget {state['id']}",
             )
 
@@ -121,9 +140,60 @@ dispatch_gate = DispatchGate()
 
 
 def budget(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
+    from cw.capabilities.budgets import actor_period_status
+
     loaded = ws.store(a.get("cwd")).read(a["run_id"])
     policy, header = ws.pricing(a)
-    return {**budget_status(loaded.state, policy, ws.fx(a), now=ws.now(a.get("now"))), "pricingPolicy": header}
+    fx = ws.fx(a)
+    now = ws.now(a.get("now"))
+    out = budget_status(loaded.state, policy, fx, now=now)
+    actor = str(loaded.state["actor"]) if isinstance(loaded.state.get("actor"), str) else "unattributed"
+    periods = actor_period_status(ws, a.get("cwd"), actor, now, policy, fx)
+    dispatch = out.pop("dispatch")
+    out["actor"] = actor
+    out["periodBudgets"] = periods
+    reasons = dispatch["reasons"] + [r for p in periods for r in p["dispatch"]["reasons"]]
+    out["exceeded"] = exceeded_list(out, periods)
+    out["dispatch"] = {"allowed": not reasons, "reasons": reasons}
+    out["pricingPolicy"] = header
+    return out
+
+
+def intake_exceeded(ws: Workspace, cwd: str | None, run_id: str) -> list[str]:
+    """After intake: the budgets of the run and of its actor that are now used up (empty when none apply)."""
+    from cw.capabilities.budgets import actor_period_status, all_budgets
+
+    loaded = ws.store(cwd).read(run_id)
+    actor = str(loaded.state["actor"]) if isinstance(loaded.state.get("actor"), str) else "unattributed"
+    if not has_budget(loaded.state) and not any(b.get("actor") == actor for _, b in all_budgets(ws, cwd)):
+        return []
+    policy = ws.pricing({"cwd": cwd})[0]
+    fx = ws.fx({"cwd": cwd})
+    now = ws.now()
+    run_status = budget_status(loaded.state, policy, fx, now=now) if has_budget(loaded.state) else None
+    return exceeded_list(run_status, actor_period_status(ws, cwd, actor, now, policy, fx, allow_unreported=True))
+
+
+def exceeded_list(run_status: dict[str, Any] | None, periods: list[dict[str, Any]]) -> list[str]:
+    """Which budgets are used up: ``run tokens``, ``run cost``, ``<actor> <period> tokens|cost``."""
+    out: list[str] = []
+    if run_status is not None:
+        tb, cb = run_status.get("tokenBudget"), run_status.get("costBudget")
+        if tb and tb["spent"] >= tb["limit"]:
+            out.append("run tokens")
+        if cb and cb["spent"] >= cb["limit"]:
+            out.append("run cost")
+    for p in periods:
+        out += [f"{p['actor']} {p['period']} {what} ({p['scope']}, {p['current']['period']})" for what in p["exceeded"]]
+    return out
+
+
+def _money_text(value: Any, currency: str) -> str:
+    from decimal import Decimal
+
+    from cw.core.currency import round_money
+
+    return format(round_money(Decimal(str(value)), currency), "f")
 
 
 def _text_budget(p: dict[str, Any]) -> str:
@@ -139,6 +209,23 @@ def _text_budget(p: dict[str, Any]) -> str:
     )
     if "pricingPolicy" in p:
         lines.append(f"  pricing: {format_policy(p['pricingPolicy'])}")
+    for pb in p.get("periodBudgets", ()):
+        cur = pb["current"]
+        head = f"  {pb['actor']} per {pb['period']} ({pb['scope']}, {cur['period']}):"
+        if pb["tokens"]:
+            t = pb["tokens"]
+            lines.append(f"{head} tokens spent={t['spent']} of {t['limit']}  remaining={t['remaining']}")
+        if pb["cost"]:
+            c = pb["cost"]
+            cur = c["currency"]
+            lines.append(
+                f"{head} cost spent={_money_text(c['spent'], cur)} of {_money_text(c['limit'], cur)} {cur}  "
+                f"remaining={_money_text(c['remaining'], cur)} {cur}"
+            )
+        if pb["exceeded"]:
+            lines.append(f"    EXCEEDED: {', '.join(pb['exceeded'])}")
+    if p.get("exceeded"):
+        lines.append(f"  exceeded: {', '.join(p['exceeded'])}")
     d = p["dispatch"]
     lines.append("  dispatch: allowed" if d["allowed"] else "  dispatch: refused")
     lines += [f"    - {r}" for r in d["reasons"]]
@@ -309,6 +396,7 @@ def spend_items(run: dict[str, Any], policy: Any) -> Iterator[dict[str, Any]]:
         model = usage.get("model")
         item = {
             "runId": run.get("id"),
+            "unit": u.unit,
             "app": app,
             "actor": actor or "unattributed",
             "model": model if isinstance(model, str) and model else None,
@@ -541,10 +629,12 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "budget",
         ("budget",),
-        "Show a run's spend against its budgets and whether dispatch would go on.",
+        "Show a run's spend against its budgets and its actor's period budgets, and whether dispatch would go on.",
         (RUN, PRICING, FX, NOW, CWD, JSON_OUT),
         budget,
         read_only=True,
         text=_text_budget,
+        description="Also `cw budget show RUN`. Period budgets (cw budget set) count the actor's spend in "
+        "the current day, week or month of the budget's zone.",
     ),
 )

@@ -250,7 +250,7 @@ def dispatch(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     policy = dispatch_gate.policy(ws, a)
 
     def fn(lr: LoadedRun) -> Update[dict[str, Any]]:
-        dispatch_gate.check(lr.state, policy, bool(a.get("allow_unreported")), now)
+        dispatch_gate.check(lr.state, policy, bool(a.get("allow_unreported")), now, ws, a.get("cwd"))
         s, manifest = tr.dispatch(lr.state, task_ids=list(a.get("task_ids") or []), backend=a.get("backend"), now=now)
         return Update(s, manifest)
 
@@ -302,7 +302,21 @@ def result(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     out, refusal = store.update(a["run_id"], fn)
     if refusal is not None:
         raise refusal
-    return out
+    return _with_budget_notice(ws, a, out)
+
+
+def _exceeded_text(p: dict[str, Any]) -> str:
+    if not p.get("budgetExceeded"):
+        return ""
+    return "\n  budget exceeded: " + ", ".join(p["budgetExceeded"]) + " (recorded; dispatch is refused until it resets)"
+
+
+def _with_budget_notice(ws: Workspace, a: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
+    """Intake over a budget is recorded (the work happened); the output says which budgets it used up."""
+    from cw.capabilities.money import intake_exceeded
+
+    exceeded = intake_exceeded(ws, a.get("cwd"), a["run_id"])
+    return {**out, "budgetExceeded": exceeded} if exceeded else out
 
 
 def worker_output(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
@@ -331,7 +345,7 @@ def worker_output(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     out, refusal = store.update(a["run_id"], fn)
     if refusal is not None:
         raise refusal
-    return out
+    return _with_budget_notice(ws, a, out)
 
 
 def worker_fail(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
@@ -588,7 +602,7 @@ CAPABILITIES = (
         (RUN, TASK_ID, FILE, *USAGE_PARAMS, ACTOR, CWD, JSON_OUT),
         result,
         read_only=False,
-        text=lambda p: f"recorded result of {p['taskId']} ({p['workerId']}) at {p['recordedAt']}",
+        text=lambda p: f"recorded result of {p['taskId']} ({p['workerId']}) at {p['recordedAt']}" + _exceeded_text(p),
     ),
     Capability(
         "worker.output",
@@ -597,7 +611,7 @@ CAPABILITIES = (
         (RUN, WORKER_ID, FILE, *USAGE_PARAMS, ACTOR, CWD, JSON_OUT),
         worker_output,
         read_only=False,
-        text=lambda p: f"recorded output of {p['workerId']} at {p['recordedAt']}",
+        text=lambda p: f"recorded output of {p['workerId']} at {p['recordedAt']}" + _exceeded_text(p),
     ),
     Capability(
         "worker.fail",

@@ -55,6 +55,28 @@ class CostBudget(Struct, forbid_unknown_fields=True):
     currency: CurrencyCode
 
 
+PositiveInt = Annotated[int, Meta(ge=1)]
+
+
+class PeriodBudget(Struct, omit_defaults=True, kw_only=True, forbid_unknown_fields=True):
+    """One actor's budget per calendar period (``cw budget set``): a token limit, a cost limit, or both."""
+
+    actor: Annotated[str, Meta(min_length=1, max_length=200)]
+    period: Literal["day", "week", "month"]
+    tokens: PositiveInt | UnsetType = UNSET
+    cost: CostBudget | UnsetType = UNSET
+    tz: Annotated[str, Meta(min_length=1, description="the IANA zone the periods are calendar periods of")] = "UTC"
+    weekStart: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "monday"
+    setAt: str | UnsetType = UNSET
+
+
+class PeriodBudgets(Struct, forbid_unknown_fields=True):
+    """``.cw/budgets.json`` (repo) or ``$CW_HOME/budgets.json`` (home): per-period budgets, one per actor and period."""
+
+    schemaVersion: Literal[1]
+    budgets: list[PeriodBudget]
+
+
 class RunBudget(Struct, omit_defaults=True):
     costBudget: CostBudget | UnsetType = UNSET
 

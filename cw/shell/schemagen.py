@@ -21,6 +21,7 @@ GENERATED = {
     "usage-record.schema.json": (documents.UsageRecord, "cw usage record"),
     "cost-budget.schema.json": (documents.CostBudget, "cw cost budget"),
     "registry-repos.schema.json": (documents.RegistryRepos, "home registry repos.json"),
+    "budgets.schema.json": (documents.PeriodBudgets, "cw per-period budgets (budgets.json)"),
 }
 
 

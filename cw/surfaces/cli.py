@@ -164,6 +164,8 @@ GROUP_HELP = {
     "ledger": "Check revenue ledgers for tampering.",
     "pricing": "Pricing policies: import from genai-prices, check against the workspace.",
     "fx": "FX policies: import the ECB's reference rates.",
+    "budget": "Budgets. `cw budget RUN` (or `cw budget show RUN`) shows a run's budgets and its actor's period "
+    "budgets with what is left; set, list and remove manage per-period budgets per actor.",
 }
 
 
@@ -180,12 +182,32 @@ def _root() -> click.Group:
     return click.version_option(__version__, prog_name="cw")(group)
 
 
+class DefaultGroup(CwGroup):
+    """A group that is also a command: ``cw budget RUN`` runs the default, ``cw budget set …`` a subcommand.
+
+    The default is reachable as ``show`` too, so ``cw budget show RUN`` works.
+    """
+
+    def __init__(self, name: str, default: click.Command, **kw: Any) -> None:
+        super().__init__(name, **kw)
+        self.default = default
+        self.add_command(default, "show")
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["show", *args]
+        return super().parse_args(ctx, args)
+
+
 def _add(root: click.Group, cap: Capability) -> None:
     group = root
     for word in cap.path[:-1]:
         sub = group.commands.get(word)
         if sub is None:
             sub = CwGroup(word, help=GROUP_HELP.get(word))
+            group.add_command(sub)
+        elif not isinstance(sub, click.Group):  # a verb that gains subcommands keeps its own meaning
+            sub = DefaultGroup(word, sub, help=f"{GROUP_HELP.get(word, '')}\n\n\b\n{sub.short_help}")
             group.add_command(sub)
         group = sub  # type: ignore[assignment]
     group.add_command(make_command(cap))
@@ -210,7 +232,7 @@ def group_for(args: list[str]) -> click.Group:
             break
         words.append(a)
     cap = capability_at(words)
-    if cap is None:
+    if cap is None or words[len(cap.path) : len(cap.path) + 1] == ["show"]:  # `cw budget show RUN`
         return full_cli()
     root = _root()
     _add(root, cap)
