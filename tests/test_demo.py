@@ -12,11 +12,19 @@ def test_demo_runs_end_to_end(tmp_path):
     assert res.returncode == 0, res.stderr
     out = res.stdout
     assert "already booked" in out and "(exit 1)" in out, "the double booking is refused"
-    assert "metrics summary  scope=home  runs=7" in out
+    assert "metrics summary  scope=home  runs=11" in out
     assert "metrics research-pricing-page  [valid]" in out
     assert "attribution=last-touch" in out and "attribution=linear" in out
     assert "cron:weekly-growth" in out and "cron:nightly-triage" in out and "alice" in out
-    assert "ledger verify  scope=home  runs=3  failed=0" in out
+    assert "ledger verify  scope=home  runs=7  failed=0" in out
+    # one job goes over its monthly budget: intake says so, the next dispatch is refused
+    assert "budget exceeded: cron:nightly-triage month cost" in out
+    assert "cw: Refusing to dispatch run triage-today: cron:nightly-triage's month budget" in out
+    # and it ends with a weekly P&L over four weeks, each week against the one before
+    weekly = out.split("--period week", 1)[1]
+    for label in ("2026-W45", "2026-W46", "2026-W47", "2026-W48"):
+        assert label in weekly
+    assert "change vs 2026-W47:" in weekly and "window total" in weekly
     # the workspace is real: a run file exists where the demo says it built it
     root = out.split("Building a demo workspace in ", 1)[1].split(" ", 1)[0]
     assert list((tmp_path / root.rsplit("/", 1)[1] / "acme-growth" / ".cw" / "runs").glob("*/state.json"))

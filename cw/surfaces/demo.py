@@ -1,9 +1,10 @@
 """``make demo``: build a demo workspace through the real verbs, then show what cw derives from it.
 
-Two repos in a temporary folder, two scheduled jobs and one person doing work
-with several models, failures, candidates and feedback, revenue with a
-reversal and a refused double booking, and a chain of runs whose revenue is
-attributed two ways. Every step is an ordinary ``cw`` command; the commands
+Two repos in a temporary folder, three scheduled jobs and one person doing
+work over four weeks with several models, failures, candidates and feedback,
+dated revenue with a reversal and a refused double booking, a chain of runs
+whose revenue is attributed two ways, a job that goes over its monthly budget
+and has its next dispatch refused, and a weekly P&L to end with. Every step is an ordinary ``cw`` command; the commands
 are printed so they can be replayed by hand.
 """
 
@@ -240,9 +241,74 @@ def build(root: Path) -> tuple[Demo, Path, Path]:
             "200.00",
             "--reason",
             "launch discount credited",
+            "--at",
+            "2026-11-24T10:00:00Z",
         )
+
+    # 4. A weekly report job over four weeks: dated usage every Monday, a subscription paid every Friday.
+    with d.as_actor(CW_CRON_NAME="weekly-report"):
+        for week, monday in enumerate(("02", "09", "16", "23")):
+            rid = f"report-2026-11-{monday}"
+            d.run(support, "run", "new", "--id", rid, "--app", "weekly-report")
+            d.run(support, "task", "add", rid, "compile", "--backend", "claude-code")
+            d.run(support, "dispatch", rid)
+            d.run(
+                support,
+                "result",
+                rid,
+                "compile",
+                _result_file(support, f"{rid}.md", "# weekly report\n"),
+                "--usage-input-tokens",
+                str(60000 + 20000 * week),
+                "--usage-output-tokens",
+                "8000",
+                "--usage-model",
+                "claude-sonnet-4-5",
+                "--usage-attested-at",
+                f"2026-11-{monday}T06:00:00.000Z",
+            )
+            friday = int(monday) + 4
+            d.run(
+                support,
+                "revenue",
+                "add",
+                rid,
+                "25.00",
+                "USD",
+                "--ref",
+                f"SUB-11-{friday:02d}",
+                "--at",
+                f"2026-11-{friday:02d}T12:00:00Z",
+            )
     d.run(growth, "registry", "add", str(support))
     return d, support, growth
+
+
+def over_budget(d: Demo, support: Path) -> None:
+    """The nightly job gets a monthly budget, spends past it today, and its next dispatch is refused."""
+    with d.as_actor(CW_CRON_NAME="nightly-triage"):
+        d.show(support, "budget", "set", "--actor", "cron:nightly-triage", "--period", "month", "--cost", "0.05", "USD")
+        rid = "triage-today"
+        d.run(support, "run", "new", "--id", rid, "--app", "ticket-triage")
+        d.run(support, "task", "add", rid, "classify", "--backend", "claude-code")
+        d.run(support, "dispatch", rid)
+        d.show(
+            support,
+            "result",
+            rid,
+            "classify",
+            _result_file(support, f"{rid}.md", "# classify\n"),
+            "--usage-input-tokens",
+            "20000",
+            "--usage-output-tokens",
+            "2000",
+            "--usage-model",
+            "claude-sonnet-4-5",
+        )
+        d.run(support, "task", "add", rid, "draft-reply", "--backend", "claude-code")
+        print("\nThe job is over its monthly budget; its next dispatch is refused:")
+        d.show(support, "dispatch", rid)
+        d.show(support, "budget", rid)
 
 
 def main() -> None:
@@ -252,8 +318,9 @@ def main() -> None:
     runs = sum(1 for repo in (support, growth) for _ in (repo / ".cw" / "runs").glob("*/state.json"))
     print(
         f"Built it with {d.steps} cw commands: 2 repos ({support.name}, {growth.name}), {runs} runs by "
-        "cron:nightly-triage, cron:weekly-growth and alice; results with usage from 5 models, a failed worker, "
-        "a rejected verification, candidates, feedback, memberships, revenue with a reversal."
+        "cron:nightly-triage, cron:weekly-growth, cron:weekly-report and alice over four weeks; results with "
+        "dated usage from 5 models, a failed worker, a rejected verification, candidates, feedback, memberships, "
+        "weekly revenue and a reversal."
     )
     print(f"Replay any command below with CW_HOME={root / 'cw-home'} from the repo folder.")
     now = "2026-11-22T12:00:00.000Z"
@@ -265,6 +332,22 @@ def main() -> None:
     d.show(growth, "ledger", "verify", "--scope", "home", "--now", now)
     d.show(growth, "pnl", "--scope", "home", "--now", now)
     d.show(growth, "pnl", "--scope", "home", "--by", "run", "--attribution", "linear", "--now", now)
+    over_budget(d, support)
+    print("\nFour weeks of November, week by week (each block compares with the week before):")
+    d.show(
+        growth,
+        "pnl",
+        "--scope",
+        "home",
+        "--since",
+        "2026-11-02",
+        "--until",
+        "2026-11-30",
+        "--period",
+        "week",
+        "--now",
+        "2026-11-30T00:00:00Z",
+    )
     print(
         f"\nThe workspace stays in {root}; look around, or serve it: "
         f"cd {growth} && CW_HOME={root / 'cw-home'} cw workbench --scope home"
