@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from cw.surfaces.cli import cli
+from cw.surfaces.cli import DefaultGroup, cli
 
 HEADER = """# cw command reference
 
@@ -74,9 +74,16 @@ def _section(path: list[str], cmd: click.Command) -> str:
 def render() -> str:
     parts = [HEADER]
     for path, cmd in _walk(cli, []):
-        if not isinstance(cmd, click.Group):
+        if isinstance(cmd, DefaultGroup):  # `cw budget RUN`: the default's section, under the group's name
+            parts.append(_section(path, cmd.default))
+        elif not isinstance(cmd, click.Group) and not _is_default_alias(path):
             parts.append(_section(path, cmd))
     return "\n".join(parts)
+
+
+def _is_default_alias(path: list[str]) -> bool:
+    parent = cli.commands.get(path[0]) if len(path) == 2 else None
+    return isinstance(parent, DefaultGroup) and parent.commands.get(path[1]) is parent.default
 
 
 def main(argv: list[str]) -> int:
