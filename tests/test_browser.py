@@ -115,6 +115,7 @@ def test_pages_in_chromium_show_the_payload_numbers(browser, site):
         "/pnl",
         "/pnl?by=app",
         "/pnl?by=run",
+        "/pnl?period=week&since=2026-06-01&currency=EUR&attribution=linear",
     ):
         page = _open(browser, site, path, errors)
         _check_fields(site, page.evaluate(COLLECT), path)
@@ -201,5 +202,44 @@ def test_the_filter_form_and_links_work_in_the_browser(browser, site, cw):
     page.wait_for_load_state()
     assert page.url.endswith("/run/build-2")
     assert page.inner_text("h1").startswith("Run build-2")
+    page.close()
+    assert errors == []
+
+
+def test_the_pnl_controls_work_in_the_browser(browser, site, cw):
+    errors: list[str] = []
+    page = _open(browser, site, "/pnl", errors)
+    page.fill("form.pnl-controls input[name=since]", "2026-06-01")
+    page.fill("form.pnl-controls input[name=until]", "2026-06-15")
+    page.select_option("form.pnl-controls select[name=period]", "week")
+    page.fill("form.pnl-controls input[name=currency]", "EUR")
+    page.click("form.pnl-controls button")
+    page.wait_for_load_state()
+    assert "period=week" in page.url and "currency=EUR" in page.url
+    _check_fields(site, page.evaluate(COLLECT), page.url)
+    cells = {f["path"]: f["text"] for f in page.evaluate(COLLECT) if f["path"].startswith("periods.")}
+    expected = cw.json(
+        "pnl",
+        "--since",
+        "2026-06-01",
+        "--until",
+        "2026-06-15",
+        "--period",
+        "week",
+        "--currency",
+        "EUR",
+        "--pricing",
+        "default",
+    )
+    assert [p["period"] for p in expected["periods"]] == ["2026-W23", "2026-W24"]
+    for i, p in enumerate(expected["periods"]):
+        for col in ("spend", "revenue", "net"):
+            assert Decimal(cells[f"periods.{i}.total.{col}"]) == Decimal(str(p["total"][col])), (p["period"], col)
+    shot = SCREENSHOT.with_name("workbench-periods.png")
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    page.click('table a:text-is("2026-W24")')  # a period row opens the P&L of that period
+    page.wait_for_load_state()
+    assert "since=2026-06-08" in page.url and "until=2026-06-15" in page.url
     page.close()
     assert errors == []

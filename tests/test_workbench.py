@@ -575,6 +575,45 @@ def test_pnl_page_table_and_charts_match_the_pnl_payload(world):
         assert status == 400
 
 
+def test_pnl_controls_reach_the_payload_and_periods_match_it(world, cw):
+    query = "currency=EUR&attribution=linear&period=day&since=2026-06-01&until=2026-06-15&tz=Europe/Berlin"
+    with running(pricing="default") as server:
+        page = check_page_against_api(server, f"/pnl?{query}")
+        pnl = json.loads(get_ok(server, f"/api/pnl?{query}&by=actor"))
+        assert pnl["currency"] == "EUR" and pnl["attribution"]["model"] == "linear"
+        assert [p["period"] for p in pnl["periods"]][:2] == ["2026-06-01", "2026-06-02"] and len(pnl["periods"]) == 14
+        shown = {f["path"] for f in page.fields}
+        assert {f"periods.{i}.total.net" for i in range(14)} <= shown
+        text = get_ok(server, f"/pnl?{query}")
+        assert "Per day" in text and 'name="currency" value="EUR"' in text
+        # the same query through the CLI gives the same numbers
+        cli = cw.json(
+            "pnl",
+            "--currency",
+            "EUR",
+            "--attribution",
+            "linear",
+            "--period",
+            "day",
+            "--since",
+            "2026-06-01",
+            "--until",
+            "2026-06-15",
+            "--tz",
+            "Europe/Berlin",
+            "--pricing",
+            "default",
+            "--cwd",
+            str(world["repo"]),
+            "--now",
+            pnl["generatedAt"],
+        )
+        assert cli["periods"] == pnl["periods"] and cli["totals"] == pnl["totals"]
+        # a period row links to the P&L of just that period; an actor row to the runs it started
+        assert "since=2026-06-08T" in text.replace("%3A", ":") or "since=2026-06-07T22" in text.replace("%3A", ":")
+        assert '<a href="/?actor=' in text
+
+
 # ---------------------------------------------------------------------------
 # safety: read-only, GET only, local Host only
 

@@ -935,6 +935,12 @@ def pnl_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
     if choices and by not in choices:
         raise UsageError(f'Invalid by "{by}": expected one of {", ".join(choices)}.')
     args = {by_param.mcp_key: by} if by_param else {}
+    # the page's controls are the capability's own parameters: whatever the query sets is what /api/pnl gets
+    controls = {p.mcp_key: p for p in cap.params if p.mcp and p.name in _PNL_CONTROLS}
+    for key in controls:
+        value = _first(query, key)
+        if value is not None:
+            args[key] = value
     pnl = wb.call("pnl", args)
     cur, rows = pnl["currency"], pnl["rows"]
     keys = [str(r["key"]) for r in rows]
@@ -961,7 +967,7 @@ def pnl_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
     ]
     if by_param and "model" in choices:
         if by != "model":
-            model_args = {by_param.mcp_key: "model"}
+            model_args = {**args, by_param.mcp_key: "model"}  # the same window, currency and attribution
             by_model = wb.call("pnl", model_args)["rows"]
             charts.append(
                 payload_block(
@@ -982,11 +988,19 @@ def pnl_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
             "pnl capability of this cw cannot group spend by model.</p></figure>"
         )
 
+    def key_cell(key: str, cls: str) -> str:
+        # every row leads to what is behind it: the run, or the runs list filtered to the actor or app
+        if cls or by == "model":
+            return esc(key)
+        if by == "run":
+            return link(run_href(key), key)
+        return link("/?" + urlencode({by: key}), key)
+
     def row(key: str, r: Mapping[str, Any], p: str, cls: str = "") -> str:
         done = r["netComplete"]
         return (
             (f'<tr class="{cls}">' if cls else "<tr>")
-            + td(esc(key), "mono")
+            + td(key_cell(key, cls), "mono")
             + td(count(f"{p}.runs", r["runs"]), NUM)
             + td(count(f"{p}.units.total", r["units"]["total"]), NUM)
             + td(money(f"{p}.spend", r["spend"], cur), NUM)
@@ -1020,13 +1034,19 @@ def pnl_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
         if fx.get("policyId")
         else "no FX policy"
     )
-    tabs = " · ".join(f"<strong>{esc(c)}</strong>" if c == by else link(f"/pnl?by={quote(c)}", c) for c in choices)
+    kept = {k: v for k, v in args.items() if k != (by_param.mcp_key if by_param else "by")}
+    tabs = " · ".join(
+        f"<strong>{esc(c)}</strong>" if c == by else link("/pnl?" + urlencode({"by": c, **kept}), c) for c in choices
+    )
+    periods_html = _periods_section(pnl, fmt, args)
+    controls_html = _pnl_form(controls, args, by)
     body = (
         f'<h1>P&amp;L by {esc(by)}</h1><p class="sub">{shown("currency", cur, cur)} · pricing '
         f"{esc(format_policy(pnl.get('pricingPolicy')))} · attribution "
         f"{esc((pnl.get('attribution') or {}).get('model', ''))} · {esc(fx_text)}"
-        f'{" · group by " + tabs if tabs else ""}</p>{left_out}<div class="charts">{"".join(charts)}</div>'
-        '<section class="panel"><h2>Table</h2>'
+        f'{" · group by " + tabs if tabs else ""}</p>{controls_html}{left_out}<div class="charts">{"".join(charts)}</div>'
+        + periods_html
+        + '<section class="panel"><h2>Table</h2>'
         + table(
             [
                 by.capitalize(),
@@ -1048,6 +1068,78 @@ def pnl_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
         + "</section>"
     )
     return layout(wb, "P&L", "pnl", payload_block("pnl", args, body))
+
+
+_PNL_CONTROLS = ("currency", "attribution", "half_life", "since", "until", "tz", "period", "week_start")
+
+
+def _pnl_form(controls: Mapping[str, Any], args: Mapping[str, Any], by: str) -> str:
+    """A GET form over the P&L's own parameters: window, zone, period, currency and attribution."""
+    fields = [f'<input type="hidden" name="by" value="{esc(by)}">']
+    for key, p in controls.items():
+        value = args.get(key)
+        label = p.name.replace("_", " ")
+        if p.choices:
+            opts = '<option value="">default</option>' + "".join(
+                f'<option value="{esc(c)}"{" selected" if c == value else ""}>{esc(c)}</option>' for c in p.choices
+            )
+            field = f'<select name="{esc(key)}" title="{esc(p.help)}">{opts}</select>'
+        else:
+            kind = "date" if p.name in ("since", "until") and (value is None or len(str(value)) == 10) else "text"
+            field = (
+                f'<input type="{kind}" name="{esc(key)}" value="{esc(value or "")}" '
+                f'placeholder="{esc(p.metavar or "")}" title="{esc(p.help)}">'
+            )
+        fields.append(f"<label>{esc(label)} {field}</label>")
+    return (
+        f'<form class="filters pnl-controls" method="get" action="/pnl">{"".join(fields)}<button>Show</button></form>'
+    )
+
+
+def _periods_section(pnl: Mapping[str, Any], fmt: Callable[[Any], str], args: Mapping[str, Any]) -> str:
+    """Per period: a chart of spend, revenue and net, and the table behind it (oldest first)."""
+    periods = pnl.get("periods")
+    if not periods:
+        return ""
+    cur = pnl["currency"]
+    labels = [str(p["period"]) for p in periods]
+
+    def path(i: int, series: str) -> str:
+        return f"periods.{i}.total.{series}"
+
+    chart = hbar_chart(
+        f"Spend, revenue and net per {pnl['window']['period']}",
+        labels,
+        [
+            ("spend", "bar-spend", [p["total"]["spend"] for p in periods]),
+            ("revenue", "bar-revenue", [p["total"]["revenue"] for p in periods]),
+            ("net", "bar-cost", [p["total"]["net"] for p in periods]),
+        ],
+        fmt,
+        path,
+        legend=True,
+    )
+    rows = []
+    for i, p in enumerate(periods):
+        t = p["total"]
+        window = {k: v for k, v in args.items() if k not in ("since", "until", "period", "weekStart")}
+        drill = "/pnl?" + urlencode({**window, "since": p["start"], "until": p["end"]})
+        rows.append(
+            "<tr>"
+            + td(link(drill, p["period"]), "mono")
+            + td(count(f"periods.{i}.total.units.total", t["units"]["total"]), NUM)
+            + td(money(f"periods.{i}.total.spend", t["spend"], cur), NUM)
+            + td(coverage(f"periods.{i}.total.coverage", t["coverage"]), NUM)
+            + td(money(f"periods.{i}.total.revenue", t["revenue"], cur), NUM)
+            + td(money(f"periods.{i}.total.net", t["net"], cur), NUM)
+            + "</tr>"
+        )
+    tbl = table(["Period", ("Units", NUM), ("Spend", NUM), ("Coverage", NUM), ("Revenue", NUM), ("Net", NUM)], rows, "")
+    return (
+        f'<div class="charts">{chart}<div></div></div><section class="panel"><h2>Per {esc(pnl["window"]["period"])}</h2>'
+        f'<p class="sub">Periods add up exactly to the totals below; each links to the P&amp;L of that period.</p>'
+        f"{tbl}</section>"
+    )
 
 
 def api_index(wb: Workbench) -> dict[str, Any]:
