@@ -116,6 +116,7 @@ def test_pages_in_chromium_show_the_payload_numbers(browser, site):
         "/pnl?by=app",
         "/pnl?by=run",
         "/pnl?period=week&since=2026-06-01&currency=EUR&attribution=linear",
+        "/budgets",
     ):
         page = _open(browser, site, path, errors)
         _check_fields(site, page.evaluate(COLLECT), path)

@@ -614,6 +614,23 @@ def test_pnl_controls_reach_the_payload_and_periods_match_it(world, cw):
         assert '<a href="/?actor=' in text
 
 
+def test_budgets_page_shows_each_actors_use_from_the_payload(world, cw):
+    cw.ok("budget", "set", "--actor", "alice", "--period", "month", "--tokens", "1", "--cwd", str(world["repo"]))
+    cw.ok("budget", "set", "--actor", "bob", "--period", "week", "--cost", "500.00", "USD", "--cwd", str(world["repo"]))
+    with running(pricing="default") as server:
+        page = check_page_against_api(server, "/budgets?now=2026-06-08T12:00:00Z")
+        listed = json.loads(get_ok(server, "/api/budget.list?now=2026-06-08T12:00:00Z"))
+        assert [(b["actor"], b["status"]["current"]["period"]) for b in listed["budgets"]] == [
+            ("alice", "2026-06"),
+            ("bob", "2026-W24"),
+        ]
+        assert {f["path"] for f in page.fields} >= {"budgets.0.status.tokens.spent", "budgets.1.status.cost.remaining"}
+        text = get_ok(server, "/budgets?now=2026-06-08T12:00:00Z")
+        n_exceeded = sum(len(b["status"]["exceeded"]) for b in listed["budgets"])
+        assert text.count('badge incomplete">exceeded') == n_exceeded
+        assert '<a href="/?actor=bob">' in text
+
+
 # ---------------------------------------------------------------------------
 # safety: read-only, GET only, local Host only
 

@@ -145,13 +145,30 @@ def all_budgets(ws: Workspace, cwd: str | None, scopes: tuple[str, ...] = SCOPES
 
 
 def budget_list(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
+    """Every budget with its use in the period holding ``--now`` (``status``, as ``cw budget RUN`` shows it)."""
+    from cw.shell.fxpolicy import load_fx_policy
+    from cw.shell.policies import load_pricing_policy
+
     scopes = (a["scope"],) if a.get("scope") in SCOPES else SCOPES
+    now = ws.now(a.get("now"))
+    listed = all_budgets(ws, a.get("cwd"), scopes)
+    rows = []
+    if listed:
+        pricing = load_pricing_policy(a.get("pricing") or "default", ws.process_cwd)
+        fx = load_fx_policy(a.get("fx") or "default", ws.process_cwd)
+        statuses: dict[str, list[dict[str, Any]]] = {}
+        for scope, b in listed:
+            actor = str(b["actor"])
+            if actor not in statuses:
+                statuses[actor] = actor_period_status(ws, a.get("cwd"), actor, now, pricing, fx)
+            status = next(st for st in statuses[actor] if st["scope"] == scope and st["period"] == b["period"])
+            rows.append({"scope": scope, **b, "status": status})
     return {
         "schemaVersion": 1,
         "surface": "budget-list",
-        "generatedAt": ws.now(a.get("now")),
+        "generatedAt": now,
         "files": {s: str(_file(ws, s, a.get("cwd"))) for s in scopes},
-        "budgets": [{"scope": s, **b} for s, b in all_budgets(ws, a.get("cwd"), scopes)],
+        "budgets": rows,
     }
 
 
@@ -165,6 +182,15 @@ def _text_list(p: dict[str, Any]) -> str:
             limits.append(f"cost={b['cost']['amount']} {b['cost']['currency']}")
         week = f" (from {b['weekStart']})" if b["period"] == "week" else ""
         lines.append(f"  {b['actor']}  per {b['period']}{week}  {'  '.join(limits)}  tz={b['tz']}  [{b['scope']}]")
+        st = b["status"]
+        used = []
+        if st["tokens"]:
+            used.append(f"tokens {st['tokens']['spent']} spent, {st['tokens']['remaining']} left")
+        if st["cost"]:
+            c = st["cost"]
+            used.append(f"cost {c['spent']} {c['currency']} spent, {c['remaining']} {c['currency']} left")
+        flag = "  EXCEEDED" if st["exceeded"] else ("" if st["dispatch"]["allowed"] else "  dispatch refused")
+        lines.append(f"    {st['current']['period']}: {'; '.join(used)}{flag}")
     if not p["budgets"]:
         lines.append("  none; add one with cw budget set --actor ACTOR --period month --cost 50.00 USD")
     return "\n".join(lines)
@@ -254,9 +280,13 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "budget.list",
         ("budget", "list"),
-        "List the per-period budgets of this repo and of the home.",
+        "List the per-period budgets of this repo and of the home, with what each actor has used and has left.",
         (
             Param("scope", "only the repo's or only the home's budgets (default both)", choices=SCOPES),
+            Param(
+                "pricing", "the pricing policy: a file path, or 'default' for the bundled one", metavar="PATH|default"
+            ),
+            Param("fx", "the FX policy: a file path, or 'default' for the bundled one", metavar="PATH|default"),
             NOW,
             CWD,
             JSON_OUT,

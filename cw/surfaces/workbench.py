@@ -7,7 +7,9 @@ Pages (plain server-rendered HTML, one small stylesheet, no scripts):
   usage and coverage, cost state, revenue, and the raw payloads
   (``run.show``, ``metrics.show``, ``revenue.list``, ``ledger.verify``);
 * ``/summary`` the cross-run rollup (``metrics.summary``);
-* ``/pnl`` the P&L with hand-written SVG charts (``pnl``);
+* ``/pnl`` the P&L with hand-written SVG charts, window, period, currency and
+  attribution controls (``pnl``);
+* ``/budgets`` each actor's period budgets and what they used (``budget.list``);
 * ``/api/<capability>?<args>`` any read-only capability's payload, the exact
   bytes ``cw <verb> --json`` prints; arguments use the MCP spelling
   (``/api/run.show?runId=r1``) and are checked as MCP checks them.
@@ -304,7 +306,13 @@ def stylesheet() -> bytes:
     return resources.files("cw.surfaces").joinpath("workbench_assets/workbench.css").read_bytes()
 
 
-NAV = (("/", "Runs", "runs"), ("/summary", "Summary", "summary"), ("/pnl", "P&L", "pnl"), ("/api", "API", "api"))
+NAV = (
+    ("/", "Runs", "runs"),
+    ("/summary", "Summary", "summary"),
+    ("/pnl", "P&L", "pnl"),
+    ("/budgets", "Budgets", "budgets"),
+    ("/api", "API", "api"),
+)
 
 
 def pricing_label(wb: Workbench) -> str:
@@ -1142,6 +1150,83 @@ def _periods_section(pnl: Mapping[str, Any], fmt: Callable[[Any], str], args: Ma
     )
 
 
+def budgets_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
+    """Budget use per actor: every period budget, spent against its limit in the current period."""
+    args: dict[str, Any] = {}
+    now = _first(query, "now")
+    if now:
+        args["now"] = now
+    payload = wb.call("budget.list", args)
+    budgets = payload["budgets"]
+    cats: list[str] = []
+    used: list[Any] = []
+    paths: list[str] = []
+    rows = []
+    for i, b in enumerate(budgets):
+        st, p = b["status"], f"budgets.{i}.status"
+        label = f"{b['actor']} {b['period']} ({b['scope']})"
+        for what in ("tokens", "cost"):
+            lim = st[what]
+            if not lim:
+                continue
+            share = Decimal(str(lim["spent"])) / Decimal(str(lim["limit"])) * 100
+            cats.append(f"{label} {what}")
+            used.append(share.quantize(Decimal("0.1")))
+            paths.append(f"{p}.{what}.spent")
+            unit = f" {lim['currency']}" if what == "cost" else ""
+            exceeded = what in st["exceeded"]
+            rows.append(
+                "<tr>"
+                + td(link("/?" + urlencode({"actor": b["actor"]}), b["actor"]), "mono")
+                + td(
+                    esc(b["period"])
+                    + " · "
+                    + shown(f"{p}.current.period", st["current"]["period"], st["current"]["period"])
+                )
+                + td(esc(b["scope"]))
+                + td(esc(what))
+                + td(count(f"{p}.{what}.spent", lim["spent"]) + esc(unit), NUM)
+                + td(count(f"{p}.{what}.limit", lim["limit"]) + esc(unit), NUM)
+                + td(count(f"{p}.{what}.remaining", lim["remaining"]) + esc(unit), NUM)
+                + td(
+                    '<span class="badge incomplete">exceeded</span>'
+                    if exceeded
+                    else '<span class="badge ok">within</span>'
+                )
+                + "</tr>"
+            )
+    chart = (
+        hbar_chart(
+            "Budget used in the current period (% of the limit)",
+            cats,
+            [("used", "bar-spend", used)],
+            lambda v: f"{v}%",
+        )
+        if cats
+        else ""
+    )
+    refused = "".join(
+        f'<li><span class="mono">{esc(b["actor"])}</span>: {esc(r)}</li>'
+        for b in budgets
+        for r in b["status"]["dispatch"]["reasons"]
+    )
+    body = (
+        '<h1>Budgets</h1><p class="sub">Per-period budgets per actor (<code>cw budget set</code>); dispatch is refused '
+        "once a budget is reached.</p>"
+        + (f'<div class="charts">{chart}<div></div></div>' if chart else "")
+        + '<section class="panel"><h2>Use per actor</h2>'
+        + table(
+            ["Actor", "Period", "Scope", "Limit on", ("Spent", NUM), ("Limit", NUM), ("Left", NUM), "State"],
+            rows,
+            "No budgets. Add one with cw budget set --actor ACTOR --period month --cost 50.00 USD.",
+        )
+        + (f'<h2>Why dispatch is refused</h2><ul class="notes">{refused}</ul>' if refused else "")
+        + raw_block("Raw payload (budget.list)", payload)
+        + "</section>"
+    )
+    return layout(wb, "Budgets", "budgets", payload_block("budget.list", args, body))
+
+
 def api_index(wb: Workbench) -> dict[str, Any]:
     """``/api``: the capabilities served, with their arguments (MCP spelling)."""
     return {
@@ -1281,6 +1366,8 @@ class WorkbenchHandler(BaseHTTPRequestHandler):
                 text = summary_page(wb, query)
             elif path == "/pnl":
                 text = pnl_page(wb, query)
+            elif path == "/budgets":
+                text = budgets_page(wb, query)
             else:
                 raise NotFoundError(f"No page at {path}.", hint="open / for the runs list")
         except CwError as err:
