@@ -209,7 +209,7 @@ def _add(root: click.Group, cap: Capability) -> None:
         elif not isinstance(sub, click.Group):  # a verb that gains subcommands keeps its own meaning
             sub = DefaultGroup(word, sub, help=f"{GROUP_HELP.get(word, '')}\n\n\b\n{sub.short_help}")
             group.add_command(sub)
-        group = sub  # type: ignore[assignment]
+        group = sub
     group.add_command(make_command(cap))
 
 
