@@ -123,6 +123,10 @@ def _commands(group, prefix=()):
 
 def test_the_one_verb_group_holds_exactly_that_verb():
     for cap in all_capabilities():
+        if any(" ".join(c.path).startswith(" ".join(cap.path) + " ") for c in all_capabilities()):
+            # a verb that is also a group (cw budget RUN, cw budget set): its word needs the whole group
+            assert group_for([*cap.path, "x"]) is full_cli()
+            continue
         got = list(_commands(group_for([*cap.path, "x"])))
         assert [p for p, _ in got] == [cap.path]
 

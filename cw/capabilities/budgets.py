@@ -280,7 +280,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "budget.list",
         ("budget", "list"),
-        "List the per-period budgets of this repo and of the home, with what each actor has used and has left.",
+        "List per-period budgets with what each has used and has left.",
         (
             Param("scope", "only the repo's or only the home's budgets (default both)", choices=SCOPES),
             Param(

@@ -629,7 +629,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "budget",
         ("budget",),
-        "Show a run's spend against its budgets and its actor's period budgets, and whether dispatch would go on.",
+        "Show a run's budgets and its actor's period budgets, and whether dispatch would go on.",
         (RUN, PRICING, FX, NOW, CWD, JSON_OUT),
         budget,
         read_only=True,

@@ -224,6 +224,13 @@ def full_cli() -> click.Group:
     return root
 
 
+def _has_subverbs(cap: Capability) -> bool:
+    from cw.capabilities import VERB_MODULES
+
+    head = " ".join(cap.path) + " "
+    return len(cap.path) == 1 and any(k.startswith(head) for k in VERB_MODULES)
+
+
 def group_for(args: list[str]) -> click.Group:
     """The root group to run ``args`` with: only the named verb when the words name one, else every command."""
     words: list[str] = []
@@ -232,7 +239,7 @@ def group_for(args: list[str]) -> click.Group:
             break
         words.append(a)
     cap = capability_at(words)
-    if cap is None or words[len(cap.path) : len(cap.path) + 1] == ["show"]:  # `cw budget show RUN`
+    if cap is None or _has_subverbs(cap):  # `cw budget RUN` and `cw budget set`: one group, built whole
         return full_cli()
     root = _root()
     _add(root, cap)
