@@ -130,7 +130,7 @@ def test_set_list_remove_and_the_file_follows_its_schema(cw, nightly):
     ]
     assert listed["budgets"][1]["weekStart"] == "sunday"
     cw.ok("budget", "remove", "--actor", "cron:nightly", "--period", "month")
-    assert cw.json("budget", "list", "--scope", "repo")["budgets"] == []
+    assert cw.json("budget", "list", "--only", "repo")["budgets"] == []
     assert "No month budget" in cw.fails(1, "budget", "remove", "--actor", "cron:nightly", "--period", "month").stderr
 
 

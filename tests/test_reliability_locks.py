@@ -53,6 +53,7 @@ def _build_busy(cw, repo: Path) -> None:
     cw.ok("loop", "add", "r", "lq", "--task", "q1", "--max-rounds", "3", "--target", "100")
     cw.ok("dispatch", "r", "q1")
     cw.ok("result", "r", "q1", "res.md", "--usage-input-tokens", "3")
+    cw.ok("budget", "set", "--actor", "old", "--period", "day", "--tokens", "1")
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +99,8 @@ WRITERS = [
         ["revenue", "import", "pay.csv", "--format", "stripe-payments", "--run-column", "cw_run (metadata)"],
         RUN_LOCK,
     ),
+    ("budget set", ["budget", "set", "--actor", "a", "--period", "month", "--tokens", "5"], ".cw/budgets.json.lock"),
+    ("budget remove", ["budget", "remove", "--actor", "old", "--period", "day"], ".cw/budgets.json.lock"),
 ]
 
 

@@ -149,7 +149,7 @@ def budget_list(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     from cw.shell.fxpolicy import load_fx_policy
     from cw.shell.policies import load_pricing_policy
 
-    scopes = (a["scope"],) if a.get("scope") in SCOPES else SCOPES
+    scopes = (a["only"],) if a.get("only") in SCOPES else SCOPES
     now = ws.now(a.get("now"))
     listed = all_budgets(ws, a.get("cwd"), scopes)
     rows = []
@@ -282,7 +282,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         ("budget", "list"),
         "List per-period budgets with what each has used and has left.",
         (
-            Param("scope", "only the repo's or only the home's budgets (default both)", choices=SCOPES),
+            Param("only", "only the repo's or only the home's budgets (default both)", choices=SCOPES),
             Param(
                 "pricing", "the pricing policy: a file path, or 'default' for the bundled one", metavar="PATH|default"
             ),

@@ -1212,7 +1212,9 @@ def budgets_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
     )
     body = (
         '<h1>Budgets</h1><p class="sub">Per-period budgets per actor (<code>cw budget set</code>); dispatch is refused '
-        "once a budget is reached.</p>"
+        "once a budget is reached. Files: "
+        + ", ".join(shown(f"files.{k}", v, f"{k} {v}", "mono") for k, v in payload["files"].items())
+        + "</p>"
         + (f'<div class="charts">{chart}<div></div></div>' if chart else "")
         + '<section class="panel"><h2>Use per actor</h2>'
         + table(
