@@ -11,7 +11,7 @@ from cw.core.timeline import WEEKDAYS, check_period, check_week_start
 from cw.model.errors import NotFoundError, UsageError
 from cw.shell.budgets import budgets_file, read_budgets, update_budgets
 from cw.shell.workspace import Workspace
-from cw.shell.zones import default_zone_name, load_zone
+from cw.shell.zones import load_zone, zone_name
 
 JSON_OUT = Param("json", "print the payload as JSON", type="boolean", mcp=False)
 ACTOR = Param("actor", "the actor the budget is for (e.g. cron:nightly, alice)", required=True, metavar="ACTOR")
@@ -84,7 +84,7 @@ def budget_set(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     cost = _cost(a.get("cost"))
     if tokens is None and cost is None:
         raise UsageError("A budget needs a limit: give --tokens N, --cost AMOUNT CURRENCY, or both.")
-    tz = str(a.get("tz") or default_zone_name()).strip()
+    tz = zone_name(a, ws).strip()
     load_zone(tz)
     if a.get("week_start") is not None and period != "week":
         raise UsageError("--week-start only applies to --period week.")
@@ -146,16 +146,13 @@ def all_budgets(ws: Workspace, cwd: str | None, scopes: tuple[str, ...] = SCOPES
 
 def budget_list(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     """Every budget with its use in the period holding ``--now`` (``status``, as ``cw budget RUN`` shows it)."""
-    from cw.shell.fxpolicy import load_fx_policy
-    from cw.shell.policies import load_pricing_policy
-
     scopes = (a["only"],) if a.get("only") in SCOPES else SCOPES
     now = ws.now(a.get("now"))
     listed = all_budgets(ws, a.get("cwd"), scopes)
     rows = []
     if listed:
-        pricing = load_pricing_policy(a.get("pricing") or "default", ws.process_cwd)
-        fx = load_fx_policy(a.get("fx") or "default", ws.process_cwd)
+        pricing = ws.pricing(a)[0]
+        fx = ws.fx(a)
         statuses: dict[str, list[dict[str, Any]]] = {}
         for scope, b in listed:
             actor = str(b["actor"])
@@ -261,7 +258,11 @@ CAPABILITIES: tuple[Capability, ...] = (
                 metavar="AMOUNT CURRENCY",
             ),
             BUDGET_SCOPE,
-            Param("tz", "the zone whose calendar the periods follow (IANA name; default UTC)", metavar="ZONE"),
+            Param(
+                "tz",
+                "the zone whose calendar the periods follow (IANA name; default: the config's timezone, else UTC)",
+                metavar="ZONE",
+            ),
             Param("week_start", "the day weeks start on, with --period week (default monday)", metavar="DAY"),
             CWD,
             JSON_OUT,

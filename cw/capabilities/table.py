@@ -135,7 +135,9 @@ PRICING = Param(
 SINCE = Param("since", "only what happened at or after this (YYYY-MM-DD or ISO time, read in --tz)", metavar="DATE|ISO")
 UNTIL = Param("until", "only what happened before this (exclusive; YYYY-MM-DD or ISO time)", metavar="DATE|ISO")
 TZ = Param(
-    "tz", "the time zone dates and periods are read in (IANA name; default: the config's timezone, else UTC)", metavar="ZONE"
+    "tz",
+    "the time zone dates and periods are read in (IANA name; default: the config's timezone, else UTC)",
+    metavar="ZONE",
 )
 PERIOD = Param("period", "also break the figures down per calendar period", choices=("day", "week", "month"))
 WEEK_START = Param("week_start", "the day weeks start on, with --period week (default monday)", metavar="DAY")
