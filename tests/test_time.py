@@ -173,7 +173,7 @@ def test_weekly_pnl_hand_worked():
     assert [t["revenue"] for t in totals] == [Decimal("10.00"), Decimal("-3.00"), Decimal("0.00")]
     assert [t["units"]["total"] for t in totals] == [2, 2, 0]
     assert totals[1]["netComplete"] is False and totals[0]["netComplete"] is True
-    assert totals[2]["coverage"] is None and totals[2]["spendState"] == "none" and p["periods"][2]["rows"] == []
+    assert totals[2]["coverage"] is None and totals[2]["spendState"] == "unreported" and p["periods"][2]["rows"] == []
     assert p["window"] == {
         "since": "2026-11-16T00:00:00.000Z",
         "until": "2026-12-07T00:00:00.000Z",
