@@ -301,7 +301,7 @@ def metrics_summary(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     policy, header = ws.pricing(a)
     cache = None if a.get("no_cache") else SummaryCache.open(ws.env, policy)
     whole = not window.bounded and not period
-    key = ""
+    key: tuple[str, str] = ("", "")
     if cache is not None and whole:  # the same runs, every one unchanged: the same pooled payload
         repos = list(dict.fromkeys(str(r) for r, _ in run_dirs))
         key = cache.summary_key("\0".join([scope, str(limit), *repos]), run_dirs)
