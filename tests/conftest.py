@@ -6,6 +6,8 @@ import importlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,7 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
         "CW_ACTOR",
         "CW_PARENT_RUN",
         "CW_LOCK_TIMEOUT",
+        "CW_LOCK_STALE_SECONDS",
         "CW_DETERMINISTIC_RUN_IDS",
         "NO_COLOR",
         "CW_DEBUG",
@@ -145,3 +148,39 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
             p = Path(dirpath) / f
             out[str(p.relative_to(root))] = p.read_bytes()
     return out
+
+
+CW_LOCK_HELPER = Path(__file__).resolve().parent / "cw_lock.py"
+
+
+class CwLockHolder:
+    """A separate process holding a lock the way CW does (``tests/cw_lock.py hold``) until released or killed."""
+
+    def __init__(self, target: Path, stale: float | None = None) -> None:
+        argv = [sys.executable, str(CW_LOCK_HELPER), "hold", str(target)]
+        if stale is not None:
+            argv += ["--stale", str(stale)]
+        self.lock = Path(f"{target}.lock")
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().split() if self.proc.stdout else []
+        assert line[:1] == ["held"], f"the CW-protocol helper did not take {self.lock}: {line}"
+        self.pid = int(line[1])
+
+    def release(self) -> str:
+        """Close stdin so the helper releases; returns ``released`` or ``stolen``."""
+        out, _ = self.proc.communicate(input="", timeout=30)
+        return out.strip()
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        for f in (self.proc.stdin, self.proc.stdout):
+            if f:
+                f.close()
+
+    def __enter__(self) -> CwLockHolder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.release()

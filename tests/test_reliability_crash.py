@@ -16,7 +16,8 @@ is there with its values, at most the one write in flight shows without an
 ack, temp files never count as runs, the ledger verifies (a head file one
 entry behind is the tolerated, documented trace of a kill between the
 state.json and head writes), and the next writer succeeds and brings the
-head file up to date.
+head file up to date (after stealing the killed writer's lock once it is stale;
+the window is 0.5 s here instead of CW's 30 s).
 """
 
 from __future__ import annotations
@@ -38,6 +39,13 @@ from reliability_worker import ForkServer, check_acks, parse_log, read_states
 
 HEAD_LAG = "one entry behind"
 FIRST_HEAD_MISSING = "no head file yet"
+
+
+@pytest.fixture(autouse=True)
+def _short_stale_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer killed inside its lock leaves CW's lock file: the next writer steals it once stale (CW: 30 s)."""
+    monkeypatch.setenv("CW_LOCK_STALE_SECONDS", "0.5")
+    monkeypatch.setenv("CW_LOCK_TIMEOUT", "30")
 
 
 def _temp_files(repo: Path) -> list[Path]:

@@ -1,12 +1,15 @@
-"""Locks: a writer that cannot get its lock in time refuses cleanly; a dead writer's lock never blocks.
+"""Locks: a writer that cannot get its lock in time refuses cleanly; a dead writer's lock is stolen once stale.
 
 * every kind of writer verb, facing a held lock and ``CW_LOCK_TIMEOUT``, exits
   1 with a message naming the lock file and writes nothing; once the lock is
   free the very same command succeeds (so the refusal was the lock's doing);
 * a writer waits for a lock released within its timeout;
 * readers never take the writer lock;
-* a lock left behind by a writer killed (SIGKILL) while holding it blocks no
-  later writer of any kind.
+* a lock left behind by a writer killed (SIGKILL) while holding it is stolen
+  by the next writer of any kind once it is older than the stale window (CW's
+  rule; the window is shortened here with ``CW_LOCK_STALE_SECONDS``).
+
+The held locks are taken by ``tests/cw_lock.py``, which locks as CW does.
 """
 
 from __future__ import annotations
@@ -18,13 +21,16 @@ import threading
 import time
 from pathlib import Path
 
-import filelock
 import pytest
-from conftest import tree_bytes
+from conftest import CwLockHolder, tree_bytes
 from reliability_worker import ForkServer, build_template, clone
 
 RUN_LOCK = ".cw/runs/r/state.json.lock"
 SNAPSHOT_LOCK = ".cw/runs/r/metrics/metrics-report.json.lock"
+
+
+def _target(lock: Path) -> Path:
+    return lock.with_name(lock.name.removesuffix(".lock"))
 
 
 def _build_busy(cw, repo: Path) -> None:
@@ -129,8 +135,9 @@ def test_a_writer_facing_a_held_lock_fails_cleanly_and_writes_nothing(cw, busy, 
         return {k: v for k, v in tree_bytes(isolated_home.parent).items() if not k.startswith(".cache/cw/")}
 
     before = tree_bytes(busy), home()
-    with filelock.FileLock(str(lock_path)):
+    with CwLockHolder(_target(lock_path)) as h:
         res = cw.fails(1, *argv, env={"CW_LOCK_TIMEOUT": "0.1"})
+    assert f"held by pid {h.pid} (running)" in res.stderr, res.stderr
     assert res.stderr.startswith("cw: Timed out after 0.1s waiting for the lock "), res.stderr
     assert str(lock_path) in res.stderr and "Nothing was written" in res.stderr
     assert "CW_LOCK_TIMEOUT" in res.stderr
@@ -153,7 +160,7 @@ def test_metrics_show_honours_the_lock_timeout_for_its_snapshot(cw, busy):
     lock = busy / SNAPSHOT_LOCK
     lock.parent.mkdir(parents=True, exist_ok=True)
     before = tree_bytes(busy)
-    with filelock.FileLock(str(lock)):
+    with CwLockHolder(_target(lock)):
         res = _cw_process(busy, "metrics", "show", "r", timeout=2)
     assert res.returncode == 1 and res.stdout == ""
     assert res.stderr.startswith("cw: Timed out after 0.2s waiting for the lock ") and str(lock) in res.stderr
@@ -163,7 +170,7 @@ def test_metrics_show_honours_the_lock_timeout_for_its_snapshot(cw, busy):
 def test_registry_writers_honour_the_lock_timeout(cw, repo, isolated_home):
     lock = isolated_home / "registry" / "repos.json.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
-    with filelock.FileLock(str(lock)):
+    with CwLockHolder(_target(lock)):
         res = _cw_process(repo, "registry", "add", timeout=2)
     assert res.returncode == 1
     assert res.stderr.startswith("cw: Timed out after 0.2s waiting for the lock ") and str(lock) in res.stderr
@@ -171,15 +178,14 @@ def test_registry_writers_honour_the_lock_timeout(cw, repo, isolated_home):
 
 
 def test_a_writer_waits_for_a_lock_freed_within_its_timeout(cw, busy):
-    lock = filelock.FileLock(str(busy / RUN_LOCK), thread_local=False)  # released by another thread
-    lock.acquire()
-    releaser = threading.Timer(0.3, lock.release)
+    h = CwLockHolder(_target(busy / RUN_LOCK))
+    releaser = threading.Timer(0.3, h.release)
     releaser.start()
     try:
         cw.ok("task", "add", "r", "t-late", env={"CW_LOCK_TIMEOUT": "10"})
     finally:
         releaser.join()
-    assert not lock.is_locked
+    assert not (busy / RUN_LOCK).exists()
 
 
 READERS = [
@@ -197,12 +203,13 @@ READERS = [
 
 @pytest.mark.parametrize("argv", READERS, ids=[" ".join(a) for a in READERS])
 def test_readers_never_wait_for_the_writer_lock(cw, busy, argv):
-    with filelock.FileLock(str(busy / RUN_LOCK)):
+    with CwLockHolder(_target(busy / RUN_LOCK)):
         cw.ok(*argv, env={"CW_LOCK_TIMEOUT": "0"})
 
 
-def test_a_lock_left_by_a_killed_writer_blocks_no_later_writer(cw, busy, tmp_path):
+def test_a_lock_left_by_a_killed_writer_is_stolen_by_the_next_writer(cw, busy, tmp_path, monkeypatch):
     """Kill each kind of writer while it holds its lock, then every kind of writer must still get through."""
+    monkeypatch.setenv("CW_LOCK_STALE_SECONDS", "0.3")
     deaths = 0
     with ForkServer(busy) as fs:
         for verb, argv, lock in WRITERS:
@@ -211,12 +218,12 @@ def test_a_lock_left_by_a_killed_writer_blocks_no_later_writer(cw, busy, tmp_pat
             assert end["signal"] == 9, f"{verb}: the writer was not killed inside its lock ({end})"
             deaths += 1
             assert (busy / lock).exists(), f"{verb}: no lock file was left to test against"
-            res = cw(*argv, env={"CW_LOCK_TIMEOUT": "1"})
+            res = cw(*argv, env={"CW_LOCK_TIMEOUT": "5"})
             assert res.exit_code == 0, f"{verb} after a killed {verb}: {res.stderr}"
         end = fs.run({"argvs": [["metrics", "show", "r"]], "log": str(tmp_path / "log"), "kill_at": [1, "before"]})
         assert end["signal"] == 9 and (busy / SNAPSHOT_LOCK).exists()
         deaths += 1
     started = time.monotonic()
-    cw.ok("metrics", "show", "r", env={"CW_LOCK_TIMEOUT": "1"})
-    cw.ok("task", "add", "r", "t-final", env={"CW_LOCK_TIMEOUT": "1"})
+    cw.ok("metrics", "show", "r", env={"CW_LOCK_TIMEOUT": "5"})
+    cw.ok("task", "add", "r", "t-final", env={"CW_LOCK_TIMEOUT": "5"})
     print(f"reliability: locks killedHolders={deaths} followUpSeconds={time.monotonic() - started:.2f}")

@@ -11,9 +11,8 @@ import textwrap
 import time
 from pathlib import Path
 
-import filelock
 import pytest
-from conftest import state_of, tree_bytes
+from conftest import CwLockHolder, state_of, tree_bytes
 
 from cw.shell.store import atomic_write
 
@@ -74,9 +73,11 @@ def test_killed_writer_leaves_a_whole_file(cw, repo, heavy):
     _make_run(cw, repo, n)
     rounds = 40 if heavy else 8
     first = 0
+    env = dict(os.environ, CW_LOCK_STALE_SECONDS="0.5", CW_LOCK_TIMEOUT="30")  # a killed holder's lock is stolen
     for _ in range(rounds):
         p = subprocess.Popen(
             [sys.executable, "-c", WRITER, str(repo), "r", str(first), "25"],
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -111,32 +112,18 @@ def test_lock_timeout_names_the_lock_and_changes_nothing(cw, repo):
     cw.ok("run", "new", "--id", "r")
     lock_path = repo / ".cw/runs/r/state.json.lock"
     before = tree_bytes(repo)
-    with filelock.FileLock(str(lock_path)):
+    with CwLockHolder(repo / ".cw/runs/r/state.json"):
         res = cw.fails(1, "task", "add", "r", "t1", env={"CW_LOCK_TIMEOUT": "0.2"})
     assert str(lock_path) in res.stderr and "Nothing was written" in res.stderr
     assert tree_bytes(repo) == before
 
 
-def test_lock_of_a_killed_process_does_not_block(cw, repo):
+def test_lock_of_a_killed_process_is_stolen_once_stale(cw, repo, monkeypatch):
     cw.ok("run", "new", "--id", "r")
-    lock_path = repo / ".cw/runs/r/state.json.lock"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(f"""
-        import filelock, time, sys
-        lock = filelock.FileLock({str(lock_path)!r}); lock.acquire(); print("held", flush=True); time.sleep(60)
-    """),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout.readline().strip() == "held"
-    holder.send_signal(signal.SIGKILL)
-    holder.wait()
-    holder.stdout.close()
-    cw.ok("task", "add", "r", "t1", env={"CW_LOCK_TIMEOUT": "2"})
+    monkeypatch.setenv("CW_LOCK_STALE_SECONDS", "0.5")
+    CwLockHolder(repo / ".cw/runs/r/state.json").kill()
+    assert (repo / ".cw/runs/r/state.json.lock").exists()
+    cw.ok("task", "add", "r", "t1", env={"CW_LOCK_TIMEOUT": "5"})
     assert [t["id"] for t in state_of(repo, "r")["tasks"]] == ["t1"]
 
 

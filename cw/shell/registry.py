@@ -12,7 +12,8 @@ from typing import Any
 from cw.core.numbers import cu_key
 from cw.core.state import decode_json
 from cw.model.errors import NotFoundError, RefusedError, UnsupportedStateError
-from cw.shell.store import atomic_write, encode_state, with_lock
+from cw.shell.locks import with_lock
+from cw.shell.store import atomic_write, encode_state
 
 
 def repos_file(home: Path) -> Path:
@@ -58,7 +59,7 @@ def _write(home: Path, fn, lock_timeout: float) -> Any:
         atomic_write(f, encode_state({"schemaVersion": 1, "repos": new}))
         return out
 
-    return with_lock(f.with_name(f.name + ".lock"), lock_timeout, go)
+    return with_lock(f, lock_timeout, go)
 
 
 def add_repo(home: Path, root: Path, now: str, lock_timeout: float) -> dict[str, Any]:

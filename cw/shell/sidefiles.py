@@ -15,7 +15,8 @@ import msgspec
 from cw.core.metrics import TELEMETRY_MISSING
 from cw.core.state import JSON_ERRORS
 from cw.model.errors import RefusedError
-from cw.shell.store import atomic_write, with_lock
+from cw.shell.locks import with_lock
+from cw.shell.store import atomic_write
 
 SNAPSHOT = Path("metrics") / "metrics-report.json"
 TELEMETRY = "telemetry.json"
@@ -73,7 +74,7 @@ def write_snapshot(run_dir: Path, text: str, lock_timeout: float, then: Callable
         if then is not None:  # what else is derived from this snapshot (the summary cache), in the same lock
             then()
 
-    with_lock(target.with_name(target.name + ".lock"), lock_timeout, go)
+    with_lock(target, lock_timeout, go)
     return target
 
 

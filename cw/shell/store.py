@@ -1,10 +1,11 @@
 """The store: the only code that reads and writes run files.
 
-Every write takes the sidecar lock ``state.json.lock`` (filelock), reads and
-decodes the current state inside the lock, applies a pure transition, writes
-a temp file in the same directory, fsyncs it and atomically replaces the
-target. Readers never take the lock; atomic replace means they always see a
-whole file. A lock held by a killed process is released by the OS.
+Every write takes the sidecar lock ``state.json.lock`` (CW's protocol, see
+``cw.shell.locks``), reads and decodes the current state inside the lock,
+applies a pure transition, writes a temp file in the same directory, fsyncs
+it and atomically replaces the target. Readers never take the lock; atomic
+replace means they always see a whole file. A lock left by a killed process
+is stolen once it is older than the stale window, as CW does.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from typing import Any, Generic, TypeVar
 
 from cw.core import jsonout
 from cw.core.state import load_state
-from cw.model.errors import LockTimeoutError, NotFoundError, RefusedError
+from cw.model.errors import NotFoundError, RefusedError
 from cw.shell import paths
+from cw.shell.locks import with_lock
 
 T = TypeVar("T")
 DEFAULT_LOCK_TIMEOUT = 10.0
@@ -59,21 +61,6 @@ def atomic_write(path: Path, data: bytes, *, fsync: bool = True, mode: int = 0o6
             os.fsync(dfd)
         finally:
             os.close(dfd)
-
-
-def with_lock(lock_path: Path, timeout: float, fn: Callable[[], T]) -> T:
-    """Run ``fn`` holding the sidecar lock; a timeout is a refusal naming the lock file."""
-    import filelock  # imported by writers only: it costs readers a tenth of their start-up
-
-    lock = filelock.FileLock(str(lock_path), timeout=timeout)
-    try:
-        with lock:
-            return fn()
-    except filelock.Timeout:
-        raise LockTimeoutError(
-            f"Timed out after {timeout:g}s waiting for the lock {lock.lock_file}: another cw writer holds it. "
-            "Nothing was written; retry, or raise CW_LOCK_TIMEOUT (seconds)."
-        ) from None
 
 
 def encode_state(state: dict[str, Any]) -> bytes:
@@ -128,7 +115,7 @@ class Store:
                 yield d
 
     def locked(self, d: Path, fn: Callable[[], T]) -> T:
-        return with_lock(d / "state.json.lock", self.lock_timeout, fn)
+        return with_lock(d / "state.json", self.lock_timeout, fn)
 
     def create(self, run_id: str, build: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
         """Create a new run directory and its state; refuses an existing run."""

@@ -1,0 +1,105 @@
+"""Against the real Cool Workflow (opt-in): ``CW_JS=/path/to/plugins/cool-workflow/scripts/cw.js``.
+
+Skipped when ``CW_JS`` is unset (CI does not have CW). ``CW_JS_ROUNDS`` sets
+how many rounds the concurrency test runs (default 8).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CW_JS = os.environ.get("CW_JS", "")
+pytestmark = pytest.mark.skipif(not CW_JS, reason="set CW_JS=/path/to/cw.js to run the tests against the real CW")
+
+RESULT = 'done\n```cw:result\n{"summary":"s","findings":[],"evidence":["README.md:1"]}\n```\n'
+
+
+def cwjs(repo: Path, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
+    node = shutil.which("node") or "node"
+    p = subprocess.run([node, CW_JS, *argv], cwd=repo, capture_output=True, text=True, timeout=120)
+    if check:
+        assert p.returncode == 0, f"CW {' '.join(argv)}: {p.stderr or p.stdout}"
+    return p
+
+
+def cwjs_json(repo: Path, *argv: str) -> dict:
+    return json.loads(cwjs(repo, *argv).stdout)
+
+
+def _popen(argv: list[str], repo: Path) -> subprocess.Popen:
+    return subprocess.Popen(argv, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_real_cw_and_cw_writers_on_one_run_lose_no_acknowledged_write(repo):
+    (repo / "README.md").write_text("readme\n")
+    (repo / "res.md").write_text(RESULT)
+    rounds = int(os.environ.get("CW_JS_ROUNDS", "8"))
+    node = shutil.which("node") or "node"
+    failures: list[str] = []
+    for k in range(rounds):
+        run = cwjs_json(repo, "plan", "architecture-review-fast", "--repo", str(repo), "--question", "q")["runId"]
+        tasks = [t["id"] for t in cwjs_json(repo, "dispatch", run)["tasks"]]
+        assert len(tasks) >= 2, tasks
+        theirs, ours = tasks[0], tasks[1]
+        procs = {
+            "CW result": _popen(
+                [
+                    node,
+                    CW_JS,
+                    "result",
+                    run,
+                    theirs,
+                    "res.md",
+                    f"--usage-input-tokens={100 + k}",
+                    "--usage-output-tokens=1",
+                    "--usage-model=m",
+                    "--usage-source=host-attested",
+                ],
+                repo,
+            ),
+            "cw result": _popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "cw",
+                    "result",
+                    run,
+                    ours,
+                    "res.md",
+                    "--usage-input-tokens",
+                    str(200 + k),
+                    "--usage-model",
+                    "m",
+                ],
+                repo,
+            ),
+            "cw revenue add": _popen(
+                [sys.executable, "-m", "cw", "revenue", "add", run, "5.00", "USD", "--ref", f"INV-{k}"], repo
+            ),
+        }
+        acked = {}
+        for name, p in procs.items():
+            out, err = p.communicate(timeout=120)
+            acked[name] = p.returncode == 0
+            if p.returncode:
+                failures.append(f"round {k}: {name} exited {p.returncode}: {err.strip() or out.strip()}")
+        state = json.loads((repo / ".cw/runs" / run / "state.json").read_text())
+        by_id = {t["id"]: t for t in state["tasks"]}
+        if acked["CW result"]:
+            t = by_id[theirs]
+            assert t["status"] == "completed" and t["usage"]["inputTokens"] == 100 + k, f"round {k}: CW's write lost"
+        if acked["cw result"]:
+            t = by_id[ours]
+            assert t["status"] == "completed" and t["usage"]["inputTokens"] == 200 + k, f"round {k}: cw's result lost"
+        if acked["cw revenue add"]:
+            refs = [e.get("ref") for e in state.get("revenue", {}).get("entries", [])]
+            assert f"INV-{k}" in refs, f"round {k}: cw's revenue entry lost"
+        assert not (repo / ".cw/runs" / run / "state.json.lock").exists(), "a lock was left behind"
+    assert failures == [], "\n".join(failures)
