@@ -103,3 +103,72 @@ def test_real_cw_and_cw_writers_on_one_run_lose_no_acknowledged_write(repo):
             assert f"INV-{k}" in refs, f"round {k}: cw's revenue entry lost"
         assert not (repo / ".cw/runs" / run / "state.json.lock").exists(), "a lock was left behind"
     assert failures == [], "\n".join(failures)
+
+
+def test_real_cw_verbs_work_on_a_cw_run_and_keep_cws_additions(cw, repo):
+    """CW's result, worker output/fail, feedback, candidate verbs and state check on records cw created."""
+    (repo / "README.md").write_text("readme\n")
+    (repo / "res.md").write_text(RESULT)
+    cw.ok("run", "new", "--id", "p")
+    cw.ok(
+        "run",
+        "new",
+        "--id",
+        "r",
+        "--parent",
+        "p",
+        "--actor",
+        "alice",
+        "--token-budget",
+        "100000",
+        "--cost-budget",
+        "5.00",
+        "USD",
+    )
+    for t in ("t1", "t2", "t3", "t4", "t5"):
+        cw.ok("task", "add", "r", t)
+    cw.ok("dispatch", "r")
+    cw.ok("revenue", "add", "r", "12.50", "USD", "--ref", "INV-1")
+    cw.ok("worker", "fail", "r", "worker-t4-0001", "cw saw it break")
+    cw.ok("feedback", "open", "r", "--message", "look")
+    cw.ok("feedback", "open", "r", "--message", "look again")
+    cw.ok("member", "add", "r", "--agent", "a1")
+
+    cwjs(
+        repo,
+        "result",
+        "r",
+        "t1",
+        "res.md",
+        "--usage-input-tokens=100",
+        "--usage-output-tokens=5",
+        "--usage-model=gpt-4.1",
+        "--usage-source=host-attested",
+    )
+    own = repo / ".cw/runs/r/workers/worker-t2-0001/result.md"
+    own.parent.mkdir(parents=True, exist_ok=True)
+    own.write_text(RESULT)
+    cwjs(repo, "worker", "output", "r", "worker-t2-0001", str(own))
+    cwjs(repo, "worker", "fail", "r", "worker-t3-0001", "CW saw it break", "--code", "boom")
+    cwjs(repo, "feedback", "task", "r", "feedback-0001", "--guidance", "retry")
+    cwjs(repo, "feedback", "resolve", "r", "feedback-0002", "--node", "r:verifier:t1", "--message", "ok")
+    cwjs(repo, "feedback", "resolve", "r", "feedback-0003", "--node", "r:verifier:t1", "--status", "rejected")
+    cwjs(repo, "candidate", "register", "r", "--worker", "worker-t1-0001", "--id", "c1")
+    cwjs(repo, "candidate", "score", "r", "c1", "--criterion", "quality=8", "--max", "10", "--evidence", "README.md:1")
+    cwjs(repo, "candidate", "select", "r", "c1", "--reason", "best")
+    cwjs(repo, "candidate", "register", "r", "--task", "t2", "--kind", "manual", "--id", "c2")
+    cwjs(repo, "candidate", "reject", "r", "c2", "--reason", "worse")
+    check = cwjs_json(repo, "state", "check", "r")
+    assert check["writeRequired"] is False and check["errors"] == [], check
+
+    st = json.loads((repo / ".cw/runs/r/state.json").read_text())
+    assert st["actor"] == "alice" and st["parentRunIds"] == ["p"]
+    assert st["workflow"]["limits"]["tokenBudget"] == 100000
+    assert st["budget"] == {"costBudget": {"amount": "5.00", "currency": "USD"}}
+    assert [e["ref"] for e in st["revenue"]["entries"]] == ["INV-1"]
+    assert st["multiAgent"]["memberships"][0]["agentId"] == "a1"
+    assert cw.json("ledger", "verify")["ok"]
+    tasks = {t["id"]: t["status"] for t in st["tasks"]}
+    assert tasks == {"t1": "completed", "t2": "completed", "t3": "failed", "t4": "failed", "t5": "running"}
+    usage = cw.json("metrics", "show", "r")["usage"]
+    assert (usage["units"], usage["attestedUnits"], usage["inputTokens"]) == (2, 1, 100)

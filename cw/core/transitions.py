@@ -9,10 +9,12 @@ payload the verb prints. Field names, statuses and timestamps follow CW
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 from typing import Any
 
+from cw.core import cwshape
 from cw.core.state import check_run_id, normalize_state
 from cw.model.errors import NotFoundError, RefusedError, UsageError
 
@@ -100,6 +102,7 @@ def new_run(
         "paths": {},
     }
     state = normalize_state(doc, run_dir=run_dir, dir_name=run_id, dir_has_content=False)
+    state["blackboard"] = cwshape.empty_blackboard()
     state["actor"] = actor
     if claimed_actor is not None:
         state["claimedActor"] = claimed_actor
@@ -117,11 +120,19 @@ def add_task(
     if _find(state["tasks"], task_id) is not None:
         raise RefusedError(f"Task {task_id} already exists in run {state['id']}; task ids are unique per run.")
     s = copy.deepcopy(state)
+    tasks_dir = s["paths"].get("tasksDir") or f"{s['paths'].get('runDir', '')}/tasks"
     task: dict[str, Any] = {
         "id": task_id,
-        "status": "pending",
         "kind": kind or "task",
         "phase": phase or "main",
+        "status": "pending",
+        "loopStage": "interpret",
+        "requiresEvidence": False,
+        "sandboxProfileId": cwshape.SANDBOX_PROFILE_ID,
+        "prompt": "",
+        "taskPath": f"{tasks_dir}/{task_id}.md",
+        "resultPath": "",
+        "stateNodeId": cwshape.task_node_id(s["id"], task_id),
         "createdAt": now,
     }
     if backend:
@@ -168,7 +179,10 @@ def dispatch(
             n += 1
         wid = f"worker-{safe_file_name(tid)}-{n:04d}"
         be = backend or task.get("backendId") or "node"
-        worker_dir = f"{run_dir}/workers/{wid}"
+        wp = cwshape.worker_paths(run_dir, wid)
+        worker_dir = wp["workerDir"]
+        policy = cwshape.sandbox_policy(s.get("cwd", ""), run_dir, wid, now)
+        profile = task.get("sandboxProfileId") if isinstance(task.get("sandboxProfileId"), str) else None
         s["workers"].append(
             {
                 "schemaVersion": 1,
@@ -176,25 +190,54 @@ def dispatch(
                 "runId": run_id,
                 "taskId": tid,
                 "dispatchId": dispatch_id,
-                "status": "running",
                 "createdAt": now,
                 "updatedAt": now,
+                "status": "running",
+                **wp,
+                "allowedPaths": [wp["resultPath"], wp["artifactsDir"], wp["logsDir"]],
+                "sandboxProfileId": profile or cwshape.SANDBOX_PROFILE_ID,
+                "sandboxPolicy": policy,
                 "backendId": be,
-                "workerDir": worker_dir,
-                "resultPath": f"{worker_dir}/result.md",
+                "backendAttestation": cwshape.backend_attestation(be, now),
+                "stateNodeId": cwshape.task_node_id(run_id, tid),
                 "feedbackIds": [],
                 "errors": [],
+                "metadata": {"dispatchId": dispatch_id, "phase": task.get("phase")},
                 "retryCount": n - 1,
             }
         )
         task.update(
-            {"status": "running", "dispatchedAt": now, "workerId": wid, "backendId": be, "dispatchId": dispatch_id}
+            {
+                "status": "running",
+                "dispatchedAt": now,
+                "workerId": wid,
+                "backendId": be,
+                "dispatchId": dispatch_id,
+                "sandboxProfileId": profile or cwshape.SANDBOX_PROFILE_ID,
+                "sandboxPolicy": policy,
+                "backendAttestation": cwshape.backend_attestation(be, now),
+                "workerManifestPath": f"{worker_dir}/manifest.json",
+            }
         )
         task.pop("completedAt", None)
         manifest_tasks.append(
             {"id": tid, "workerId": wid, "backendId": be, "workerResultPath": f"{worker_dir}/result.md"}
         )
-    s["dispatches"].append({"id": dispatch_id, "createdAt": now, "taskIds": list(ids)})
+    first = _find(s["tasks"], ids[0]) or {}
+    dispatches_dir = s["paths"].get("dispatchesDir") or f"{run_dir}/dispatches"
+    s["dispatches"].append(
+        {
+            "id": dispatch_id,
+            "phase": first.get("phase"),
+            "taskIds": list(ids),
+            "manifestPath": f"{dispatches_dir}/{dispatch_id}.json",
+            "createdAt": now,
+            "stateNodeId": f"{run_id}:dispatch:{dispatch_id}",
+            "workerIds": [m["workerId"] for m in manifest_tasks],
+            "sandboxProfileId": cwshape.DISPATCH_SANDBOX_PROFILE_ID,
+            "backendId": backend or manifest_tasks[0]["backendId"],
+        }
+    )
     s["loopStage"] = "dispatch"
     _touch(s, now)
     return s, {"dispatchId": dispatch_id, "runId": run_id, "tasks": manifest_tasks}
@@ -239,19 +282,26 @@ def evidence_problem(task: dict[str, Any], text: str) -> str | None:
 def _open_feedback(
     s: dict[str, Any], *, source: str, code: str, message: str, task_id: str | None, worker_id: str | None, now: str
 ) -> dict[str, Any]:
-    fb = {
+    classification = cwshape.classify_feedback(code, source)
+    fb: dict[str, Any] = {
+        "schemaVersion": 1,
         "id": _next_id("feedback", s["feedback"]),
+        "runId": s["id"],
+        "createdAt": now,
+        "updatedAt": now,
         "status": "open",
+        "severity": cwshape.feedback_severity(classification),
+        "classification": classification,
         "source": source,
         "code": code,
         "message": message,
-        "createdAt": now,
-        "updatedAt": now,
     }
     if task_id:
         fb["taskId"] = task_id
+    fb.update({"retryable": False, "evidence": [], "artifacts": [], "metadata": {}})
     if worker_id:
         fb["workerId"] = worker_id
+        fb["metadata"]["workerId"] = worker_id
     s["feedback"].append(fb)
     return fb
 
@@ -261,7 +311,7 @@ def _fail_worker(
 ) -> dict[str, Any]:
     worker["status"] = status
     worker["updatedAt"] = now
-    worker.setdefault("errors", []).append({"code": code, "message": message, "at": now})
+    worker.setdefault("errors", []).append({"code": code, "message": message, "at": now, "retryable": False})
     task = _find(s["tasks"], worker.get("taskId"))
     if task is not None:
         task["status"] = "failed"
@@ -281,11 +331,13 @@ def _accept(
     size: int,
     usage: dict[str, Any] | None,
     now: str,
+    text: str = "",
 ) -> dict[str, Any]:
     run_id = s["id"]
     tid = worker.get("taskId")
     result_node = f"{run_id}:result:{tid}"
     verifier_node = f"{run_id}:verifier:{tid}"
+    envelope = _result_envelope(text)
     output = {
         "workerId": worker["id"],
         "taskId": tid,
@@ -296,7 +348,15 @@ def _accept(
         "auditEventIds": [],
     }
     worker.update(
-        {"status": "verified", "updatedAt": now, "output": output, "outputSizeBytes": size, "stateNodeId": result_node}
+        {
+            "status": "verified",
+            "updatedAt": now,
+            "output": output,
+            "outputSizeBytes": size,
+            "outputDigest": "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            "stateNodeId": result_node,
+            "resultNodeId": result_node,
+        }
     )
     if usage is not None:
         worker["usage"] = usage
@@ -308,19 +368,87 @@ def _accept(
                 "resultPath": result_path,
                 "resultNodeId": result_node,
                 "verifierNodeId": verifier_node,
+                "loopStage": "observe",
             }
         )
+        if envelope is not None:
+            task["result"] = envelope
         if usage is not None:
             task["usage"] = usage
-    _upsert(s["nodes"], _node(result_node, "result", "completed", now, {"taskId": tid, "workerId": worker["id"]}))
-    _upsert(s["nodes"], _node(verifier_node, "verifier", "verified", now, {"taskId": tid}))
+    evidence = _evidence(envelope, run_id=run_id, worker_id=worker["id"], task_id=tid, result_node=result_node)
+    rnode = _node(result_node, "result", "completed", now, {"taskId": tid, "workerId": worker["id"]})
+    rnode.update(
+        {
+            "outputs": envelope or {},
+            "evidence": evidence,
+            "artifacts": [{"id": "worker-result", "kind": "markdown", "path": result_path}],
+            "children": [verifier_node],
+        }
+    )
+    if worker.get("dispatchId"):
+        rnode["parents"] = [f"{run_id}:dispatch:{worker['dispatchId']}"]
+    vnode = _node(verifier_node, "verifier", "verified", now, {"taskId": tid})
+    vnode.update(
+        {
+            "loopStage": "adjust",
+            "outputs": {"accepted": True, "workerId": worker["id"]},
+            "evidence": copy.deepcopy(evidence),
+            "parents": [result_node],
+        }
+    )
+    _upsert(s["nodes"], rnode)
+    _upsert(s["nodes"], vnode)
     s["loopStage"] = "observe"
     _touch(s, now)
     return output
 
 
+def _result_envelope(text: str) -> dict[str, Any] | None:
+    """The ``cw:result`` JSON block of a result, which CW keeps on the task as ``result``."""
+    m = _FENCE.search(text)
+    if not m:
+        return None
+    try:
+        doc = json.loads(m.group(1))
+    except (ValueError, RecursionError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _evidence(
+    envelope: dict[str, Any] | None, *, run_id: str, worker_id: str, task_id: Any, result_node: str
+) -> list[dict[str, Any]]:
+    """CW's evidence entries for the locators of a ``cw:result`` block (CW's verifier gate reads them)."""
+    locators = envelope.get("evidence") if envelope else None
+    if not isinstance(locators, list):
+        return []
+    out = []
+    for i, loc in enumerate(x for x in locators if isinstance(x, str)):
+        out.append(
+            {
+                "id": f"result:{i + 1}",
+                "source": "cw:result",
+                "locator": loc,
+                "summary": loc,
+                "confidence": "grounded" if _grounded(loc) else "ungrounded",
+                "provenance": {
+                    "schemaVersion": 1,
+                    "runId": run_id,
+                    "source": "cw-validated",
+                    "workerId": worker_id,
+                    "taskId": task_id,
+                    "resultNodeId": result_node,
+                    "parentEvidenceIds": [],
+                    "auditEventIds": [],
+                },
+            }
+        )
+    return out
+
+
 def _node(node_id: str, kind: str, status: str, now: str, inputs: dict[str, Any]) -> dict[str, Any]:
     return {
+        "schemaVersion": 1,
         "id": node_id,
         "kind": kind,
         "status": status,
@@ -334,6 +462,8 @@ def _node(node_id: str, kind: str, status: str, now: str, inputs: dict[str, Any]
         "errors": [],
         "parents": [],
         "children": [],
+        "contractId": cwshape.CONTRACT_ID,
+        "metadata": {},
     }
 
 
@@ -373,7 +503,7 @@ def record_result(
             {"workerId": worker["id"], "taskId": task_id, "status": "rejected", "feedbackId": fb["id"]},
             RefusedError(problem),
         )
-    return s, _accept(s, worker, task, result_path=result_path, size=size, usage=usage, now=now), None
+    return s, _accept(s, worker, task, result_path=result_path, size=size, usage=usage, now=now, text=text), None
 
 
 def worker_output(
@@ -408,7 +538,7 @@ def worker_output(
             fb = _fail_worker(s, worker, code="evidence-missing", message=problem, now=now, status="rejected")
             _touch(s, now)
             return s, {"workerId": worker_id, "status": "rejected", "feedbackId": fb["id"]}, RefusedError(problem)
-    return s, _accept(s, worker, task, result_path=result_path, size=size, usage=usage, now=now), None
+    return s, _accept(s, worker, task, result_path=result_path, size=size, usage=usage, now=now, text=text), None
 
 
 def worker_fail(
@@ -480,8 +610,10 @@ def candidate_register(
     check_item_id(cid, "candidate id")
     if _find(s["candidates"], cid) is not None:
         raise RefusedError(f"Candidate {cid} already exists in run {s['id']}.")
-    cand = {
+    cand: dict[str, Any] = {
+        "schemaVersion": 1,
         "id": cid,
+        "runId": s["id"],
         "status": "registered",
         "kind": kind,
         "taskId": task_id,
@@ -491,6 +623,11 @@ def candidate_register(
     }
     if worker_id:
         cand["workerId"] = worker_id
+        source = _find(s["workers"], worker_id) or {}
+        for key in ("resultNodeId", "resultPath"):
+            if isinstance(source.get(key), str):
+                cand[key] = source[key]
+    cand.update({"scores": [], "evidence": [], "artifacts": [], "feedbackIds": []})
     s["candidates"].append(cand)
     _touch(s, now)
     return s, cand
@@ -513,9 +650,19 @@ def candidate_select(
     node = _find(s["nodes"], cand.get("verifierNodeId") or "")
     cand["status"] = "verified" if node is not None and node.get("status") == "verified" else "selected"
     cand["updatedAt"] = now
-    sel = {"id": _next_id("selection", s["candidateSelections"]), "candidateId": candidate_id, "selectedAt": now}
+    cand["selectedAt"] = now
+    sel: dict[str, Any] = {
+        "schemaVersion": 1,
+        "id": _next_id("selection", s["candidateSelections"]),
+        "runId": s["id"],
+        "candidateId": candidate_id,
+        "selectedAt": now,
+        "selectedBy": by or "operator",
+        "verifierNodeId": cand.get("verifierNodeId"),
+    }
     if reason:
         sel["reason"] = reason
+    sel.update({"evidence": [], "artifacts": [], "feedbackIds": [], "metadata": {}})
     if by:
         sel["by"] = by
     s["candidateSelections"].append(sel)
@@ -532,6 +679,7 @@ def candidate_reject(
     cand = _candidate(s, candidate_id)
     cand["status"] = "rejected"
     cand["updatedAt"] = now
+    cand["rejectedAt"] = now
     fb = _open_feedback(
         s,
         source="verifier",
@@ -577,10 +725,15 @@ def feedback_move(
         if not node:
             raise UsageError("Missing --node: name the state node that resolves this feedback.")
         fb["resolvedBy"] = node
+        fb["resolvedByNodeId"] = node  # CW's name for it
+        fb["resolvedAt"] = now
+    if move == "task":
+        fb["correctionTaskId"] = f"feedback:{feedback_id}"
     fb["status"] = FEEDBACK_MOVES[move]
     fb["updatedAt"] = now
     if message:
         fb["resolution"] = message
+        fb["resolutionNote"] = message
     _touch(s, now)
     return s, fb
 
@@ -596,7 +749,23 @@ def member_add(
     check_item_id(mid, "membership id")
     if _find(members, mid) is not None:
         raise RefusedError(f"Membership {mid} already exists in run {s['id']}.")
-    m = {"id": mid, "agentId": agent, "role": role or "worker", "status": status, "createdAt": now, "updatedAt": now}
+    m = {
+        "schemaVersion": 1,
+        "id": mid,
+        "runId": s["id"],
+        "agentId": agent,
+        "role": role or "worker",
+        "createdAt": now,
+        "updatedAt": now,
+        "status": status,
+        "lifecycle": [{"at": now, "to": status, "actor": "cw", "reason": "assigned"}],
+        "evidenceRefs": [],
+        "artifactPaths": [],
+        "topicIds": [],
+        "blackboardMessageIds": [],
+        "blackboardArtifactRefIds": [],
+        "metadata": {},
+    }
     members.append(m)
     _touch(s, now)
     return s, m
@@ -611,6 +780,8 @@ def member_set(
     m = _find(s["multiAgent"]["memberships"], member_id)
     if m is None:
         raise NotFoundError(f"Unknown membership id for run {s['id']}: {member_id}")
+    if isinstance(m.get("lifecycle"), list):
+        m["lifecycle"].append({"at": now, "from": m.get("status"), "to": status, "actor": "cw"})
     m["status"] = status
     m["updatedAt"] = now
     _touch(s, now)
