@@ -161,7 +161,7 @@ def test_metrics_show_honours_the_lock_timeout_for_its_snapshot(cw, busy):
     lock.parent.mkdir(parents=True, exist_ok=True)
     before = tree_bytes(busy)
     with CwLockHolder(_target(lock)):
-        res = _cw_process(busy, "metrics", "show", "r", timeout=2)
+        res = _cw_process(busy, "metrics", "show", "r", timeout=8)
     assert res.returncode == 1 and res.stdout == ""
     assert res.stderr.startswith("cw: Timed out after 0.2s waiting for the lock ") and str(lock) in res.stderr
     assert tree_bytes(busy) == before
@@ -171,7 +171,7 @@ def test_registry_writers_honour_the_lock_timeout(cw, repo, isolated_home):
     lock = isolated_home / "registry" / "repos.json.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
     with CwLockHolder(_target(lock)):
-        res = _cw_process(repo, "registry", "add", timeout=2)
+        res = _cw_process(repo, "registry", "add", timeout=8)
     assert res.returncode == 1
     assert res.stderr.startswith("cw: Timed out after 0.2s waiting for the lock ") and str(lock) in res.stderr
     assert not (isolated_home / "registry" / "repos.json").exists()
