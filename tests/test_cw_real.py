@@ -172,3 +172,35 @@ def test_real_cw_verbs_work_on_a_cw_run_and_keep_cws_additions(cw, repo):
     assert tasks == {"t1": "completed", "t2": "completed", "t3": "failed", "t4": "failed", "t5": "running"}
     usage = cw.json("metrics", "show", "r")["usage"]
     assert (usage["units"], usage["attestedUnits"], usage["inputTokens"]) == (2, 1, 100)
+
+
+def _cw_freshness(cw) -> dict[str, str]:
+    return {r["runId"]: r["freshness"] for r in cw.json("metrics", "summary")["runs"]}
+
+
+def _cwjs_freshness(repo: Path) -> dict[str, str]:
+    return {r["runId"]: r["freshness"] for r in cwjs_json(repo, "metrics", "summary", "--json")["runs"]}
+
+
+def test_snapshots_of_either_tool_read_alike_in_both(cw, repo):
+    (repo / "README.md").write_text("readme\n")
+    (repo / "res.md").write_text(RESULT)
+    cw.ok("run", "new", "--id", "ours", "--actor", "alice")
+    cw.ok("task", "add", "ours", "t1")
+    cw.ok("dispatch", "ours")
+    cw.ok("result", "ours", "t1", "res.md", "--usage-input-tokens", "10", "--usage-model", "gpt-4.1")
+    cw.ok("revenue", "add", "ours", "3.00", "USD", "--ref", "INV-1")
+    theirs = cwjs_json(repo, "plan", "end-to-end-golden-path", "--question", "q")["runId"]
+    runs = ("ours", theirs)
+    for writer in ("cw", "CW"):
+        for run in runs:
+            if writer == "cw":
+                cw.ok("metrics", "show", run)
+            else:
+                cwjs(repo, "metrics", "show", run, "--json")
+        want = dict.fromkeys(runs, "valid")
+        assert _cw_freshness(cw) == want, f"cw on {writer}'s snapshots"
+        assert _cwjs_freshness(repo) == want, f"CW on {writer}'s snapshots"
+    cw.ok("revenue", "add", "ours", "1.00", "USD", "--ref", "INV-2")  # a write both can see (updatedAt)
+    assert _cw_freshness(cw)["ours"] == "stale"
+    assert _cwjs_freshness(repo)["ours"] == "stale"

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cw.core.fingerprint import fingerprint_parts, js_json, js_quote, source_fingerprint
+from cw.core.fingerprint import all_parts, cw_fingerprint, fingerprint_parts, js_json, js_quote, source_fingerprint
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cw"
 
@@ -139,8 +139,9 @@ CW_ADDITIONS = base_run(
 )
 
 
-def test_additions_are_listed():
-    parts = fingerprint_parts(CW_ADDITIONS)
+def test_additions_are_listed_apart_from_cws_strings():
+    parts, extra = all_parts(CW_ADDITIONS)
+    assert not [p for p in parts if p.split(":")[0] in ("actor", "parent", "revenue", "usage-actor", "reasoning")]
     for p in (
         "actor:cron:nightly",
         "claimedActor:alice",
@@ -154,14 +155,23 @@ def test_additions_are_listed():
         "reasoning:task:t1:40",
         "reasoning:worker:w1:7",
     ):
-        assert p in parts
+        assert p in extra
 
 
-def test_absent_additions_leave_cws_value():
+def test_absent_additions_leave_cws_value_and_no_cw_fingerprint():
     run = load("fixture-run.state.json")
     run["budget"] = {}  # a budget without costBudget adds nothing
     run["revenue"] = {"schemaVersion": 1, "entries": []}
     assert source_fingerprint(run) == "sha256:8313b1890b4358d85398a61688af4884"
+    assert cw_fingerprint(run) is None
+
+
+def test_additions_leave_cws_fingerprint_as_cw_computes_it():
+    run = load("fixture-run.state.json")
+    run.update(actor="alice", parentRunIds=["p"], budget={"costBudget": {"amount": "1.00", "currency": "USD"}})
+    run["tasks"][0]["usage"]["actor"] = "bob"
+    assert source_fingerprint(run) == "sha256:8313b1890b4358d85398a61688af4884"  # CW's value for this run
+    assert cw_fingerprint(run) not in (None, source_fingerprint(run))
 
 
 def _set(doc: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
@@ -186,17 +196,18 @@ def _set(doc: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
         (("workers", 0, "usage", "reasoningTokens"), 8),
     ],
 )
-def test_changing_any_addition_changes_the_fingerprint(path, value):
+def test_changing_any_addition_changes_cws_fingerprint_only(path, value):
     changed = copy.deepcopy(CW_ADDITIONS)
     _set(changed, path, value)
-    assert source_fingerprint(changed) != source_fingerprint(CW_ADDITIONS)
+    assert cw_fingerprint(changed) != cw_fingerprint(CW_ADDITIONS)
+    assert source_fingerprint(changed) == source_fingerprint(CW_ADDITIONS)  # CW cannot see it
 
 
 @pytest.mark.parametrize("key", ["actor", "claimedActor", "parentRunIds", "budget", "revenue"])
-def test_removing_an_addition_changes_the_fingerprint(key):
+def test_removing_an_addition_changes_cws_fingerprint(key):
     changed = copy.deepcopy(CW_ADDITIONS)
     del changed[key]
-    assert source_fingerprint(changed) != source_fingerprint(CW_ADDITIONS)
+    assert cw_fingerprint(changed) != cw_fingerprint(CW_ADDITIONS)
 
 
 @pytest.mark.parametrize(
@@ -214,6 +225,7 @@ def test_facts_outside_the_fingerprint_leave_it_alone(path, value):
     changed = copy.deepcopy(CW_ADDITIONS)
     _set(changed, path, value)
     assert source_fingerprint(changed) == source_fingerprint(CW_ADDITIONS)
+    assert cw_fingerprint(changed) == cw_fingerprint(CW_ADDITIONS)
 
 
 LISTS = (
@@ -242,14 +254,14 @@ def _rich_run() -> dict[str, Any]:
 @given(st.data())
 def test_reordering_records_keeps_the_fingerprint(data):
     run = _rich_run()
-    expected = source_fingerprint(run)
+    expected = source_fingerprint(run), cw_fingerprint(run)
     shuffled = copy.deepcopy(run)
     for path in LISTS:
         holder = shuffled
         for key in path[:-1]:
             holder = holder[key]
         holder[path[-1]] = data.draw(st.permutations(holder[path[-1]]))
-    assert source_fingerprint(shuffled) == expected
+    assert (source_fingerprint(shuffled), cw_fingerprint(shuffled)) == expected
 
 
 def test_order_is_by_utf16_code_units_not_code_points():

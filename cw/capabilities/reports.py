@@ -104,7 +104,7 @@ def _summary_entry(item: ScannedRun, policy: Any, now: str) -> RunEntry:
     _check_ledger(item)
     state = item.state
     assert state is not None
-    report = derive_summary_report(state, now, policy, sidefiles.persisted_fingerprint(item.dir))
+    report = derive_summary_report(state, now, policy, *sidefiles.persisted_fingerprints(item.dir))
     return run_entry(report, state, str(item.repo))
 
 

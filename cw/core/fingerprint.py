@@ -8,8 +8,11 @@ the way a JavaScript template literal renders them (``undefined`` for a
 missing key, ``null``, numbers via ``js_number``, ``|| "-"`` and ``?? "-"``
 fallbacks as CW uses them).
 
-cw additions extend the list only when they are present, so a run CW wrote
-keeps CW's value and a change to any cw fact makes an old snapshot stale:
+``source_fingerprint`` is CW's value for every run, cw's included, so a
+snapshot either tool writes reads the same in both. cw's additions are
+covered by a second value, ``cw_fingerprint`` (the snapshot's
+``cwFingerprint``): CW's list plus these strings, for runs that carry any of
+them (``None`` otherwise):
 
 * ``actor:<actor>`` and ``claimedActor:<claim>`` (run top level);
 * ``parent:<id>`` for each entry of ``parentRunIds``;
@@ -208,8 +211,8 @@ def _usage_additions(append: Any, kind: str, rid: str, usage: dict[str, Any]) ->
         append(f"cache-write-1h:{kind}:{rid}:{_s(usage['cacheWrite1hTokens'])}")
 
 
-def fingerprint_parts(run: dict[str, Any]) -> list[str]:
-    """The unsorted list of fingerprint strings (CW's list plus cw's present additions)."""
+def all_parts(run: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """CW's list of fingerprint strings and, apart, cw's additions present on the run (both unsorted)."""
     S = js_string
     parts = [
         f"id:{S(run.get('id', MISSING))}",
@@ -217,8 +220,9 @@ def fingerprint_parts(run: dict[str, Any]) -> list[str]:
         f"updatedAt:{S(run.get('updatedAt', MISSING))}",
         f"app:{S(run_app(run))}",
     ]
+    extra: list[str] = []
     append = parts.append
-    # Per task and worker: CW's string, then cw's usage-actor / reasoning additions when present.
+    add = extra.append
     for t in object_records(run.get("tasks")):
         get = t.get
         rid = _s(get("id", MISSING))
@@ -228,7 +232,7 @@ def fingerprint_parts(run: dict[str, Any]) -> list[str]:
             f"{usage_key(usage)}:{_d(get('backendId'))}"
         )
         if isinstance(usage, dict):
-            _usage_additions(append, "task", rid, usage)
+            _usage_additions(add, "task", rid, usage)
     for w in object_records(run.get("workers")):
         get = w.get
         rid = _s(get("id", MISSING))
@@ -237,7 +241,7 @@ def fingerprint_parts(run: dict[str, Any]) -> list[str]:
         recorded = output.get("recordedAt", MISSING) if type(output) is dict else js_get(output, "recordedAt")
         append(f"worker:{rid}:{_s(get('status', MISSING))}:{_d(recorded)}:{usage_key(usage)}:{_d(get('backendId'))}")
         if isinstance(usage, dict):
-            _usage_additions(append, "worker", rid, usage)
+            _usage_additions(add, "worker", rid, usage)
     for n in object_records(run.get("nodes")):
         if n.get("kind") == "verifier":
             append(f"verifier:{_s(n.get('id', MISSING))}:{_s(n.get('status', MISSING))}")
@@ -248,21 +252,25 @@ def fingerprint_parts(run: dict[str, Any]) -> list[str]:
     ):
         for r in object_records(records):
             append(f"{prefix}:{_s(r.get('id', MISSING))}:{_s(r.get('status', MISSING))}")
-    # cw additions: only when present, so CW runs keep CW's fingerprint.
     if "actor" in run:
-        parts.append(f"actor:{S(run['actor'])}")
+        add(f"actor:{S(run['actor'])}")
     if "claimedActor" in run:
-        parts.append(f"claimedActor:{S(run['claimedActor'])}")
+        add(f"claimedActor:{S(run['claimedActor'])}")
     parents = run.get("parentRunIds")
     if isinstance(parents, list):
-        parts.extend(f"parent:{S(p)}" for p in parents)
+        extra.extend(f"parent:{S(p)}" for p in parents)
     budget = run.get("budget")
     if isinstance(budget, dict) and "costBudget" in budget:
         cb = budget["costBudget"]
-        parts.append(f"costBudget:{S(js_get(cb, 'amount'))}:{S(js_get(cb, 'currency'))}")
+        add(f"costBudget:{S(js_get(cb, 'amount'))}:{S(js_get(cb, 'currency'))}")
     for entry in object_records(js_get(run.get("revenue"), "entries")):
-        parts.append(f"revenue:{S(entry.get('id', MISSING))}:{S(entry.get('hash', MISSING))}")
-    return parts
+        add(f"revenue:{S(entry.get('id', MISSING))}:{S(entry.get('hash', MISSING))}")
+    return parts, extra
+
+
+def fingerprint_parts(run: dict[str, Any]) -> list[str]:
+    """CW's unsorted list of fingerprint strings."""
+    return all_parts(run)[0]
 
 
 def fingerprint_strings(parts: list[str]) -> str:
@@ -284,5 +292,16 @@ def fingerprint_strings(parts: list[str]) -> str:
 
 
 def source_fingerprint(run: dict[str, Any]) -> str:
-    """The run's ``sourceFingerprint`` (equal to CW's for every run CW wrote)."""
-    return fingerprint_strings(fingerprint_parts(run))
+    """The run's ``sourceFingerprint``: CW's value, for CW's runs and cw's alike."""
+    return fingerprint_strings(all_parts(run)[0])
+
+
+def fingerprints(run: dict[str, Any]) -> tuple[str, str | None]:
+    """``(sourceFingerprint, cwFingerprint)``; the second is None for a run without cw's additions."""
+    parts, extra = all_parts(run)
+    return fingerprint_strings(parts), fingerprint_strings(parts + extra) if extra else None
+
+
+def cw_fingerprint(run: dict[str, Any]) -> str | None:
+    """CW's strings plus cw's additions; None when the run carries none of them."""
+    return fingerprints(run)[1]

@@ -31,13 +31,13 @@ from typing import Any, NamedTuple
 from cw.core.coststate import cost_state, count_states, unit_cost
 from cw.core.fingerprint import (
     MISSING,
+    fingerprints,
     js_get,
     js_json,
     js_string,
     js_truthy,
     object_records,
     run_app,
-    source_fingerprint,
 )
 from cw.core.numbers import as_int_if_integral, cu_key, duration_ms, js_round, money_out, round6, round6_decimal
 from cw.core.pricing import MONEY_CONTEXT, PricingPolicy, token_number, token_total
@@ -506,12 +506,27 @@ def collaboration_metrics(run: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 
 
-def freshness(persisted: str | None, current: str) -> dict[str, Any]:
-    """``absent`` without a persisted fingerprint, ``valid`` when equal, else ``stale`` (§4.4)."""
+def freshness(
+    persisted: str | None, current: str, persisted_cw: str | None = None, current_cw: str | None = None
+) -> dict[str, Any]:
+    """``absent`` without a persisted fingerprint, ``valid`` when equal, else ``stale`` (§4.4).
+
+    cw's own fingerprint (cw's additions) is checked beside CW's when both the
+    run and the snapshot have one: a change only cw sees makes cw's view stale.
+    A snapshot without one (CW wrote it) is judged by CW's fingerprint alone.
+    """
     status = "absent" if not persisted else "valid" if persisted == current else "stale"
-    if persisted is None:
-        return {"status": status, "currentFingerprint": current}
-    return {"status": status, "persistedFingerprint": persisted, "currentFingerprint": current}
+    if status == "valid" and persisted_cw and current_cw and persisted_cw != current_cw:
+        status = "stale"
+    out: dict[str, Any] = {"status": status}
+    if persisted is not None:
+        out["persistedFingerprint"] = persisted
+    out["currentFingerprint"] = current
+    if current_cw is not None:
+        if persisted_cw is not None:
+            out["persistedCwFingerprint"] = persisted_cw
+        out["currentCwFingerprint"] = current_cw
+    return out
 
 
 def _scope(run: dict[str, Any], tasks: list[dict[str, Any]], workers: list[dict[str, Any]]) -> dict[str, Any]:
@@ -538,6 +553,7 @@ def derive_report(
     persisted_fingerprint: str | None = None,
     *,
     telemetry: Any = TELEMETRY_MISSING,
+    persisted_cw_fingerprint: str | None = None,
 ) -> dict[str, Any]:
     """The MetricsReport payload (§3.2 key order) for one loaded run."""
     tasks = object_records(run.get("tasks"))
@@ -562,7 +578,7 @@ def derive_report(
     units = usage_units(run)
     attested = [u for u in units if u.attested]
     totals = usage_totals(units)
-    fingerprint = source_fingerprint(run)
+    fingerprint, cw_fp = fingerprints(run)
     attested_usage = []
     for u in attested:
         row: dict[str, Any] = {}
@@ -575,11 +591,13 @@ def derive_report(
     report: dict[str, Any] = {"schemaVersion": METRICS_SCHEMA_VERSION, "surface": "metrics"}
     if "id" in run:
         report["runId"] = run["id"]
+    report["generatedAt"] = now
+    report["sourceFingerprint"] = fingerprint
+    if cw_fp is not None:
+        report["cwFingerprint"] = cw_fp
     report.update(
         {
-            "generatedAt": now,
-            "sourceFingerprint": fingerprint,
-            "freshness": freshness(persisted_fingerprint, fingerprint),
+            "freshness": freshness(persisted_fingerprint, fingerprint, persisted_cw_fingerprint, cw_fp),
             "scope": _scope(run, tasks, workers),
             "time": {
                 "run": run_time,
@@ -604,7 +622,11 @@ def derive_report(
 
 
 def derive_summary_report(
-    run: dict[str, Any], now: str, policy: PricingPolicy | None, persisted_fingerprint: str | None = None
+    run: dict[str, Any],
+    now: str,
+    policy: PricingPolicy | None,
+    persisted_fingerprint: str | None = None,
+    persisted_cw_fingerprint: str | None = None,
 ) -> dict[str, Any]:
     """The part of ``derive_report`` the summary pools, computed without the rest.
 
@@ -615,14 +637,15 @@ def derive_summary_report(
     tasks = object_records(run.get("tasks"))
     workers = object_records(run.get("workers"))
     units = usage_units(run)
-    fingerprint = source_fingerprint(run)
+    fingerprint, cw_fp = fingerprints(run)
     part: dict[str, Any] = {}
     if "id" in run:
         part["runId"] = run["id"]
+    part.update(generatedAt=now, sourceFingerprint=fingerprint)
+    if cw_fp is not None:
+        part["cwFingerprint"] = cw_fp
     part.update(
-        generatedAt=now,
-        sourceFingerprint=fingerprint,
-        freshness=freshness(persisted_fingerprint, fingerprint),
+        freshness=freshness(persisted_fingerprint, fingerprint, persisted_cw_fingerprint, cw_fp),
         scope=_scope(run, tasks, workers),
         rates=_rates(run),
         usage=usage_totals(units),
@@ -634,4 +657,7 @@ def derive_summary_report(
 def pin_valid(report: dict[str, Any]) -> dict[str, Any]:
     """``metrics show``'s payload: freshness pinned to ``valid`` against its own fingerprint (§4.4)."""
     fp = report["sourceFingerprint"]
-    return {**report, "freshness": {"status": "valid", "persistedFingerprint": fp, "currentFingerprint": fp}}
+    pinned: dict[str, Any] = {"status": "valid", "persistedFingerprint": fp, "currentFingerprint": fp}
+    if "cwFingerprint" in report:
+        pinned["persistedCwFingerprint"] = pinned["currentCwFingerprint"] = report["cwFingerprint"]
+    return {**report, "freshness": pinned}

@@ -25,6 +25,7 @@ REVENUE_HEAD = "revenue.head.json"
 
 class _Fingerprint(msgspec.Struct):
     sourceFingerprint: str | None = None
+    cwFingerprint: str | None = None
 
 
 _fp_decoder = msgspec.json.Decoder(_Fingerprint)
@@ -50,11 +51,19 @@ def read_snapshot(run_dir: Path) -> dict[str, Any] | None:
 
 def persisted_fingerprint(run_dir: Path) -> str | None:
     """The snapshot's ``sourceFingerprint``; None when the file is missing, unreadable or lacks one."""
+    return persisted_fingerprints(run_dir)[0]
+
+
+def persisted_fingerprints(run_dir: Path) -> tuple[str | None, str | None]:
+    """The snapshot's ``sourceFingerprint`` and ``cwFingerprint`` (None for each one missing)."""
     try:
-        fp = _fp_decoder.decode(snapshot_path(run_dir).read_bytes()).sourceFingerprint
+        doc = _fp_decoder.decode(snapshot_path(run_dir).read_bytes())
     except (OSError, msgspec.ValidationError, *JSON_ERRORS):
-        return None
-    return fp if isinstance(fp, str) and fp else None
+        return None, None
+    fp, cw = doc.sourceFingerprint, doc.cwFingerprint
+    if not (isinstance(fp, str) and fp):
+        return None, None
+    return fp, cw if isinstance(cw, str) and cw else None
 
 
 def write_snapshot(run_dir: Path, text: str, lock_timeout: float, then: Callable[[], None] | None = None) -> Path:
