@@ -12,7 +12,6 @@ from typing import Any
 from cw.core.numbers import cu_key
 from cw.core.state import decode_json
 from cw.model.errors import NotFoundError, RefusedError, UnsupportedStateError
-from cw.shell.locks import with_lock
 from cw.shell.store import atomic_write, encode_state
 
 
@@ -58,6 +57,8 @@ def _write(home: Path, fn, lock_timeout: float) -> Any:
         new, out = fn(read_repos(home))
         atomic_write(f, encode_state({"schemaVersion": 1, "repos": new}))
         return out
+
+    from cw.shell.locks import with_lock
 
     return with_lock(f, lock_timeout, go)
 

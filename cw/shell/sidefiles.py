@@ -15,7 +15,6 @@ import msgspec
 from cw.core.metrics import TELEMETRY_MISSING
 from cw.core.state import JSON_ERRORS
 from cw.model.errors import RefusedError
-from cw.shell.locks import with_lock
 from cw.shell.store import atomic_write
 
 SNAPSHOT = Path("metrics") / "metrics-report.json"
@@ -82,6 +81,8 @@ def write_snapshot(run_dir: Path, text: str, lock_timeout: float, then: Callable
         atomic_write(target, text.encode("utf-8"), mode=0o600)
         if then is not None:  # what else is derived from this snapshot (the summary cache), in the same lock
             then()
+
+    from cw.shell.locks import with_lock
 
     with_lock(target, lock_timeout, go)
     return target

@@ -22,7 +22,6 @@ from cw.core import jsonout
 from cw.core.state import load_state
 from cw.model.errors import NotFoundError, RefusedError
 from cw.shell import paths
-from cw.shell.locks import with_lock
 
 T = TypeVar("T")
 DEFAULT_LOCK_TIMEOUT = 10.0
@@ -115,6 +114,8 @@ class Store:
                 yield d
 
     def locked(self, d: Path, fn: Callable[[], T]) -> T:
+        from cw.shell.locks import with_lock  # imported by writers only, as the start-up test pins
+
         return with_lock(d / "state.json", self.lock_timeout, fn)
 
     def create(self, run_id: str, build: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
