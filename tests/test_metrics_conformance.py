@@ -334,15 +334,23 @@ def test_units_and_usage_totals_with_odd_records():
         ("w-empty-output", "worker"),
         ("w-out", "worker"),
     ]
+    # CW adds the odd counts up as they are (inputTokens 0.5, outputTokens 2, totalTokens 2.5); cw lists
+    # them as invalid and leaves them out (cw-compat §16 l), so only w-empty-output's zero counts remain.
     assert as_json(report["usage"]) == {
         "units": 3,
         "attestedUnits": 3,
         "unreportedUnits": 0,
         "coverage": 1,
-        "inputTokens": 0.5,
-        "outputTokens": 2,
-        "totalTokens": 2.5,
+        "inputTokens": 0,
+        "outputTokens": 0,
+        "totalTokens": 0,
         "models": ["true"],
+        "invalidUnits": [
+            {"unit": "t-own", "kind": "task", "field": "usage.inputTokens", "value": 5.5},
+            {"unit": "t-own", "kind": "task", "field": "usage.outputTokens", "value": 0.5},
+            {"unit": "w-out", "kind": "worker", "field": "usage.inputTokens", "value": -5},
+            {"unit": "w-out", "kind": "worker", "field": "usage.outputTokens", "value": 1.5},
+        ],
     }
     assert [u.unit for u in usage_units(run_with(tasks, workers))] == ["t-own", "w-empty-output", "w-out"]
     assert report["attestation"]["unverified"] == 3

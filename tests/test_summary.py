@@ -299,7 +299,7 @@ def test_pooled_usage_and_rates():
         "id": "a",
         "createdAt": "2026-06-01T00:00:00.000Z",
         "workflow": {"id": "x"},
-        "tasks": [{"id": "t", "status": "completed", "usage": {"model": "m2", "inputTokens": 1.5}}],
+        "tasks": [{"id": "t", "status": "completed", "usage": {"model": "m2", "inputTokens": 1}}],
         "nodes": [{"id": "v", "kind": "verifier", "status": "pending"}],
     }
     b = {
@@ -308,7 +308,7 @@ def test_pooled_usage_and_rates():
         "createdAt": "2026-06-02T00:00:00.000Z",
         "workflow": {"id": "x"},
         "tasks": [
-            {"id": "t", "status": "completed", "usage": {"model": "m1", "inputTokens": 2.5}},
+            {"id": "t", "status": "completed", "usage": {"model": "m1", "inputTokens": 3}},
             {"id": "u", "status": "completed"},
         ],
         "nodes": [{"id": "v", "kind": "verifier", "status": "verified"}],

@@ -10,14 +10,16 @@ converted to the budget's currency, because its spend is then unknown.
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from typing import Any, cast
 
 from cw.core.currency import minor_units
+from cw.core.fingerprint import js_json
 from cw.core.fx import FxPolicy, convert
 from cw.core.metrics import usage_units
 from cw.core.numbers import is_number, js_number, money_out
-from cw.core.pricing import PricingPolicy, price_unit, token_number
+from cw.core.pricing import PricingPolicy, implausible_usage, price_unit, token_number
 
 _IN = ("inputTokens", "input_tokens", "promptTokens", "prompt_tokens")
 _OUT = ("outputTokens", "output_tokens", "completionTokens", "completion_tokens")
@@ -49,10 +51,30 @@ def recorded_tokens(usage: Any) -> int | float:
     return token_number(_num(usage, _IN)) + token_number(_num(usage, _OUT))
 
 
+def _limits(run: dict[str, Any]) -> dict[str, Any]:
+    wf = run.get("workflow")
+    limits = wf.get("limits") if isinstance(wf, dict) else None
+    return limits if isinstance(limits, dict) else {}
+
+
 def token_budget(run: dict[str, Any]) -> int | float | None:
-    limits = (run.get("workflow") or {}).get("limits") if isinstance(run.get("workflow"), dict) else None
-    b = limits.get("tokenBudget") if isinstance(limits, dict) else None
-    return cast("int | float", b) if is_number(b) and b > 0 else None
+    b = _limits(run).get("tokenBudget")
+    return cast("int | float", b) if _readable_budget(b) else None
+
+
+def _readable_budget(b: Any) -> bool:
+    return is_number(b) and not isinstance(b, bool) and math.isfinite(b) and b > 0
+
+
+def token_budget_problem(run: dict[str, Any]) -> str | None:
+    """Why a ``tokenBudget`` that is there cannot be read (CW reads "100", 0 or -5 as no budget; cw refuses)."""
+    limits = _limits(run)
+    if "tokenBudget" not in limits or limits["tokenBudget"] is None or _readable_budget(limits["tokenBudget"]):
+        return None
+    return (
+        f"workflow.limits.tokenBudget is {js_json(limits['tokenBudget'])}, which cw cannot read as a token budget "
+        "(a positive number of tokens); set a positive number or remove the field"
+    )
 
 
 def cost_budget(run: dict[str, Any]) -> tuple[Decimal, str] | None:
@@ -70,9 +92,13 @@ def budget_status(
 ) -> dict[str, Any]:
     """The ``cw budget`` payload: spent, remaining, and whether (and why not) dispatch may go on."""
     units = usage_units(run)
-    attested = [u for u in units if u.attested]
-    unreported = len(units) - len(attested)
+    invalid = [u for u in units if u.attested and implausible_usage(u.usage)]
+    attested = [u for u in units if u.attested and not implausible_usage(u.usage)]
+    unreported = len(units) - len(attested) - len(invalid)
     reasons: list[str] = []
+    problem = token_budget_problem(run)
+    if problem:
+        reasons.append(problem)
     tb = token_budget(run)
     cb = cost_budget(run)
     out: dict[str, Any] = {
@@ -126,7 +152,13 @@ def budget_status(
             )
     else:
         out["costBudget"] = None
-    budgeted = tb is not None or cb is not None
+    budgeted = tb is not None or cb is not None or problem is not None
+    if budgeted and invalid:
+        names = [str(u.unit) for u in invalid]
+        reasons.append(
+            f"{len(invalid)} unit(s) hold token counts cw cannot read ({', '.join(names[:5])}"
+            f"{', …' if len(names) > 5 else ''}), so the spend is unknown; see cw metrics show"
+        )
     if budgeted and unreported and not allow_unreported:
         names = [str(u.unit) for u in units if not u.attested]
         reasons.append(
@@ -139,7 +171,8 @@ def budget_status(
 
 
 def has_budget(run: dict[str, Any]) -> bool:
-    return token_budget(run) is not None or cost_budget(run) is not None
+    """A readable budget, or a ``tokenBudget`` cw cannot read (which must block, never mean "no budget")."""
+    return token_budget(run) is not None or cost_budget(run) is not None or token_budget_problem(run) is not None
 
 
-__all__ = ["budget_status", "cost_budget", "has_budget", "recorded_tokens", "token_budget"]
+__all__ = ["budget_status", "cost_budget", "has_budget", "recorded_tokens", "token_budget", "token_budget_problem"]

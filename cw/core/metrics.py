@@ -40,7 +40,7 @@ from cw.core.fingerprint import (
     run_app,
 )
 from cw.core.numbers import as_int_if_integral, cu_key, duration_ms, js_round, money_out, round6, round6_decimal
-from cw.core.pricing import MONEY_CONTEXT, PricingPolicy, token_number, token_total
+from cw.core.pricing import MONEY_CONTEXT, PricingPolicy, implausible_usage, token_number, token_total
 
 METRICS_SCHEMA_VERSION = 1
 
@@ -49,6 +49,10 @@ NOTE_NO_POLICY = "Attested usage present but no pricing policy supplied; pass --
 NOTE_DEFAULT = (
     "Some models lacked an exact policy entry and were priced with the policy default; "
     "that portion is `estimated`, not `attested`."
+)
+NOTE_INVALID = (
+    "{n} usage unit(s) hold token counts no host could have meant ({what}); they are left out of "
+    "token totals and never priced, so cost is not attested."
 )
 NOTE_UNPRICED = "Attested usage present but no policy entry (and no default) priced it; cost is unpriced."
 NEXT_NO_USAGE = (
@@ -211,9 +215,17 @@ def usage_totals(units: list[Unit]) -> dict[str, Any]:
     out: int | float = 0
     total: int | float = 0
     models = []
+    invalid: list[dict[str, Any]] = []
     for u in attested:
         usage = u.usage if isinstance(u.usage, dict) else {}
         get = usage.get
+        bad = implausible_usage(usage)
+        if bad:
+            invalid += _invalid_rows(u, bad)
+            m = get("model")
+            if js_truthy(m):
+                models.append(m)
+            continue
         i = get("inputTokens")
         o = get("outputTokens")
         t = get("totalTokens")
@@ -227,7 +239,7 @@ def usage_totals(units: list[Unit]) -> dict[str, Any]:
         if js_truthy(m):
             models.append(m)
     n = len(units)
-    return {
+    totals: dict[str, Any] = {
         "units": n,
         "attestedUnits": len(attested),
         "unreportedUnits": n - len(attested),
@@ -237,11 +249,29 @@ def usage_totals(units: list[Unit]) -> dict[str, Any]:
         "totalTokens": as_int_if_integral(total),
         "models": distinct_sorted(models),
     }
+    if invalid:  # cw only (§16 l): CW adds such values up as they are
+        totals["invalidUnits"] = invalid
+    return totals
+
+
+def _invalid_rows(u: Unit, bad: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+    return [{"unit": u.unit, "kind": u.kind, "field": f"usage.{k}", "value": v} for k, v in bad]
+
+
+def invalid_note(units: list[Unit]) -> str | None:
+    """The cost note naming the attested units whose usage cw will not read (None when there are none)."""
+    rows = [r for u in units if u.attested for r in _invalid_rows(u, implausible_usage(u.usage))]
+    if not rows:
+        return None
+    shown = "; ".join(f"{r['kind']} {js_string(r['unit'])} {r['field']} = {js_json(r['value'])}" for r in rows[:3])
+    n = len({(r["kind"], hkey(r["unit"])) for r in rows})
+    return NOTE_INVALID.format(n=n, what=shown + ("; …" if len(rows) > 3 else ""))
 
 
 def derive_cost(attested: list[Unit], policy: PricingPolicy | None) -> dict[str, Any]:
     """CostMetric (§3.7) with cw's state rule (§16 h)."""
     currency = policy.report_currency if policy is not None else "USD"
+    bad_note = invalid_note(attested)
     if not attested:
         cost: dict[str, Any] = {"state": "unreported", "currency": currency, "attestedUsd": None, "estimatedUsd": None}
         if policy is not None and policy.id is not None:
@@ -256,11 +286,11 @@ def derive_cost(attested: list[Unit], policy: PricingPolicy | None) -> dict[str,
             "estimatedUsd": None,
             "unpricedModels": [],
             "pricedCoverage": None,
-            "notes": [NOTE_NO_POLICY],
+            "notes": [NOTE_NO_POLICY] + ([bad_note] if bad_note else []),
         }
     exact_sum = Decimal(0)
     default_sum = Decimal(0)
-    used_exact = used_default = False
+    used_exact = used_default = policy_missed = False
     priced_tokens: int | float = 0
     attested_tokens: int | float = 0
     unpriced: list[Any] = []
@@ -271,6 +301,9 @@ def derive_cost(attested: list[Unit], policy: PricingPolicy | None) -> dict[str,
             states.append(p.state)
             attested_tokens += p.tokens
             if p.state == "unpriced":
+                if bad_note and implausible_usage(u.usage):
+                    continue  # attested but not priceable (its tokens count 0): never attested cost over it
+                policy_missed = True
                 if js_truthy(p.model):
                     unpriced.append(p.model)
                 continue
@@ -290,8 +323,10 @@ def derive_cost(attested: list[Unit], policy: PricingPolicy | None) -> dict[str,
     notes = []
     if used_default:
         notes.append(NOTE_DEFAULT)
-    if state == "unpriced":
+    if state == "unpriced" and (policy_missed or not bad_note):
         notes.append(NOTE_UNPRICED)
+    if bad_note:
+        notes.append(bad_note)
     cost = {"state": state, "currency": currency, "attestedUsd": attested_usd, "estimatedUsd": estimated_usd}
     if policy.id is not None:
         cost["policyId"] = policy.id

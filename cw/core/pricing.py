@@ -343,6 +343,34 @@ def _fill_from(price: Price, default: Price | None, missing: tuple[str, ...]) ->
     return Price(**fields)
 
 
+TOKEN_KEYS = ("inputTokens", "outputTokens", "totalTokens", "cacheReadTokens", "cacheWriteTokens", "reasoningTokens")
+MAX_PLAUSIBLE_TOKENS = 2**53
+
+
+def implausible_usage(usage: Any) -> list[tuple[str, Any]]:
+    """Token fields no host could have meant: ``(field, value)`` for each (cw-compat §16 l).
+
+    A count is a whole number from 0 to 2^53 (an integral JSON float such as
+    ``1000.0`` reads as that integer); ``null`` is an absent count. Negative,
+    fractional, larger, non-finite and non-numeric values (strings, booleans)
+    are not: CW stores them as given (``1e21``, ``-5``), and they are never priced.
+    """
+    if type(usage) is not dict:
+        return []
+    bad = []
+    for key in TOKEN_KEYS:
+        if key not in usage:
+            continue
+        v = usage[key]
+        if type(v) is int:
+            if 0 <= v <= MAX_PLAUSIBLE_TOKENS:
+                continue
+        elif v is None or (type(v) is float and v.is_integer() and 0 <= v <= MAX_PLAUSIBLE_TOKENS):
+            continue
+        bad.append((key, v))
+    return bad
+
+
 def price_unit(usage: Any, policy: PricingPolicy | None) -> UnitPrice:
     """Price one attested usage record: the exact entry in force, else the default, else unpriced.
 
@@ -350,9 +378,12 @@ def price_unit(usage: Any, policy: PricingPolicy | None) -> UnitPrice:
     are priced by ``defaultPrice`` when it has one (the unit is then
     ``default``, reported as estimated), else the unit is unpriced; a
     default-priced unit with an unpriceable bucket is unpriced.
+    A record holding an implausible token count is never priced (its tokens count 0 here).
     """
-    tokens = token_total(usage)
     model = usage.get("model") if isinstance(usage, dict) else None
+    if implausible_usage(usage):
+        return UnitPrice("unpriced", None, 0, model, None)
+    tokens = token_total(usage)
     if policy is None:
         return UnitPrice("unpriced", None, tokens, model, None)
     entry = policy.entry_for(model, usage.get("attestedAt")) if js_truthy(model) else None

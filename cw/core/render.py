@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cw.core.fingerprint import MISSING, js_string, js_truthy
+from cw.core.fingerprint import MISSING, js_json, js_string, js_truthy
 from cw.core.numbers import js_number, js_round, to_fixed
 
 
@@ -85,6 +85,11 @@ def render_report_text(report: dict[str, Any]) -> str:
         lines.append(f"  pricing: {format_policy(report['pricingPolicy'])}")
     if u["models"]:
         lines.append("  models: " + ", ".join(js_string(m) for m in u["models"]))
+    for bad in u.get("invalidUnits", []):
+        lines.append(
+            f"  invalid usage: {bad['kind']} {js_string(bad['unit'])} {bad['field']} = {js_json(bad['value'])} "
+            "(not counted, not priced)"
+        )
     lines.append(f"  next: {report['nextAction']}")
     return "\n".join(lines)
 
