@@ -204,3 +204,19 @@ def test_snapshots_of_either_tool_read_alike_in_both(cw, repo):
     cw.ok("revenue", "add", "ours", "1.00", "USD", "--ref", "INV-2")  # a write both can see (updatedAt)
     assert _cw_freshness(cw)["ours"] == "stale"
     assert _cwjs_freshness(repo)["ours"] == "stale"
+
+
+def test_a_cw_run_with_usage_cw_would_refuse_still_loads(cw, repo):
+    """CW stores --usage-input-tokens=1e21 and -5 as given; cw reports them as invalid units, never refuses."""
+    (repo / "README.md").write_text("readme\n")
+    (repo / "res.md").write_text(RESULT)
+    run = cwjs_json(repo, "plan", "architecture-review-fast", "--repo", str(repo), "--question", "q")["runId"]
+    a, b = (t["id"] for t in cwjs_json(repo, "dispatch", run)["tasks"][:2])
+    cwjs(repo, "result", run, a, "res.md", "--usage-input-tokens=1e21", "--usage-model=gpt-4.1")
+    cwjs(repo, "result", run, b, "res.md", "--usage-input-tokens=100", "--usage-output-tokens=-5", "--usage-model=m")
+    r = cw.json("metrics", "show", run, "--pricing", "default")
+    fields = sorted((x["field"], x["value"]) for x in r["usage"]["invalidUnits"])
+    assert fields == [("usage.inputTokens", 1e21), ("usage.outputTokens", -5)]
+    assert r["cost"]["state"] == "unpriced" and r["time"]["run"]["wallClockMs"] is not None
+    s = cw.json("metrics", "summary")
+    assert s["unreadableRuns"] == 0 and [x["runId"] for x in s["runs"]] == [run]

@@ -126,8 +126,8 @@ SCOPE = Param(
 )
 PRICING = Param(
     "pricing",
-    "the pricing policy: a name (default = the bundled one, none = no policy) or a file; "
-    "default: the config's, else the bundled one",
+    "the pricing policy: a name (default = the bundled one, cw-example = Cool Workflow's bundled example, "
+    "none = no policy) or a file; default: the config's, else the bundled one",
     metavar="NAME|FILE",
 )
 

@@ -28,6 +28,7 @@ from cw.shell.paths import check_path_text
 from cw.shell.resources import manifest_path, schema, schema_path
 
 BUNDLED_PRICING = "pricing.policy.json"
+CW_EXAMPLE_PRICING = "pricing.cw-example.json"  # Cool Workflow 0.2.6's bundled example, unchanged
 PRICING_SCHEMA = "pricing-policy.schema.json"
 
 _decoder = msgspec.json.Decoder(float_hook=Decimal)
@@ -41,7 +42,7 @@ def _pricing_validator() -> Any:
 
 
 #: Policies chosen by name rather than by file (``none``: no policy, CW's default).
-NAMED_PRICING = {"default": BUNDLED_PRICING, "bundled": BUNDLED_PRICING}
+NAMED_PRICING = {"default": BUNDLED_PRICING, "bundled": BUNDLED_PRICING, "cw-example": CW_EXAMPLE_PRICING}
 NO_POLICY = "none"
 
 
