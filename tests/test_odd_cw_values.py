@@ -131,3 +131,17 @@ def test_the_payload_with_invalid_units_matches_its_schema(cw, repo):
     _odd_run(repo, "inputTokens", 1e21)
     r = cw.json("metrics", "show", "fixture-run", "--now", NOW, "--pricing", DEF)
     jsonschema.validate(r, schema("metrics-report.schema.json"))
+
+
+def test_a_token_budget_cw_cannot_read_stops_a_loop_round(cw, repo):
+    cw.ok("run", "new", "--id", "r")
+    cw.ok("task", "add", "r", "s1", "--phase", "sample")
+    cw.ok("loop", "add", "r", "sample", "--task", "s1", "--max-rounds", "3", "--target", "100")
+    p = repo / ".cw/runs/r/state.json"
+    st = json.loads(p.read_text())
+    st["workflow"]["limits"]["tokenBudget"] = -5
+    p.write_text(json.dumps(st))
+    before = p.read_bytes()
+    res = cw.fails(1, "loop", "next", "r", "sample")
+    assert "workflow.limits.tokenBudget is -5" in res.stderr, res.stderr
+    assert p.read_bytes() == before

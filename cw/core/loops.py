@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from cw.core.budget import cost_budget, recorded_tokens, token_budget
+from cw.core.budget import cost_budget, recorded_tokens, token_budget, token_budget_problem
 from cw.core.currency import minor_units
 from cw.core.fingerprint import js_truthy, object_records
 from cw.core.fx import FxPolicy, convert
@@ -552,6 +552,9 @@ def advance(state: dict[str, Any], *, phase_ref: str, allow_unreported: bool, po
             f"Loop {oid} of run {run_id} ends on predicate {until.get('ref')!s}; cw records predicate loops but "
             "evaluates only budget-target ones (CW's drive evaluates predicates)."
         )
+    problem = token_budget_problem(state)
+    if problem:  # CW would read it as no budget; a budget nobody can read must not let rounds run on
+        raise RefusedError(f"Refusing to advance loop {oid} of run {run_id}: {problem}.")
     tasks = {t.get("id"): t for t in object_records(state.get("tasks"))}
     present = [tid for tid in round_ids if tid in tasks]
     if not present:
