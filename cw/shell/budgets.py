@@ -18,7 +18,7 @@ from cw.core.state import decode_json
 from cw.model import documents
 from cw.model.errors import UnsupportedStateError
 from cw.shell import paths
-from cw.shell.store import atomic_write, encode_state, with_lock
+from cw.shell.store import atomic_write, encode_state
 
 
 def budgets_file(scope: str, repo: Path, home: Path) -> Path:
@@ -59,4 +59,6 @@ def update_budgets(
         atomic_write(f, encode_state(doc))
         return out
 
-    return with_lock(f.with_name(f.name + ".lock"), lock_timeout, go)
+    from cw.shell.locks import with_lock  # imported by writers only
+
+    return with_lock(f, lock_timeout, go)
