@@ -48,7 +48,7 @@ def test_cw_example_gives_cws_numbers_and_default_gives_cws_own(cw, repo):
     )
     own = cw.json("metrics", "show", "r", "--pricing", "default")["cost"]
     assert (own["policyId"], own["state"], own["attestedUsd"], own["estimatedUsd"]) == (
-        "cw-bundled-2026-11",
+        json.loads(manifest_path("pricing.policy.json").read_text(encoding="utf-8"))["id"],
         "attested",
         0.36,
         None,

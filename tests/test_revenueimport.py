@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import jsonschema
 import pytest
@@ -162,18 +163,22 @@ def test_unknown_columns_are_named(cw, runs):
 def test_imported_revenue_shows_in_the_pnl(cw, runs):
     (runs / "p.csv").write_text(PAYMENTS)
     _import(cw, "p.csv", "--format", "stripe-payments")
+    # the export has no refund date: the refund of ch_2 is a reversal dated when it was imported
+    refund_at = next(e["at"] for e in _entries(runs, "r2") if e["kind"] == "reversed")
+    refund_day = date.fromisoformat(refund_at[:10])
     p = cw.json("pnl", "--by", "run", "--currency", "USD", "--now", "2026-12-01T00:00:00Z")
     rows = {r["key"]: r for r in p["rows"]}
     # 120.00 USD, plus 1200 JPY at the bundled policy's newest fixing (2025-10-21: USD 1.1607, JPY 176.45),
-    # which is 379 days older than the charge: converted, and said to be old
+    # which is 379 days older than the charge: converted, and said to be old; the EUR booking and its
+    # reversal (dated at the import) are two amounts
     assert rows["r1"]["revenue"] == float(round(120 + 1200 * 1.1607 / 176.45, 2))
     assert p["fx"]["staleRates"] == [
         {
             "pair": "EUR->USD",
             "rateDate": "2025-10-21",
-            "amounts": 1,
-            "maxAgeDays": 378,
-            "newestAmountDate": "2026-11-03",
+            "amounts": 2,
+            "maxAgeDays": (refund_day - date(2025, 10, 21)).days,
+            "newestAmountDate": refund_day.isoformat(),
         },
         {
             "pair": "JPY->USD",

@@ -52,7 +52,10 @@ def js_number(x: Any) -> str:
     if isinstance(x, int):
         if -_MAX_SAFE <= x <= _MAX_SAFE:
             return str(x)
-        x = float(x)
+        try:
+            x = float(x)
+        except OverflowError:  # beyond any double: JavaScript reads it as Infinity
+            return "Infinity" if x > 0 else "-Infinity"
     elif isinstance(x, Decimal):
         x = float(x)
     if not isinstance(x, float):
