@@ -68,9 +68,9 @@ def test_the_check_sees_a_path_that_leaves(tmp_path):
     probe = REPO / "tests" / "_probe_escape.py"
     probe.write_text(
         "from pathlib import Path\n"
-        'X = Path(__file__).resolve().parents[2] / "shared"\n'
-        'Y = Path(__file__).parent / "../../shared/x"\n'
-        'Z = open("../shared/fixtures/a.json")\n'
+        'X = Path(__file__).resolve().parents[2] / "elsewhere"\n'
+        'Y = Path(__file__).parent / "../../elsewhere/x"\n'
+        'Z = open("../elsewhere/a.json")\n'
         'OK = Path(__file__).resolve().parents[1] / "tests"\n'
         'ATTACK = ["run", "show", "../x"]\n'
     )
