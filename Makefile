@@ -69,6 +69,8 @@ UV_COMPILE := $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.
 lock: $(DEV_STAMP)
 	$(UV_COMPILE) pyproject.toml requirements/build.in -o requirements/runtime.txt
 	$(UV_COMPILE) pyproject.toml requirements/build.in --all-extras -o requirements/dev.txt
+	$(UV_COMPILE) pyproject.toml requirements/build.in --all-extras -o pylock.toml
+	$(VENV)/bin/uv lock --python 3.11
 
 bench: $(DEV_STAMP)
 	$(PY) benchmarks/summary_bench.py
