@@ -297,12 +297,14 @@ def result(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
             usage=inherit_run_actor(usage, lr.state),
             now=now,
         )
+        written.append(s)
         return Update(s, (out, refusal), before=[] if refusal else [(target, data)])
 
+    written: list[dict[str, Any] | None] = []
     out, refusal = store.update(a["run_id"], fn)
     if refusal is not None:
         raise refusal
-    return _with_budget_notice(ws, a, out)
+    return _with_budget_notice(ws, a, out, written[-1])
 
 
 def _exceeded_text(p: dict[str, Any]) -> str:
@@ -311,8 +313,29 @@ def _exceeded_text(p: dict[str, Any]) -> str:
     return "\n  budget exceeded: " + ", ".join(p["budgetExceeded"]) + " (recorded; dispatch is refused until it resets)"
 
 
-def _with_budget_notice(ws: Workspace, a: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
+def _budgets_may_apply(ws: Workspace, cwd: str | None, state: dict[str, Any] | None) -> bool:
+    """Whether a budget could cover this run: its own fields, or a budgets file of the repo or the home.
+
+    A superset of what ``intake_exceeded`` checks, read from the state just written and two ``stat``
+    calls, so intake without budgets loads no money code and reads the run once.
+    """
+    if state is None:
+        return True
+    workflow = state.get("workflow")
+    limits = workflow.get("limits") if isinstance(workflow, dict) else None
+    if "budget" in state or (isinstance(limits, dict) and "tokenBudget" in limits):
+        return True
+    from cw.shell.budgets import budgets_file
+
+    return any(budgets_file(scope, ws.repo(cwd), ws.home).exists() for scope in ("repo", "home"))
+
+
+def _with_budget_notice(
+    ws: Workspace, a: dict[str, Any], out: dict[str, Any], state: dict[str, Any] | None
+) -> dict[str, Any]:
     """Intake over a budget is recorded (the work happened); the output says which budgets it used up."""
+    if not _budgets_may_apply(ws, a.get("cwd"), state):
+        return out
     from cw.capabilities.money import intake_exceeded
 
     exceeded = intake_exceeded(ws, a.get("cwd"), a["run_id"])
@@ -340,12 +363,14 @@ def worker_output(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
             usage=inherit_run_actor(usage, lr.state),
             now=now,
         )
+        written.append(s)
         return Update(s, (out, refusal))
 
+    written: list[dict[str, Any] | None] = []
     out, refusal = store.update(a["run_id"], fn)
     if refusal is not None:
         raise refusal
-    return _with_budget_notice(ws, a, out)
+    return _with_budget_notice(ws, a, out, written[-1])
 
 
 def worker_fail(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:

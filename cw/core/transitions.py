@@ -16,6 +16,7 @@ from typing import Any
 
 from cw.core import cwshape
 from cw.core.state import check_run_id, normalize_state
+from cw.core.tree import copy_tree
 from cw.model.errors import NotFoundError, RefusedError, UsageError
 
 NODE_STATUSES = ("verified", "completed", "committed", "failed", "rejected", "blocked", "pending", "running")
@@ -119,7 +120,7 @@ def add_task(
     check_item_id(task_id, "task id")
     if _find(state["tasks"], task_id) is not None:
         raise RefusedError(f"Task {task_id} already exists in run {state['id']}; task ids are unique per run.")
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     tasks_dir = s["paths"].get("tasksDir") or f"{s['paths'].get('runDir', '')}/tasks"
     task: dict[str, Any] = {
         "id": task_id,
@@ -158,7 +159,7 @@ def dispatch(
 
     A failed task may be dispatched again: it gets the next worker number.
     """
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     run_id = s["id"]
     ids = task_ids or pending_task_ids(s)
     if not ids:
@@ -485,7 +486,7 @@ def record_result(
     Returns ``(state, payload, refusal)``; a refusal is raised by the caller
     after the state (with the failed worker and open feedback) is saved.
     """
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     task = _find(s["tasks"], task_id)
     if task is None or not task.get("workerId"):
         raise NotFoundError(
@@ -518,7 +519,7 @@ def worker_output(
     now: str,
 ) -> Outcome:
     """``cw worker output``: the worker's own result file, with optional usage (§16 b)."""
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     worker = _find(s["workers"], worker_id)
     if worker is None:
         raise NotFoundError(f"Unknown worker id for run {s['id']}: {worker_id}", hint=f"cw run show {s['id']}")
@@ -544,7 +545,7 @@ def worker_output(
 def worker_fail(
     state: dict[str, Any], *, worker_id: str, message: str, code: str | None, now: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     worker = _find(s["workers"], worker_id)
     if worker is None:
         raise NotFoundError(f"Unknown worker id for run {s['id']}: {worker_id}", hint=f"cw run show {s['id']}")
@@ -561,7 +562,7 @@ def verify(state: dict[str, Any], *, target: str, status: str, now: str) -> tupl
     """Set a verifier node's status; ``target`` is a node id or a task id."""
     if status not in NODE_STATUSES:
         raise UsageError(f'Invalid --status "{status}": expected one of {", ".join(NODE_STATUSES)}.')
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     node = _find(s["nodes"], target)
     if node is None:
         task = _find(s["tasks"], target)
@@ -591,7 +592,7 @@ def candidate_register(
     candidate_id: str | None,
     now: str,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     if bool(worker_id) == bool(task_id):
         raise UsageError("Give exactly one of --worker WORKER-ID or --task TASK-ID.")
     if kind is not None and kind not in CANDIDATE_KINDS:
@@ -645,7 +646,7 @@ def _candidate(s: dict[str, Any], cid: str) -> dict[str, Any]:
 def candidate_select(
     state: dict[str, Any], *, candidate_id: str, reason: str | None, by: str | None, now: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     cand = _candidate(s, candidate_id)
     node = _find(s["nodes"], cand.get("verifierNodeId") or "")
     cand["status"] = "verified" if node is not None and node.get("status") == "verified" else "selected"
@@ -675,7 +676,7 @@ def candidate_reject(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     if not reason or not reason.strip():
         raise UsageError("Missing --reason: say why the candidate is rejected.")
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     cand = _candidate(s, candidate_id)
     cand["status"] = "rejected"
     cand["updatedAt"] = now
@@ -701,7 +702,7 @@ def feedback_open(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     if not message.strip():
         raise UsageError("Missing --message: say what needs attention.")
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     if task_id and _find(s["tasks"], task_id) is None:
         raise NotFoundError(f"Unknown task id for run {s['id']}: {task_id}")
     fb = _open_feedback(
@@ -715,7 +716,7 @@ def feedback_move(
     state: dict[str, Any], *, feedback_id: str, move: str, node: str | None, message: str | None, now: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``task`` -> tasked, ``resolve`` -> resolved (a node id is required), ``reject`` -> rejected."""
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     fb = _find(s["feedback"], feedback_id)
     if fb is None:
         raise NotFoundError(f"Unknown feedback id for run {s['id']}: {feedback_id}", hint=f"cw run show {s['id']}")
@@ -743,7 +744,7 @@ def member_add(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     if status not in MEMBER_STATUSES:
         raise UsageError(f'Invalid --status "{status}": expected one of {", ".join(MEMBER_STATUSES)}.')
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     members = s["multiAgent"]["memberships"]
     mid = member_id or _next_id("membership", members)
     check_item_id(mid, "membership id")
@@ -776,7 +777,7 @@ def member_set(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     if status not in MEMBER_STATUSES:
         raise UsageError(f'Invalid --status "{status}": expected one of {", ".join(MEMBER_STATUSES)}.')
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     m = _find(s["multiAgent"]["memberships"], member_id)
     if m is None:
         raise NotFoundError(f"Unknown membership id for run {s['id']}: {member_id}")

@@ -40,13 +40,15 @@ from collections.abc import Mapping
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 import cw
 from cw import __version__
-from cw.core.summary import RunEntry
+
+if TYPE_CHECKING:  # the pricing policy check uses this module too, without the summary
+    from cw.core.summary import RunEntry
 
 FORMAT = 1
 MAX_PACKS = 256
@@ -185,6 +187,8 @@ def _entry_payload(e: RunEntry) -> list[Any]:
 
 
 def _entry_from(payload: list[Any], repo: str) -> RunEntry:
+    from cw.core.summary import RunEntry
+
     ref, run_id, created_at, backend_bytes, output_bytes, actor = payload
     if not isinstance(ref, dict) or not isinstance(created_at, str) or not isinstance(actor, str):
         raise ValueError("damaged record")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,10 +37,23 @@ class LoadedRun:
         return self.dir / "state.json"
 
 
+def _temp_beside(path: Path) -> tuple[int, str]:
+    """A new file ``.<name>.<random>.tmp`` next to ``path``, as ``tempfile.mkstemp`` makes one (0600,
+    never an existing name), without importing ``tempfile`` (and the archive modules it loads) per write."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = os.path.join(path.parent, f".{path.name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"No unused temporary name next to {path}")
+
+
 def atomic_write(path: Path, data: bytes, *, fsync: bool = True, mode: int = 0o644) -> None:
     """Temp file in the same directory, fsync, ``os.replace``; a crash leaves the old whole file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
