@@ -323,9 +323,12 @@ def metrics_summary(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     window = window_from_args(a, ws)
     period, week_start = period_from_args(a)
     now = ws.now(a.get("now"))
-    run_dirs = list(iter_run_dirs(ws, scope, a.get("cwd")))
+    listed: dict[str, os.stat_result] = {}
+    run_dirs = list(iter_run_dirs(ws, scope, a.get("cwd"), listed))
     policy, header = ws.pricing(a)
     cache = None if a.get("no_cache") else SummaryCache.open(ws.env, policy)
+    if cache is not None:
+        cache.prime(listed)
     whole = not window.bounded and not period
     key: tuple[str, str] = ("", "")
     if cache is not None and whole:  # the same runs, every one unchanged: the same pooled payload

@@ -11,7 +11,9 @@ is stolen once it is older than the stale window, as CW does.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +80,19 @@ def encode_state(state: dict[str, Any]) -> bytes:
     return (jsonout.dumps(state) + "\n").encode("utf-8")
 
 
+def _is_file(p: str) -> bool:
+    """``Path(p).is_file()`` on a plain string (the listing of thousands of runs spends its time in pathlib)."""
+    try:
+        return stat.S_ISREG(os.stat(p).st_mode)
+    except OSError as exc:
+        if exc.errno in _NO_FILE:
+            return False
+        raise
+
+
+_NO_FILE = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)  # what pathlib's is_file reads as "no file"
+
+
 def _dir_has_content(d: Path) -> bool:
     for sub in ("tasks", "commits"):
         p = d / sub
@@ -116,15 +131,33 @@ class Store:
             raise NotFoundError(f"Run not found: {run_id}")
         return LoadedRun(run_id, d, reader(d))
 
-    def iter_run_dirs(self) -> Iterator[Path]:
-        """Run directories holding a state.json, in name order (temp files are never state)."""
+    def iter_run_dirs(self, seen: dict[str, os.stat_result] | None = None) -> Iterator[Path]:
+        """Run directories holding a state.json, in name order (temp files are never state).
+
+        With ``seen``, the ``lstat`` of each listed ``state.json`` that is a plain file is kept in it,
+        by path: a reader that needs the file's identity takes it from there instead of asking again.
+        """
         root = paths.runs_dir(self.repo)
-        if not root.is_dir():
+        try:
+            with os.scandir(root) as it:  # the entries say which are symlinks without a stat each
+                names = sorted(e.name for e in it if not e.is_symlink())
+        except (FileNotFoundError, NotADirectoryError):
             return
-        for name in sorted(os.listdir(root)):
-            d = root / name
-            if not d.is_symlink() and (d / "state.json").is_file():
-                yield d
+        base = str(root)
+        for name in names:
+            p = f"{base}/{name}/state.json"
+            try:
+                st = os.lstat(p)
+            except OSError as exc:
+                if exc.errno in _NO_FILE:
+                    continue
+                raise
+            if stat.S_ISREG(st.st_mode):
+                if seen is not None:
+                    seen[p] = st
+                yield root / name
+            elif stat.S_ISLNK(st.st_mode) and _is_file(p):  # a link counts when it leads to a file
+                yield root / name
 
     def locked(self, d: Path, fn: Callable[[], T]) -> T:
         from cw.shell.locks import with_lock  # imported by writers only, as the start-up test pins
