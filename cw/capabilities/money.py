@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cw.capabilities.table import CWD, NOW, PERIOD, PRICING, RUN, SCOPE, WEEK_START, WINDOW, Capability, Param
+from cw.capabilities.table import CWD, FX, NOW, PERIOD, PRICING, RUN, SCOPE, WEEK_START, WINDOW, Capability, Param
 from cw.core import attribution as attr
 from cw.core import ledger
 from cw.core.budget import budget_status, has_budget
@@ -29,12 +29,6 @@ from cw.shell.workspace import Workspace
 from cw.shell.zones import period_from_args, window_from_args
 
 JSON_OUT = Param("json", "print the payload as JSON", type="boolean", mcp=False)
-FX = Param(
-    "fx",
-    "the FX policy for conversions: a name (default = the bundled one, none = no policy) or a file; "
-    "default: the config's, else the bundled one",
-    metavar="NAME|FILE",
-)
 
 # --- parents ---------------------------------------------------------------------------------------
 
