@@ -7,6 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import state_of, tree_bytes
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cw.model.errors import RefusedError
 
 NOW = "2026-11-01T00:00:00.000Z"
 
@@ -113,3 +118,115 @@ def test_metrics_net_counts_unreported_units_as_incomplete(cw, priced):
     net = cw.json("metrics", "show", "r1", "--now", NOW)["net"]
     assert net["revenue"] == 5 and net["complete"] is False
     assert any("1 unit(s) unreported" in r for r in net["reasons"])
+
+
+# --- one booking per ref per repo, sequential or concurrent, after normalisation ------------------------
+
+_RACER = """
+import os, sys, time
+go = sys.argv[1]
+while not os.path.exists(go):
+    time.sleep(0.001)
+from cw.surfaces.entry import main
+main(sys.argv[2:])
+"""
+
+
+def test_same_ref_booked_concurrently_on_eight_runs_books_exactly_once(cw, repo):
+    import os
+    import subprocess
+    import sys
+
+    runs = [f"r{k}" for k in range(8)]
+    for r in runs:
+        cw.ok("run", "new", "--id", r)
+    go = repo / "go"
+    env = dict(os.environ, CW_LOCK_TIMEOUT="120")
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _RACER, str(go), "revenue", "add", r, "10.00", "USD", "--ref", "INV-SAME"],
+            cwd=repo,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for r in runs
+    ]
+    go.write_text("")
+    outputs = [p.communicate(timeout=300) for p in procs]
+    results = [(r, p.returncode, out, err) for r, p, (out, err) in zip(runs, procs, outputs, strict=True)]
+    winners = [r for r, code, _, _ in results if code == 0]
+    assert len(winners) == 1, results
+    (winner,) = winners
+    for r, code, out, err in results:
+        if r != winner:
+            assert code == 1 and out == ""
+            assert f"already booked on run {winner} as rev-0001" in err, err
+    booked = [r for r in runs if (state_of(repo, r).get("revenue") or {}).get("entries")]
+    assert booked == [winner]
+    assert cw.json("revenue", "list", "--now", NOW)["totals"] == [
+        {"currency": "USD", "booked": 10, "reversed": 0, "net": 10}
+    ]
+    assert cw.ok("ledger", "verify").exit_code == 0
+    assert not (repo / ".cw" / "revenue-refs.lock").exists()  # released
+
+
+@pytest.mark.parametrize(
+    "first,second",
+    [
+        ("INV-1", "INV\u200b-1"),  # zero-width space
+        ("INV-1", "\ufeffINV-1"),  # byte-order mark
+        ("Caf\u00e9-7", "Cafe\u0301-7"),  # composed and decomposed é
+        ("INV\u2060-2", "INV-2\u200d"),  # word joiner, zero-width joiner
+    ],
+)
+def test_look_alike_refs_cannot_book_twice(cw, repo, first, second):
+    cw.ok("run", "new", "--id", "a")
+    cw.ok("run", "new", "--id", "b")
+    cw.ok("revenue", "add", "a", "5.00", "USD", "--ref", first)
+    before = tree_bytes(repo)
+    same_run = cw.fails(1, "revenue", "add", "a", "5.00", "USD", "--ref", second).stderr
+    other_run = cw.fails(1, "revenue", "add", "b", "5.00", "USD", "--ref", second).stderr
+    assert "already booked on run a as rev-0001" in same_run and "already booked on run a as rev-0001" in other_run
+    assert tree_bytes(repo) == before
+    assert state_of(repo, "a")["revenue"]["entries"][0]["ref"] == first  # stored as typed
+
+
+def test_a_ref_of_only_invisible_characters_is_refused(cw, repo):
+    cw.ok("run", "new", "--id", "a")
+    before = tree_bytes(repo)
+    assert "--ref" in cw.fails(2, "revenue", "add", "a", "5.00", "USD", "--ref", "\u200b\u200b").stderr
+    assert tree_bytes(repo) == before
+
+
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f"
+
+
+@given(
+    st.text(
+        alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Cf", "Cs", "Zs", "Zl", "Zp")),
+        min_size=1,
+        max_size=50,
+    ),
+    st.lists(st.sampled_from(_INVISIBLE), max_size=4),
+    st.randoms(use_true_random=False),
+)
+@settings(max_examples=300, deadline=None)
+def test_nfc_equivalent_refs_always_collide(ref, invisible, rnd):
+    import unicodedata
+
+    from cw.core import ledger
+
+    # Some spelling of the same ref: another normal form, with invisible characters slipped in anywhere.
+    other = list(unicodedata.normalize(rnd.choice(["NFC", "NFD"]), ref))
+    for ch in invisible:
+        other.insert(rnd.randint(0, len(other)), ch)
+    variant = "".join(other)
+    doc, _ = ledger.book(
+        None, run_id="a", amount="1.00", currency="USD", ref=ref, at=NOW, recorded_at=NOW, actor="alice"
+    )
+    assert ledger.find_booking(doc, variant)["id"] == "rev-0001"
+    with pytest.raises(RefusedError, match="already booked on run a as rev-0001"):
+        ledger.book(doc, run_id="a", amount="1.00", currency="USD", ref=variant, at=NOW, recorded_at=NOW, actor="b")
+    assert ledger.ref_key(variant) == ledger.ref_key(ref)
