@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cw.capabilities.table import CWD, NOW, PERIOD, PRICING, SCOPE, WEEK_START, WINDOW, Capability, Param
+from cw.capabilities.table import CWD, FX, NOW, PERIOD, PRICING, SCOPE, WEEK_START, WINDOW, Capability, Param
 from cw.core.jsonout import dumps
 from cw.core.metrics import derive_report, derive_summary_report, pin_valid
 from cw.core.render import render_report_text, render_summary_text
@@ -68,13 +68,17 @@ def _text_registry(p: dict[str, Any]) -> str:
 # --- metrics ---------------------------------------------------------------------------------------
 
 
-def _revenue_keys(run_dir: Path, state: dict[str, Any], cost: dict[str, Any]) -> dict[str, Any]:
+def _revenue_keys(
+    ws: Workspace, a: dict[str, Any], run_dir: Path, state: dict[str, Any], report: dict[str, Any]
+) -> dict[str, Any]:
     if not sidefiles.has_ledger(run_dir, state):
         return {}
     from cw.capabilities.money import verify_loaded  # only for runs with a ledger: it loads the money core
     from cw.core.netting import revenue_and_net
 
-    return revenue_and_net(state.get("revenue"), verify_loaded(run_dir, state), cost)
+    usage = report.get("usage") or {}
+    unknown = int(usage.get("unreportedUnits") or 0) + len(usage.get("invalidUnits") or ())
+    return revenue_and_net(state.get("revenue"), verify_loaded(run_dir, state), report["cost"], ws.fx(a), unknown)
 
 
 def metrics_show(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
@@ -90,7 +94,7 @@ def metrics_show(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
         report = pin_valid(
             derive_report(loaded.state, ws.now(a.get("now")), policy, telemetry=sidefiles.read_telemetry(loaded.dir))
         )
-    report.update(_revenue_keys(loaded.dir, loaded.state, report["cost"]))
+    report.update(_revenue_keys(ws, a, loaded.dir, loaded.state, report))
     report["pricingPolicy"] = header
     if not ws.read_only:
         sidefiles.write_snapshot(loaded.dir, dumps(report) + "\n", ws.lock_timeout())
@@ -369,6 +373,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         (
             Param("run_id", "the run's id", positional=True, metavar="RUN", mcp_name="runId", mcp_required=True),
             PRICING,
+            FX,
             NOW,
             CWD,
             JSON_OUT,
