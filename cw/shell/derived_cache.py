@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
 import time
 from collections.abc import Mapping
 from decimal import Decimal
@@ -46,6 +45,7 @@ import msgspec
 
 import cw
 from cw import __version__
+from cw.shell.store import temp_beside
 
 if TYPE_CHECKING:  # the pricing policy check uses this module too, without the summary
     from cw.core.summary import RunEntry
@@ -356,7 +356,7 @@ class SummaryCache:
 
 
 def _write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".pack.", suffix=".tmp")
+    fd, tmp = temp_beside(path)  # named like the store's temp files (``.tmp``), which prune removes when stale
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -39,7 +39,7 @@ class LoadedRun:
         return self.dir / "state.json"
 
 
-def _temp_beside(path: Path) -> tuple[int, str]:
+def temp_beside(path: Path) -> tuple[int, str]:
     """A new file ``.<name>.<random>.tmp`` next to ``path``, as ``tempfile.mkstemp`` makes one (0600,
     never an existing name), without importing ``tempfile`` (and the archive modules it loads) per write."""
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
@@ -55,7 +55,7 @@ def _temp_beside(path: Path) -> tuple[int, str]:
 def atomic_write(path: Path, data: bytes, *, fsync: bool = True, mode: int = 0o644) -> None:
     """Temp file in the same directory, fsync, ``os.replace``; a crash leaves the old whole file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _temp_beside(path)
+    fd, tmp = temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
