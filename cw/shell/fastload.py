@@ -1,4 +1,4 @@
-"""A lean reader of ``state.json`` for the summary: decode only what the summary reads and the loader checks.
+"""Lean readers of ``state.json`` for the summary and ``metrics show``: decode only what they read and the loader checks.
 
 ``read_summary_state(d)`` returns the run as the store's ``read_run_dir(d)``
 would, except that each record (tasks, workers, nodes, candidates, feedback,
@@ -9,6 +9,8 @@ neither reads (``phases``, ``paths``, ``inputs``, ...) are checked for their
 JSON type and left empty. msgspec skips undeclared keys without building them,
 and most of a run's bytes are such keys (prompts, paths, node bodies): that is
 where a summary over thousands of runs otherwise spends most of its time.
+``read_show_state(d)`` does the same for ``metrics show``, with the keys its
+full report reads on top.
 
 It never decides on its own that a run is unreadable: whenever the lean decode
 does not fit (invalid JSON, invalid UTF-8, a top level that is not an object,
