@@ -36,27 +36,27 @@ class UsageError(CwError):
     exit_code = EXIT_USAGE
 
 
-class NotFoundError(CwError):
+class RefusedError(CwError):
+    """A well-formed request that cw declines (exit 1): budget exhausted, duplicate booking, and the kinds below."""
+
+
+class NotFoundError(RefusedError):
     """A run, task, worker, entry or file does not exist."""
 
 
-class UnsupportedStateError(CwError):
+class UnsupportedStateError(RefusedError):
     """A state file cannot be trusted: bad JSON, future schema, wrong shape, data loss."""
 
 
-class RefusedError(CwError):
-    """A well-formed request that cw declines (budget exhausted, duplicate booking, ...)."""
-
-
-class LockTimeoutError(CwError):
+class LockTimeoutError(RefusedError):
     """Another writer held the sidecar lock for longer than the timeout."""
 
 
-class PolicyError(CwError):
+class PolicyError(RefusedError):
     """A pricing or FX policy file is missing, unparseable or invalid."""
 
 
-class LedgerError(CwError):
+class LedgerError(RefusedError):
     """A revenue ledger does not verify; its run's revenue is refused."""
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from cw.core.actor import resolve_actor
-from cw.core.numbers import iso_from_ms
+from cw.core.numbers import is_iso_timestamp, iso_from_ms
 from cw.model.errors import UsageError
 from cw.shell import paths
 from cw.shell.store import DEFAULT_LOCK_TIMEOUT, Store
@@ -103,8 +103,12 @@ class Workspace:
         return paths.cw_home(self.env)
 
     def now(self, given: str | None = None) -> str:
-        """``--now`` when given and not blank, else the clock."""
+        """``--now`` when given and not blank (an ISO 8601 time with a zone, else a usage error), else the clock."""
         if isinstance(given, str) and given.strip():
+            if not is_iso_timestamp(given):
+                raise UsageError(
+                    f'Invalid --now "{given}": expected an ISO 8601 time with a zone, e.g. 2026-06-08T10:00:00Z.'
+                )
             return given
         return self.clock()
 
