@@ -6,7 +6,8 @@ Surfaces turn a ``CwError`` into text (``cw: <message>`` and an optional
 Exit codes (documented in docs/cli.md):
 
 * 0 - success
-* 1 - a refused operation (unknown run, corrupt state, lock timeout, budget, ...)
+* 1 - a refused operation (unknown run, corrupt state, lock timeout, budget, ...): a ``RefusedError``
+  or one of its subclasses (a bare ``CwError`` exits 1 too)
 * 2 - a usage error (a bad flag or argument value); nothing was touched
 """
 

@@ -141,7 +141,7 @@ class Workspace:
         extra = "".join(f", {k}={getattr(self, k)!r}" for k in ("home", "now") if getattr(self, k) is not None)
         return f"Workspace({str(self.repo_dir)!r}{extra})"
 
-    def shell_workspace(self) -> ShellWorkspace:
+    def _shell_workspace(self) -> ShellWorkspace:
         """The shell's workspace for one call: this repo, the process environment with ``home``, this clock."""
         env = dict(os.environ)
         if self.home is not None:
@@ -152,7 +152,7 @@ class Workspace:
             clock = lambda: pinned  # noqa: E731
         return ShellWorkspace(self.repo_dir, env, clock=clock)
 
-    def call(self, cap: Capability, args: Sequence[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    def _call(self, cap: Capability, args: Sequence[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
         """Run ``cap`` with method-style arguments; the payload ``cw <verb> --json`` prints, decoded."""
         label = f"Workspace.{method_name(cap)}()"
         params = api_params(cap)
@@ -175,7 +175,7 @@ class Workspace:
                 given["now"] = _iso(given["now"], "now")
         a = entry_args(cap, given, label, params=params, key=arg_name, required=_required)
         try:
-            payload = cap.entry(self.shell_workspace(), a)
+            payload = cap.entry(self._shell_workspace(), a)
         except CwError as err:
             api_err = _as_api_error(err)
             if api_err is err:
@@ -255,7 +255,7 @@ def docstring(cap: Capability) -> str:
 
 def _make_method(cap: Capability) -> Callable[..., dict[str, Any]]:
     def method(self: Workspace, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        return self.call(cap, args, kwargs)
+        return self._call(cap, args, kwargs)
 
     name = method_name(cap)
     method.__name__ = name
