@@ -211,6 +211,7 @@ class Workspace:
         run_id: str | None = None,
         *,
         pricing: str | None = None,
+        fx: str | None = None,
         now: str | datetime | None = None,
     ) -> dict[str, Any]:
         """Derive one run's metrics: durations, rates with samples, attested usage, cost."""
