@@ -625,8 +625,18 @@ def net_panel(report: dict[str, Any]) -> str:
             ),
         )
         + "</div>"
+        + _net_fx_note(net)
         + notes_list(net.get("reasons"))
     )
+
+
+def _net_fx_note(net: dict[str, Any]) -> str:
+    """The FX rates the run's net converted its revenue at, with their dates (as ``cw pnl`` lists them)."""
+    fx = net.get("fx") or {}
+    if not fx.get("ratesUsed"):
+        return ""
+    rates = ", ".join(f"{r['date']} {r['currency']} {r['perBase']}" for r in fx["ratesUsed"])
+    return f'<p class="note">Revenue converted with FX policy {esc(fx.get("policyId"))} (per 1 {esc(fx.get("base"))}): {esc(rates)}</p>'
 
 
 def revenue_panel(payload: dict[str, Any]) -> str:
