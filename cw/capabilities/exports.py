@@ -10,14 +10,13 @@ from typing import Any
 
 from cw import __version__, extra_hint
 from cw.capabilities.imports import output_path
-from cw.capabilities.money import FX, JSON_OUT, spend_items, verify_loaded
-from cw.capabilities.table import CWD, NOW, PRICING, SCOPE, WINDOW, Capability, Param
+from cw.capabilities.money import JSON_OUT, spend_items, verify_loaded
+from cw.capabilities.table import CWD, FX, NOW, PRICING, SCOPE, WINDOW, Capability, Param
 from cw.core import attribution as attr
 from cw.core import export as ex
 from cw.core.currency import parse_currency
 from cw.core.fingerprint import run_app
 from cw.core.metrics import usage_units
-from cw.core.numbers import is_iso_timestamp
 from cw.core.pnl import revenue_items
 from cw.core.pricing import price_unit, usage_cost_parts
 from cw.model.errors import UsageError
@@ -40,13 +39,6 @@ MISSING_WAREHOUSE = "cw export --format parquet needs the optional extra 'wareho
 PARQUET_DECIMAL = "DECIMAL(38,18)"
 _Q18 = Decimal("1e-18")
 _WIDE = Context(prec=80)
-
-
-def _now_checked(ws: Workspace, value: Any) -> str:
-    now = ws.now(value)
-    if not is_iso_timestamp(now):
-        raise UsageError(f'Invalid --now "{value}": expected an ISO 8601 time with a zone, e.g. 2026-11-30T09:00:00Z.')
-    return now
 
 
 def _target(ws: Workspace, value: Any, fmt: str) -> Path | None:
@@ -208,7 +200,7 @@ def export(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     currency = parse_currency(ws.currency(a), flag="--currency")
     model = attr.parse_attribution_model(a.get("attribution"), a.get("half_life"))
     window = window_from_args(a, ws)
-    now = _now_checked(ws, a.get("now"))
+    now = ws.now(a.get("now"))  # checked there
     policy, header = ws.pricing(a)
     fx = ws.fx(a)
     got = _gather(ws, a, policy, model)
