@@ -407,3 +407,121 @@ def test_a_bad_policy_file_is_named_and_nothing_written(cw, ws, flag, name, text
     assert needle in res.stderr and name in res.stderr
     assert cw.fails(1, "pnl", flag, name).stderr == res.stderr
     assert sorted(p.name for p in ws.rglob("*")) == before
+
+
+# --------------------------------------------------------------------------- FOCUS buckets add up, always
+
+
+def _prices():
+    from hypothesis import strategies as st
+
+    money = st.decimals(min_value=0, max_value=100, places=3, allow_nan=False, allow_infinity=False)
+    return st.fixed_dictionaries(
+        {"inputPerMillion": money, "outputPerMillion": money},
+        optional={
+            "cacheReadPerMillion": money,
+            "cacheWritePerMillion": money,
+            "cacheWrite1hPerMillion": money,
+            "reasoningPerMillion": money,
+            "inputIncludesCachedTokens": st.booleans(),
+            "outputIncludesReasoningTokens": st.booleans(),
+            "tiers": st.lists(
+                st.fixed_dictionaries(
+                    {"aboveInputTokens": st.integers(0, 10**6), "inputPerMillion": money},
+                    optional={"outputPerMillion": money},
+                ),
+                max_size=1,
+            ),
+        },
+    )
+
+
+def _usage():
+    from hypothesis import strategies as st
+
+    n = st.integers(0, 10**7)
+    return st.fixed_dictionaries(
+        {"model": st.just("m")},
+        optional={
+            "inputTokens": n,
+            "outputTokens": n,
+            "cacheReadTokens": n,
+            "cacheWriteTokens": n,
+            "cacheWrite1hTokens": n,
+            "reasoningTokens": n,
+        },
+    )
+
+
+def test_bucket_costs_add_up_exactly_to_the_unit_cost():
+    from hypothesis import given, settings
+
+    from cw.core.pricing import price_unit, usage_cost_parts, validate_policy
+
+    @settings(max_examples=150, deadline=None)
+    @given(_prices(), _usage())
+    def check(price, usage):
+        doc = {"schemaVersion": 1, "id": "p", "currency": "USD", "models": [{"model": "m", **price}]}
+        priced = price_unit(usage, validate_policy(doc, "p.json"))
+        if priced.price is None:
+            return
+        parts = usage_cost_parts(usage, priced.price)
+        assert sum((c for _, _, c in parts), Decimal(0)) == priced.cost
+        assert all(t >= 0 and c >= 0 for _, t, c in parts)
+        cached = ("cacheRead", "cacheWrite", "cacheWrite1h")
+        assert sum(t for b, t, _ in parts if b in cached) == usage.get("cacheReadTokens", 0) + max(
+            usage.get("cacheWriteTokens", 0), usage.get("cacheWrite1hTokens", 0)
+        )
+
+    check()
+
+
+# --------------------------------------------------------------------------- odd data and several repos
+
+
+def test_odd_values_cw_stored_export_in_every_format(cw, repo):
+    from conftest import FIXTURES, copy_fixture_run
+
+    d = copy_fixture_run(repo, "fixture-run")
+    st = json.loads((d / "state.json").read_text())
+    task = next(t for t in st["tasks"] if t["id"] == "t-attested")
+    task["usage"]["inputTokens"] = 10**30  # CW stores it as given; no int64 holds it
+    task["usage"]["outputTokens"] = -5
+    (d / "state.json").write_text(json.dumps(st))
+    pricing = ("--pricing", str(FIXTURES / "policy-default-price.json"), "--now", "2026-06-08T12:00:00.000Z")
+    rows = [json.loads(x) for x in cw.ok("export", "--format", "jsonl", *pricing).stdout.splitlines()]
+    odd = next(r for r in rows if r["unit"] == "t-attested")
+    assert (odd["costState"], odd["amount"], odd["inputTokens"], odd["outputTokens"], odd["totalTokens"]) == (
+        "unpriced",
+        None,
+        None,
+        None,
+        None,
+    )
+    for line in cw.ok("export", "--format", "otlp", *pricing).stdout.splitlines():
+        _parse_otlp_line(line)
+    cw.ok("export", "--format", "focus", *pricing)
+    duckdb = require_module("duckdb", "the Parquet test needs DuckDB (pip install 'cw-runs[warehouse]')")
+    cw.ok("export", "--format", "parquet", "-o", "odd.parquet", *pricing)
+    n = duckdb.connect().execute("SELECT COUNT(*) FROM read_parquet('odd.parquet')").fetchone()[0]
+    assert n == len(rows)
+
+
+def test_a_run_present_in_two_registered_repos_keeps_unique_ids(cw, ws, tmp_path):
+    other = tmp_path / "clone"
+    shutil.copytree(ws, other)
+    cw.ok("registry", "add", str(other))
+    home = _jsonl(cw, "--scope", "home")
+    here = _jsonl(cw)
+    assert len({r["id"] for r in home}) == len(home)
+    base = {r["id"] for r in here}
+    assert {r["id"].split("-")[0] for r in home} == base
+    usage = [r for r in home if r["kind"] == "usage"]
+    assert len(usage) == 2 * 5
+    assert sum(1 for r in usage if r["id"] not in base) == 5  # the copies: the same ids with -2
+    # and the rows still add up to what pnl says for the same scope
+    pnl = cw.json("pnl", "--scope", "home", *POLICIES, "--now", NOW)["totals"]
+    assert pnl["units"]["total"] == len(usage)
+    revenue = sum(Decimal(r["reportAmount"]) for r in home if r["kind"] == "revenue")
+    spend = sum(Decimal(r["reportAmount"]) for r in usage if r["reportAmount"] is not None)
+    assert (revenue, spend) == (Decimal(str(pnl["revenue"])), Decimal(str(pnl["spend"])))

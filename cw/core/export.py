@@ -31,6 +31,7 @@ from typing import Any
 import msgspec
 
 from cw.core.fx import FxPolicy, convert
+from cw.core.pricing import MAX_PLAUSIBLE_TOKENS, implausible_usage
 from cw.core.timeline import Window, event_at, iso_z
 
 FORMATS = ("jsonl", "csv", "otlp", "focus", "parquet")
@@ -119,9 +120,15 @@ def _key_text(v: Any) -> str:
         return repr(v)
 
 
+def _count(v: Any) -> int | None:
+    """A plausible token count (a whole number from 0 to 2^53, as pricing reads them), else None."""
+    if type(v) is float and v.is_integer():
+        v = int(v)
+    return v if type(v) is int and 0 <= v <= MAX_PLAUSIBLE_TOKENS else None
+
+
 def _tokens(usage: Any, key: str) -> int | None:
-    v = usage.get(key) if isinstance(usage, dict) else None
-    return v if type(v) is int and v >= 0 else None
+    return _count(usage.get(key)) if isinstance(usage, dict) else None
 
 
 def _text(v: Any) -> str | None:
@@ -181,7 +188,7 @@ def build_rows(
             "cacheReadTokens": _tokens(usage, "cacheReadTokens") if reported else None,
             "cacheWriteTokens": _tokens(usage, "cacheWriteTokens") if reported else None,
             "reasoningTokens": _tokens(usage, "reasoningTokens") if reported else None,
-            "totalTokens": (u["tokens"] if type(u.get("tokens")) is int else None) if reported else None,
+            "totalTokens": _count(u.get("tokens")) if reported and not implausible_usage(usage) else None,
             "costState": state,
             "entryId": None,
             "entryKind": None,
