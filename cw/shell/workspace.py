@@ -113,7 +113,7 @@ class Workspace:
         the clock. The one place every verb's ``--now`` is read; a valid value is kept as it was written."""
         if isinstance(given, str) and given.strip():
             if not is_iso_timestamp(given):
-                from cw.core.fingerprint import js_quote  # for the message only: intake verbs start without it
+                from cw.core.fingerprint import js_quote  # only on the error path: writers stay lean
 
                 raise UsageError(
                     f"Invalid --now {js_quote(given)}: expected an ISO 8601 time with a zone, e.g. "
