@@ -525,3 +525,22 @@ def test_a_run_present_in_two_registered_repos_keeps_unique_ids(cw, ws, tmp_path
     revenue = sum(Decimal(r["reportAmount"]) for r in home if r["kind"] == "revenue")
     spend = sum(Decimal(r["reportAmount"]) for r in usage if r["reportAmount"] is not None)
     assert (revenue, spend) == (Decimal(str(pnl["revenue"])), Decimal(str(pnl["spend"])))
+
+
+def test_a_ledger_that_does_not_verify_exports_no_revenue_as_pnl_refuses_it(cw, ws):
+    p = ws / ".cw/runs/r2/state.json"
+    st = json.loads(p.read_text())
+    st["revenue"]["entries"][0]["amount"] = "400.00"  # edited by hand: the hash chain no longer holds
+    p.write_text(json.dumps(st))
+    summary = cw.json("export", "--format", "jsonl", *POLICIES, "--now", NOW)
+    rows = [json.loads(x) for x in summary["content"].splitlines()]
+    assert [r["runId"] for r in rows if r["kind"] == "revenue"] == ["r1"]
+    assert [r["runId"] for r in summary["refusedRevenue"]] == ["r2"]
+    assert "does not verify" in summary["refusedRevenue"][0]["reason"]
+    pnl = cw.json("pnl", *POLICIES, "--now", NOW)
+    assert [r["runId"] for r in pnl["refusedRevenue"]] == ["r2"]
+    assert Decimal(str(pnl["totals"]["revenue"])) == sum(
+        Decimal(r["reportAmount"]) for r in rows if r["kind"] == "revenue"
+    )
+    text = cw.ok("export", "--format", "csv", "-o", "x.csv", *POLICIES, "--now", NOW).stdout
+    assert "refused revenue r2" in text
