@@ -544,3 +544,32 @@ def test_a_ledger_that_does_not_verify_exports_no_revenue_as_pnl_refuses_it(cw, 
     )
     text = cw.ok("export", "--format", "csv", "-o", "x.csv", *POLICIES, "--now", NOW).stdout
     assert "refused revenue r2" in text
+
+
+@pytest.mark.parametrize(("by", "column"), [("app", "app"), ("run", "runId"), ("model", "model")])
+def test_parquet_totals_per_app_run_and_model_equal_pnl(cw, ws, by, column):
+    duckdb = require_module("duckdb", "the Parquet test needs DuckDB (pip install 'cw-runs[warehouse]')")
+    out = ws / "usage.parquet"
+    cw.ok("export", "--format", "parquet", "-o", str(out), *POLICIES, *WINDOW, "--now", NOW)
+    kind = "usage" if by == "model" else "%"  # by model, pnl's rows are spend only (revenue has its own row)
+    got = (
+        duckdb.connect()
+        .execute(
+            f"SELECT {column}, SUM(reportAmount) FILTER (WHERE kind = 'usage'), "
+            f"SUM(reportAmount) FILTER (WHERE kind = 'revenue') FROM read_parquet('{out}') "
+            f"WHERE kind LIKE '{kind}' GROUP BY {column}"
+        )
+        .fetchall()
+    )
+    cents = Decimal("0.01")
+    sql = {
+        k: ((s or Decimal(0)).quantize(cents, ROUND_HALF_UP), (r or Decimal(0)).quantize(cents, ROUND_HALF_UP))
+        for k, s, r in got
+    }
+    pnl = cw.json("pnl", "--by", by, *POLICIES, *WINDOW, "--now", NOW)
+    from_pnl = {
+        r["key"]: (Decimal(str(r["spend"])).quantize(cents), Decimal(str(r["revenue"])).quantize(cents))
+        for r in pnl["rows"]
+        if r["key"] != "(revenue)"
+    }
+    assert from_pnl == sql
