@@ -256,6 +256,7 @@ def test_a_refusal_is_the_clis_with_its_hint(repo, cw):
         (lambda ws: ws.task_add("r-1", run_id="r-2"), "Workspace.task_add() got two values for argument run_id."),
         (lambda ws: ws.revenue_add("r-1", "1,00", "USD", ref="A"), 'Invalid AMOUNT "1,00"'),
         (lambda ws: ws.run_list(now="tomorrow"), 'Invalid --now "tomorrow"'),
+        (lambda ws: ws.run_new(app="shop\udcff"), "Workspace.run_new() argument app is not valid UTF-8 (the byte 0xff)"),
     ],
 )  # fmt: skip
 def test_argument_mistakes_are_usage_errors_before_anything_is_touched(repo, cw, call, message):
