@@ -378,3 +378,20 @@ class Workspace:
         skip_bad: bool = False,
     ) -> dict[str, Any]:
         """Book revenue from a Stripe export on the runs its rows name."""
+    def export(
+        self,
+        *,
+        format: Literal["jsonl", "csv", "otlp", "focus", "parquet"],
+        output: str | None = None,
+        scope: Literal["repo", "home"] = "repo",
+        currency: str | None = None,
+        fx: str | None = None,
+        pricing: str | None = None,
+        attribution: Literal["last-touch", "first-touch", "linear", "position-based", "time-decay"] = "last-touch",
+        half_life: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        tz: str | None = None,
+        now: str | datetime | None = None,
+    ) -> dict[str, Any]:
+        """Export usage units and revenue entries as JSON lines, CSV, OTLP traces, FOCUS or Parquet."""

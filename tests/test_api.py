@@ -197,6 +197,9 @@ def test_reads_on_one_workspace_agree_with_the_cli(repo, cw):
         (["loop", "list", "r-1"], lambda: ws.loop_list("r-1")),
     ]:
         assert call() == cli_payload(cw, *args, "--now", READ_NOW), args
+    exported = ws.export(format="jsonl")
+    assert exported == cli_payload(cw, "export", "--format", "jsonl", "--now", READ_NOW)
+    assert [json.loads(line)["runId"] for line in exported["content"].splitlines()] == ["r-1"]
 
 
 def test_a_usage_error_is_the_clis_and_writes_nothing(repo, cw):
