@@ -440,3 +440,23 @@ def test_the_docs_example_runs(tmp_path):
     assert lines[1].startswith('1 Revenue ref "INV-1042" is already booked on run triage-1')
     assert lines[2].startswith('2 Invalid --usage-input-tokens "-5"')
     assert (tmp_path / ".cw" / "runs" / "triage-1" / "state.json").is_file()
+
+
+def test_every_surface_refuses_text_that_was_not_utf8(repo):
+    # the CLI gets the raw byte on its command line; MCP and the API get the lone surrogate Python makes of it
+    res = subprocess.run(
+        [sys.executable, "-m", "cw", "run", "new", "--id", "u-1", "--app", b"shop\xff"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 2
+    assert res.stderr.startswith("cw: Invalid --app: not valid UTF-8 (the byte 0xff); nothing was read or written.")
+    from cw.capabilities import by_name
+    from cw.surfaces.mcp_server import handler_args
+
+    with pytest.raises(UsageError, match=r"argument app is not valid UTF-8 \(the byte 0xff\)"):
+        handler_args(by_name("run.new"), {"app": "shop\udcff"}, "MCP tool cw_run_new")
+    with pytest.raises(UsageError, match=r"argument parent is not valid UTF-8 \(the byte 0xfe\)"):
+        Workspace(repo).run_new(parent=["ok", "r\udcfe"])
+    assert not (repo / ".cw").exists()
