@@ -177,7 +177,12 @@ def test_the_api_gives_the_cli_payloads_and_writes_the_same_files(tmp_path, cw, 
     loop_next = from_api[8]
     assert (loop_next["spent"], loop_next["done"], loop_next["nextTasks"]) == (17300, False, ["sample:a@r2"])
     pnl = from_api[15]
-    assert pnl["totals"]["revenue"] == 20 and isinstance(pnl["totals"]["net"], Decimal)
+    # spend: 12000 x 3 + 1800 x 15 + 3000 x 3 + 500 x 15 per million = USD 0.0795, shown to the cent
+    assert (pnl["totals"]["revenue"], pnl["totals"]["spend"], pnl["totals"]["net"]) == (
+        20,
+        Decimal("0.08"),
+        Decimal("19.92"),
+    )
     assert from_api[-3]["ok"] is True
 
 
