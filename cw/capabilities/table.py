@@ -132,6 +132,12 @@ PRICING = Param(
 )
 
 # Time windows and periods (cw.core.timeline).
+FX = Param(
+    "fx",
+    "the FX policy for conversions: a name (default = the bundled one, none = no policy) or a file; "
+    "default: the config's, else the bundled one",
+    metavar="NAME|FILE",
+)
 SINCE = Param("since", "only what happened at or after this (YYYY-MM-DD or ISO time, read in --tz)", metavar="DATE|ISO")
 UNTIL = Param("until", "only what happened before this (exclusive; YYYY-MM-DD or ISO time)", metavar="DATE|ISO")
 TZ = Param(
