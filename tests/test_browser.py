@@ -304,6 +304,19 @@ def test_the_pnl_controls_change_the_url_and_the_figures(browser, site, cw, shot
     rows = {f["path"]: f["text"] for f in page.evaluate(COLLECT) if f["path"].startswith("rows.")}
     for i, r in enumerate(linear["rows"]):
         assert rows[f"rows.{i}.revenue"] == money(r["revenue"]), r["key"]
+    # the period links: per day, the same window, currency, attribution and stack
+    page.click('.period-tabs a:text-is("day")')
+    page.wait_for_load_state()
+    assert "period=day" in page.url and "stack=app" in page.url and "attribution=linear" in page.url
+    daily = cw.json(
+        "pnl", *window[:4], "--period", "day", "--pricing", PRICING, "--currency", "EUR", "--attribution", "linear"
+    )
+    cells = _period_cells(page)
+    assert len(daily["periods"]) == 14
+    for i, p in enumerate(daily["periods"]):
+        assert cells[f"periods.{i}.total.net"] == money(p["total"]["net"]), p["period"]
+    page.click('.period-tabs a:text-is("week")')
+    page.wait_for_load_state()
     # a period row opens the P&L of just that period
     page.click('table.period-table a:text-is("2026-W24")')
     page.wait_for_load_state()

@@ -755,6 +755,37 @@ def test_markup_in_ids_apps_and_actors_renders_as_text(cw, world):
             check_page_against_api(server, path)
 
 
+@pytest.mark.parametrize(
+    ("path", "needle"),
+    [
+        ("/pnl?currency=%3Cscript%3E", "--currency"),
+        ("/pnl?since=notadate", "--since"),
+        ("/pnl?period=year", "period"),
+        ("/pnl?attribution=time-decay&halfLife=-1", "half-life"),
+        ("/pnl?stack=run&period=week", "Invalid stack"),
+        ("/run/build-1?currency=ZZZ", "--currency"),
+        ("/run/build-1?attribution=nope", "attribution"),
+        ("/budgets?now=yesterday", "--now"),
+    ],
+)
+def test_bad_page_controls_get_one_clear_message(world, path, needle):
+    with running(pricing="default") as server:
+        status, headers, body = request(server, path)
+    text = body.decode("utf-8")
+    assert status == 400, (path, status, text[:300])
+    assert headers["content-type"] == "text/html; charset=utf-8"
+    assert needle.lower() in text.lower() and "Traceback" not in text and "<script>" not in text, path
+
+
+def test_home_scope_run_rows_link_to_the_run_in_its_repo(world):
+    with running(scope="home", pricing="default") as server:
+        text = get_ok(server, "/pnl?by=run")
+        carol = f"/run/carol-1?{urlencode({'repo': str(world['other'])})}".replace("&", "&amp;")
+        assert f'href="{carol}"' in text
+        assert 'href="/run/empty-run"' in text  # one id in two repos: the link names no repo
+        check_page_against_api(server, f"/run/carol-1?{urlencode({'repo': str(world['other'])})}")
+
+
 def test_templates_autoescape_and_ship_with_the_package():
     from importlib import resources
 

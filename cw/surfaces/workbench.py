@@ -524,6 +524,8 @@ def run_page(wb: Workbench, run_id: str, query: Mapping[str, list[str]]) -> str:
     pnl_cap = wb.capability("pnl")
     pnl_args = {"by": "run", **_controls(pnl_cap, RUN_PNL_CONTROLS, query)}
     pnl, pnl_error = wb.attempt("pnl", pnl_args)
+    if isinstance(pnl_error, UsageError):
+        raise pnl_error  # a bad control in the query refuses the page, as the CLI refuses the flag
     row = next((i for i, r in enumerate(pnl["rows"]) if r["key"] == run_id), None) if pnl else None
     for name in ("revenue.list", "ledger.verify"):
         if wb.has(name):
@@ -663,6 +665,18 @@ def pnl_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
         return None
 
     periods = _periods(wb, pnl, args, by, stack, label) if pnl.get("periods") is not None else None
+    period_param = next((p for p in cap.params if p.name == "period"), None)
+    period_tabs = []
+    if period_param is not None:
+        current = kept.get(period_param.mcp_key)
+        for choice in (None, *(period_param.choices or ())):
+            week_start = _params(cap, ("week_start",))
+            drop = {period_param.mcp_key, *(week_start if choice != "week" else ())}
+            target = {k: v for k, v in args.items() if k not in drop}
+            if choice is not None:
+                target[period_param.mcp_key] = choice
+                target["stack"] = _first(query, "stack")
+            period_tabs.append((choice or "none", None if choice == current else href("/pnl", target)))
     form = []
     for key, p in controls.items():
         value = args.get(key)
@@ -684,6 +698,7 @@ def pnl_page(wb: Workbench, query: Mapping[str, list[str]]) -> str:
         charts=charts,
         row_links=[row_href(k) for k in keys],
         periods=periods,
+        period_tabs=period_tabs,
     )
 
 
