@@ -273,6 +273,17 @@ def test_otlp_lines_parse_as_trace_requests_one_trace_per_run(cw, ws):
     assert {s.span_id.hex() for s, _ in spans.values()} == ids
 
 
+@pytest.mark.parametrize("at", ["1000-01-01T00:00:00.000Z", "2600-01-01T00:00:00.000Z", "9998-12-31T23:59:59.000Z"])
+def test_otlp_times_outside_unsigned_nanoseconds_parse_undated_with_the_time_kept(cw, repo, at):
+    (repo / "o.md").write_text("done")
+    cw.ok("run", "new", "--id", "edge")
+    cw.ok("revenue", "add", "edge", "5.00", "USD", "--ref", "r-edge", "--at", at)
+    (line,) = cw.ok("export", "--format", "otlp", "--now", NOW).stdout.splitlines()
+    (span,) = _parse_otlp_line(line).resource_spans[0].scope_spans[0].spans
+    assert span.start_time_unix_nano == span.end_time_unix_nano == 0
+    assert _attributes(span)["cw.at"] == at
+
+
 def _focus(cw, *args):
     text = cw.ok("export", "--format", "focus", *POLICIES, "--now", NOW, *args).stdout
     return list(csv.DictReader(io.StringIO(text)))

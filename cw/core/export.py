@@ -297,7 +297,10 @@ def _unix_nano(at: Any) -> str:
     if dt is None:
         return "0"
     delta = dt - datetime(1970, 1, 1, tzinfo=UTC)
-    return str((delta.days * 86400 + delta.seconds) * 10**9 + delta.microseconds * 1000)
+    nanos = (delta.days * 86400 + delta.seconds) * 10**9 + delta.microseconds * 1000
+    # OTLP times are unsigned 64-bit nanoseconds (1970 to 2554); outside that the span is undated
+    # and the time travels only as the cw.at attribute.
+    return str(nanos) if 0 <= nanos < 2**64 else "0"
 
 
 def _attr(key: str, value: Any) -> dict[str, Any] | None:
@@ -321,7 +324,13 @@ def _span(row: Mapping[str, Any], trace: str) -> dict[str, Any]:
     start = _unix_nano(row.get("_startAt"))
     if start == "0" or end == "0" or int(start) > int(end):
         start = end
-    common = [("cw.id", row["id"]), ("cw.run.id", row["runId"]), ("cw.actor", row["actor"]), ("cw.app", row["app"])]
+    common = [
+        ("cw.id", row["id"]),
+        ("cw.run.id", row["runId"]),
+        ("cw.actor", row["actor"]),
+        ("cw.app", row["app"]),
+        ("cw.at", row["at"]),
+    ]
     if row["kind"] == "usage":
         name = "invoke_agent" + (f" {row['backend']}" if row["backend"] else "")
         amount = row["amount"]
