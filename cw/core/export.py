@@ -8,10 +8,10 @@ the amount's own date) and renders the rows as JSON lines, CSV, OTLP/JSON
 trace lines or FinOps FOCUS rows. Nothing here prices or attributes again.
 
 Stable ids (``ID_VERSION``): the first 32 hex digits of the SHA-256 of the
-parts joined by U+001F: ``cw-export-1``, the kind, the run id, the run's
-``createdAt`` and, for a usage unit, its unit id; for a revenue share, the
-booking run, the entry id and the receiving run. FOCUS rows add the token
-bucket. The repo's path is left out on purpose, so the same run exported on
+parts joined by U+001F: ``cw-export-1``, the kind, the row's run id (for a
+revenue share, the run receiving it), that run's ``createdAt`` and, for a
+usage unit, its unit id; for a revenue share, the booking run and the entry
+id. FOCUS rows hash ``focus``, the row id and the token bucket. The repo's path is left out on purpose, so the same run exported on
 two machines gets the same ids; a second row with an id already given in one
 export (a copied run in two registered repos) gets ``-2``, ``-3`` … appended.
 A run's trace id is the SHA-256 of ``cw-trace-1``, run id and ``createdAt``
