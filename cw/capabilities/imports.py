@@ -11,6 +11,7 @@ from cw.capabilities.table import CWD, NOW, PRICING, SCOPE, Capability, Param
 from cw.core import ecb, ledger, pricecheck, priceimport, stripeimport
 from cw.core.fx import validate_fx_policy
 from cw.core.jsonout import dumps
+from cw.core.pricing import price_problem
 from cw.model.errors import CwError, UsageError
 from cw.shell import sidefiles
 from cw.shell.paths import check_path_text
@@ -54,9 +55,10 @@ def _default_price(value: Any) -> tuple[Decimal, Decimal] | None:
             d = Decimal(str(text))
         except InvalidOperation:
             d = Decimal(-1)
-        if not d.is_finite() or d < 0 or d > 10**6:
+        problem = price_problem(d)
+        if problem is not None:
             raise UsageError(
-                f'Invalid --default-price "{text}": expected two non-negative prices per million tokens '
+                f'Invalid --default-price "{text}": {problem}; expected two prices per million tokens '
                 "(input output), e.g. --default-price 3 15."
             )
         out.append(d)

@@ -79,11 +79,9 @@ def read_run_dir(d: Path) -> dict[str, Any]:
     """Read and normalize ``<d>/state.json`` (no lock)."""
     sp = d / "state.json"
     try:
-        raw = sp.read_bytes()
+        raw = paths.read_regular(sp)
     except FileNotFoundError:
         raise NotFoundError(f"Run not found: {d.name}") from None
-    except IsADirectoryError:
-        raise RefusedError(f"Cannot read {sp}: it is a directory, not a state file.") from None
     return load_state(raw, label=str(sp), run_dir=str(d), dir_name=d.name, dir_has_content=_dir_has_content(d))
 
 
@@ -99,7 +97,7 @@ class Store:
 
     def read(self, run_id: str) -> LoadedRun:
         d = self.run_dir(run_id)
-        if not (d / "state.json").is_file():
+        if not (d / "state.json").exists():  # a FIFO or folder there is refused by name when read, not hidden
             raise NotFoundError(f"Run not found: {run_id}")
         return LoadedRun(run_id, d, read_run_dir(d))
 
@@ -110,7 +108,7 @@ class Store:
             return
         for name in sorted(os.listdir(root)):
             d = root / name
-            if not d.is_symlink() and (d / "state.json").is_file():
+            if not d.is_symlink() and (d / "state.json").exists():
                 yield d
 
     def locked(self, d: Path, fn: Callable[[], T]) -> T:
@@ -139,7 +137,7 @@ class Store:
         files in ``Update.after`` (the ledger head) after it, all inside the lock.
         """
         d = self.run_dir(run_id)
-        if not (d / "state.json").is_file():
+        if not (d / "state.json").exists():  # a FIFO or folder there is refused by name when read, not hidden
             raise NotFoundError(f"Run not found: {run_id}")
 
         def go() -> T:
