@@ -14,7 +14,7 @@ from cw.core.jsonout import dumps
 from cw.core.pricing import price_problem
 from cw.model.errors import CwError, UsageError
 from cw.shell import sidefiles
-from cw.shell.paths import check_path_text
+from cw.shell.paths import NotRegularFileError, check_path_text, read_regular
 from cw.shell.policies import load_pricing_policy
 from cw.shell.scan import iter_runs
 from cw.shell.store import LoadedRun, Update, atomic_write, read_run_dir
@@ -152,7 +152,9 @@ def read_input(ws: Workspace, value: Any, flag: str = "FILE") -> tuple[Path, byt
     if path.stat().st_size > MAX_INPUT_BYTES:
         raise UsageError(f"{flag} {path}: larger than {MAX_INPUT_BYTES // (1024 * 1024)} MB; not an input cw reads.")
     try:
-        return path, path.read_bytes()
+        return path, read_regular(path, MAX_INPUT_BYTES)
+    except NotRegularFileError as exc:
+        raise UsageError(f"Invalid {flag}: {exc.message}") from None
     except OSError as exc:
         raise UsageError(f"Cannot read {flag} {path}: {exc.strerror or exc}") from None
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import stat
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from cw.core.state import check_run_id
-from cw.model.errors import RefusedError, UsageError
+from cw.model.errors import RefusedError, UnsupportedStateError, UsageError
 
 
 def check_path_text(value: str, flag: str) -> str:
@@ -129,3 +132,19 @@ def read_regular(path: Path, limit: int = MAX_READ_BYTES) -> bytes:
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+_SEGMENT = re.compile(r"[A-Za-z0-9._:@-]{1,255}")
+
+
+def state_segment(value: Any, what: str, state_file: Path) -> str:
+    """An id or name read from ``state.json`` that is about to become one path segment (a worker's folder,
+    a task file): the same characters ids typed on the command line may have, never ``.``, ``..``, a slash or
+    anything else that could lead out of the run. ``state.json`` is data; a crafted one is refused here."""
+    if isinstance(value, str) and _SEGMENT.fullmatch(value) and value not in (".", ".."):
+        return value
+    shown = json.dumps(value if isinstance(value, str) else str(value), ensure_ascii=True)
+    raise UnsupportedStateError(
+        f"Refusing {what} {shown} in {state_file}: it is not a single safe path segment "
+        "([A-Za-z0-9._:@-], not '.' or '..'), so cw will not use it as a file name. Nothing was written."
+    )
