@@ -10,7 +10,13 @@ loaders refuse the file naming both.
 from __future__ import annotations
 
 import json
+import os
+import stat
+from pathlib import Path
 from typing import Any
+
+from cw.model.errors import UsageError
+from cw.shell.paths import check_path_text
 
 MAX_POLICY_BYTES = 64 * 1024 * 1024  # the bundled pricing policy is ~100 KB
 
@@ -74,3 +80,49 @@ def duplicate_key(raw: bytes) -> tuple[str, str] | None:
     except (ValueError, RecursionError):  # the caller's decoder has already judged the bytes
         return None
     return _where(doc, "") if found else None
+
+
+#: Arguments that name a file to read, and those that name one to write (``cw pricing import --output``).
+FILE_ARGS = ("pricing", "fx", "file")
+OUTPUT_ARGS = ("output",)
+
+
+def _policy_names(name: str) -> set[str]:
+    from cw.shell.fxpolicy import BUNDLED_NAMES
+    from cw.shell.policies import NAMED_PRICING, NO_POLICY
+
+    if name == "pricing":
+        return {*NAMED_PRICING, NO_POLICY, ""}
+    if name == "fx":
+        return {*BUNDLED_NAMES, "none", ""}
+    return set()
+
+
+def check_served_files(args: dict[str, Any], roots: list[Path], base: Path, label: str) -> None:
+    """For a served surface (MCP, the workbench): every file argument is a policy by name or a regular file
+    inside one of ``roots`` (the repos the surface serves), an output file a path inside them; refused at once
+    otherwise (a FIFO, ``/dev/zero``, a file elsewhere), before anything is opened. ``base`` resolves relative
+    paths. The command line keeps its freedom: whoever types a path there can read it anyway."""
+    real_roots = [os.path.realpath(r) for r in roots]
+
+    def inside(p: str) -> bool:
+        return any(p == r or p.startswith(r.rstrip("/") + "/") for r in real_roots)
+
+    for name in (*FILE_ARGS, *OUTPUT_ARGS):
+        value = args.get(name)
+        if not isinstance(value, str) or value in _policy_names(name):
+            continue
+        check_path_text(value, name)
+        real = os.path.realpath(os.path.join(base, value))
+        where = os.path.dirname(real) if name in OUTPUT_ARGS else real
+        if not inside(where):
+            raise UsageError(
+                f"{label}: {name} {value} resolves to {real}, outside the repos served here "
+                f"({', '.join(real_roots)}). Name a policy (default, none) or a file inside them."
+            )
+        try:
+            st = os.stat(real)
+        except OSError:
+            continue  # a missing file gets the loader's own message
+        if not stat.S_ISREG(st.st_mode):
+            raise UsageError(f"{label}: {name} {real} is not a regular file.")

@@ -36,6 +36,7 @@ from cw.capabilities.table import Capability, Param
 from cw.core.jsonout import dumps
 from cw.core.numbers import js_number
 from cw.model.errors import CwError, UsageError, from_os_error, internal_error_message
+from cw.shell.policyfile import FILE_ARGS, OUTPUT_ARGS, check_served_files
 from cw.shell.workspace import Workspace
 
 SERVER_NAME = "cw"
@@ -136,6 +137,8 @@ def _scalar(value: Any, p: Param, label: str) -> Any:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise UsageError(f"{label} argument {p.mcp_key} must be a {p.type}, got {_json_type(value)}.")
     text = value if isinstance(value, str) else js_number(value)
+    if not text.isascii() and any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+        raise UsageError(f"{label} argument {p.mcp_key} is not valid Unicode text (it holds a lone surrogate).")
     if p.choices and text not in p.choices:
         raise UsageError(f'{label} argument {p.mcp_key}: "{text}" is not one of {", ".join(p.choices)}.')
     return text
@@ -192,6 +195,14 @@ def check_cwd(ws: Workspace, args: Mapping[str, Any]) -> None:
             raise UsageError(f"MCP cwd is not a directory: {where}")
 
 
+def check_files(ws: Workspace, args: dict[str, Any], label: str) -> None:
+    """Files named in arguments: policies by name, or regular files in the server's repo or a registered one."""
+    if any(isinstance(args.get(k), str) for k in (*FILE_ARGS, *OUTPUT_ARGS)):
+        from cw.shell.scan import scope_repos
+
+        check_served_files(args, scope_repos(ws, "home", None), ws.process_cwd, label)
+
+
 def error_text(err: CwError) -> str:
     """A refusal as MCP shows it: the CLI's message, plus ``\\nTry: <hint>`` when there is a hint."""
     return err.message + (f"\nTry: {err.hint}" if err.hint else "")
@@ -222,6 +233,7 @@ def call_tool(
         ws = workspace()
         args = handler_args(cap, arguments, label)
         check_cwd(ws, args)
+        check_files(ws, args, label)
         payload = cap.entry(ws, args)
     except Exception as exc:  # a tool call must never take the server down
         err = _as_cw_error(exc)
