@@ -20,7 +20,7 @@ from cw.core.pnl import GROUPINGS, build_pnl, render_pnl_text, revenue_items
 from cw.core.render import format_policy
 from cw.core.state import check_run_id
 from cw.core.timeline import unit_at
-from cw.model.errors import NotFoundError, RefusedError, UsageError
+from cw.model.errors import CwError, NotFoundError, RefusedError, UsageError
 from cw.shell import sidefiles
 from cw.shell.scan import iter_runs
 from cw.shell.sidefiles import has_ledger
@@ -360,10 +360,13 @@ def _ledger_rows(ws: Workspace, a: dict[str, Any]) -> Iterator[tuple[str, str, A
             )
             continue
         assert item.state is not None  # a readable run has its state
-        if has_ledger(item.dir, item.state):
-            yield item.run_id, str(item.repo), item.state.get("revenue"), verify_loaded(item.dir, item.state)
-        elif a.get("run"):
-            yield item.run_id, str(item.repo), None, verify_loaded(item.dir, item.state)
+        if has_ledger(item.dir, item.state) or a.get("run"):
+            try:
+                res = verify_loaded(item.dir, item.state)
+            except CwError as exc:  # a head "file" that is a FIFO or a folder: this run fails, the rest are checked
+                res = ledger.VerifyResult(False, 0, _unreadable_problem(exc.message), None, None)
+            doc = item.state.get("revenue") if has_ledger(item.dir, item.state) else None
+            yield item.run_id, str(item.repo), doc, res
 
 
 def revenue_list(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:

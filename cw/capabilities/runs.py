@@ -271,7 +271,7 @@ def _read_result_file(ws: Workspace, a: dict[str, Any], repo: Path) -> tuple[Pat
     real = paths.contained_file(given, repo, ws.process_cwd, "result file")
     if not real.is_file():
         raise NotFoundError(f"Result file does not exist: {given}")
-    return real, real.read_bytes()
+    return real, paths.read_regular(real)
 
 
 def result(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
@@ -286,7 +286,8 @@ def result(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     def fn(lr: LoadedRun) -> Update[Any]:
         task = next((t for t in lr.state["tasks"] if isinstance(t, dict) and t.get("id") == a["task_id"]), None)
         wid = task.get("workerId") if task else None
-        target = lr.dir / "workers" / (wid or "_") / "result.md"
+        folder = paths.state_segment(wid, "workerId", lr.dir / "state.json") if wid else "_"
+        target = lr.dir / "workers" / folder / "result.md"
         paths.refuse_symlinks(lr.dir, target)
         s, out, refusal = tr.record_result(
             lr.state,

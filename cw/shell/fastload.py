@@ -40,6 +40,7 @@ from msgspec import UNSET, Raw, Struct, UnsetType
 
 from cw.core.state import normalize_state
 from cw.model.errors import CwError
+from cw.shell.paths import read_regular
 from cw.shell.store import _dir_has_content, read_run_dir
 
 # ---------------------------------------------------------------------------
@@ -213,8 +214,8 @@ def refusal_rests_on_state(d: Path) -> bool:
     the data-loss guard look at the run's other directories.
     """
     try:
-        raw = (d / "state.json").read_bytes()
-    except OSError:
+        raw = read_regular(d / "state.json")
+    except (OSError, CwError):
         return False
     try:
         doc = msgspec.json.decode(raw)
@@ -240,7 +241,7 @@ def read_summary_state_core(d: Path, decoder: msgspec.json.Decoder[Any] = _run_d
     run's other directories) or when the store's reader had to decide.
     """
     try:
-        raw = (d / "state.json").read_bytes()
+        raw = read_regular(d / "state.json")
         if not raw.isascii():
             raw.decode("utf-8")  # skipped strings are not checked by the lean decode; the full one fails on them
         doc = _plain(decoder.decode(raw))

@@ -80,16 +80,6 @@ def encode_state(state: dict[str, Any]) -> bytes:
     return (jsonout.dumps(state) + "\n").encode("utf-8")
 
 
-def _is_file(p: str) -> bool:
-    """``Path(p).is_file()`` on a plain string (the listing of thousands of runs spends its time in pathlib)."""
-    try:
-        return stat.S_ISREG(os.stat(p).st_mode)
-    except OSError as exc:
-        if exc.errno in _NO_FILE:
-            return False
-        raise
-
-
 _NO_FILE = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)  # what pathlib's is_file reads as "no file"
 
 
@@ -106,11 +96,9 @@ def read_run_dir(d: Path) -> dict[str, Any]:
     """Read and normalize ``<d>/state.json`` (no lock)."""
     sp = d / "state.json"
     try:
-        raw = sp.read_bytes()
+        raw = paths.read_regular(sp)
     except FileNotFoundError:
         raise NotFoundError(f"Run not found: {d.name}") from None
-    except IsADirectoryError:
-        raise RefusedError(f"Cannot read {sp}: it is a directory, not a state file.") from None
     return load_state(raw, label=str(sp), run_dir=str(d), dir_name=d.name, dir_has_content=_dir_has_content(d))
 
 
@@ -127,7 +115,7 @@ class Store:
     def read(self, run_id: str, reader: Callable[[Path], dict[str, Any]] = read_run_dir) -> LoadedRun:
         """The run, read by ``reader`` (a lean reader refuses exactly as ``read_run_dir`` does)."""
         d = self.run_dir(run_id)
-        if not (d / "state.json").is_file():
+        if not (d / "state.json").exists():  # a FIFO or folder there is refused by name when read, not hidden
             raise NotFoundError(f"Run not found: {run_id}")
         return LoadedRun(run_id, d, reader(d))
 
@@ -156,7 +144,8 @@ class Store:
                 if seen is not None:
                     seen[p] = st
                 yield root / name
-            elif stat.S_ISLNK(st.st_mode) and _is_file(p):  # a link counts when it leads to a file
+            elif not stat.S_ISLNK(st.st_mode) or os.path.exists(p):
+                # a link to something, a FIFO or a folder: listed, so the reader refuses it by name (never hidden)
                 yield root / name
 
     def locked(self, d: Path, fn: Callable[[], T]) -> T:
@@ -185,7 +174,7 @@ class Store:
         files in ``Update.after`` (the ledger head) after it, all inside the lock.
         """
         d = self.run_dir(run_id)
-        if not (d / "state.json").is_file():
+        if not (d / "state.json").exists():  # a FIFO or folder there is refused by name when read, not hidden
             raise NotFoundError(f"Run not found: {run_id}")
 
         def go() -> T:
