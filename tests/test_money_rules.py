@@ -230,3 +230,49 @@ def test_nfc_equivalent_refs_always_collide(ref, invisible, rnd):
     with pytest.raises(RefusedError, match="already booked on run a as rev-0001"):
         ledger.book(doc, run_id="a", amount="1.00", currency="USD", ref=variant, at=NOW, recorded_at=NOW, actor="b")
     assert ledger.ref_key(variant) == ledger.ref_key(ref)
+
+
+# --- a second intake for a unit is refused unless --replace, which keeps the previous record -------------
+
+
+def _usage(inp: str, out: str) -> list[str]:
+    return ["--usage-input-tokens", inp, "--usage-output-tokens", out, "--usage-model", "claude-sonnet-4-5"]
+
+
+def test_second_result_is_refused_without_replace(cw, priced):
+    before = tree_bytes(priced)
+    err = cw.fails(1, "result", "r1", "t1", "o.md", *_usage("50000", "10000")).stderr
+    assert "t1" in err and "worker-t1-0001" in err and "--replace" in err
+    assert tree_bytes(priced) == before
+    # worker output on the same unit is the same intake
+    own = priced / ".cw/runs/r1/workers/worker-t1-0001/result.md"
+    err = cw.fails(1, "worker", "output", "r1", "worker-t1-0001", str(own), *_usage("1", "1")).stderr
+    assert "worker-t1-0001" in err and "--replace" in err
+    assert tree_bytes(priced) == before
+
+
+def test_replace_keeps_the_previous_record_and_metrics_count_only_the_current(cw, priced):
+    first = state_of(priced, "r1")
+    w0 = next(w for w in first["workers"] if w["id"] == "worker-t1-0001")
+    t0 = next(t for t in first["tasks"] if t["id"] == "t1")
+    (priced / "o2.md").write_text("better")
+    out = cw.json("result", "r1", "t1", "o2.md", *_usage("50000", "10000"), "--replace", "--actor", "bob")
+    assert out["replaced"]["replacedBy"] == "bob"
+    st = state_of(priced, "r1")
+    w = next(w for w in st["workers"] if w["id"] == "worker-t1-0001")
+    (prev,) = w["replaced"]
+    assert prev["output"] == w0["output"] and prev["usage"] == w0["usage"]
+    assert prev["completedAt"] == t0["completedAt"] and prev["outputDigest"] == w0["outputDigest"]
+    assert prev["replacedBy"] == "bob" and prev["replacedAt"] == w["output"]["recordedAt"]
+    assert w["usage"]["inputTokens"] == 50000
+    # only the current record counts: 50000 x 3/M + 10000 x 15/M = 0.15 + 0.15 = 0.30 USD (was 0.60)
+    report = cw.json("metrics", "show", "r1", "--now", NOW)
+    assert report["usage"]["units"] == 1 and report["usage"]["inputTokens"] == 50000
+    assert report["cost"]["attestedUsd"] == 0.3
+    # a second replacement appends: history is never lost
+    cw.ok("result", "r1", "t1", "o.md", "--replace")
+    again = next(w for w in state_of(priced, "r1")["workers"] if w["id"] == "worker-t1-0001")
+    assert [r["usage"]["inputTokens"] for r in again["replaced"]] == [100000, 50000]
+    assert again["usage"]["inputTokens"] == 50000  # a replacement without usage flags keeps the usage (CW's rule)
+    text = cw.ok("result", "r1", "t1", "o.md", "--replace").stdout
+    assert "replaced the result recorded at" in text
