@@ -276,3 +276,44 @@ def test_replace_keeps_the_previous_record_and_metrics_count_only_the_current(cw
     assert again["usage"]["inputTokens"] == 50000  # a replacement without usage flags keeps the usage (CW's rule)
     text = cw.ok("result", "r1", "t1", "o.md", "--replace").stdout
     assert "replaced the result recorded at" in text
+
+
+# --- unknown spend is shown as unknown -------------------------------------------------------------------
+
+
+def test_budget_with_an_unreported_unit_shows_a_lower_bound_not_a_figure(cw, repo, fx_file):
+    cw.ok("run", "new", "--id", "b1", "--cost-budget", "20.00", "EUR")
+    cw.ok("task", "add", "b1", "t1")
+    cw.ok("task", "add", "b1", "t2")
+    cw.ok("dispatch", "b1")
+    (repo / "o.md").write_text("x")
+    # 100000 in x 3/M + 20000 out x 15/M = 0.60 USD; at 1.20 USD per EUR (2026-10-08 fixing) = 0.50 EUR
+    cw.ok("result", "b1", "t1", "o.md", *_usage("100000", "20000"), "--usage-attested-at", "2026-10-09T10:00:00Z")
+    cw.ok("result", "b1", "t2", "o.md")  # no usage: its spend is unknown
+    status = cw.json("budget", "b1", "--fx", str(fx_file), "--now", NOW)
+    cb = status["costBudget"]
+    assert cb["spent"] == 0.5 and cb["complete"] is False and cb["missingUnits"] == 1
+    text = cw.ok("budget", "b1", "--fx", str(fx_file), "--now", NOW).stdout
+    assert "spent=≥0.50 of 20.00 EUR  remaining=≤19.50 EUR  (1 unit unreported)" in text
+    assert cw.ok("budget", "show", "b1", "--fx", str(fx_file), "--now", NOW).stdout == text
+
+
+def test_budget_with_no_reported_unit_says_unknown(cw, repo):
+    cw.ok("run", "new", "--id", "b2", "--cost-budget", "20.00", "EUR", "--token-budget", "5000")
+    cw.ok("task", "add", "b2", "t1")
+    cw.ok("dispatch", "b2")
+    (repo / "o.md").write_text("x")
+    cw.ok("result", "b2", "t1", "o.md")
+    text = cw.ok("budget", "b2", "--now", NOW).stdout
+    assert "tokens: spent=unknown of 5000  remaining=≤5000  (1 unit unreported)" in text
+    assert "cost:   spent=unknown of 20.00 EUR  remaining=≤20.00 EUR  (1 unit unreported)" in text
+    assert "spent=0" not in text
+
+
+def test_budget_with_every_unit_reported_shows_the_figure(cw, priced):
+    cw.ok("run", "new", "--id", "b3", "--cost-budget", "1.00", "USD")
+    cw.ok("task", "add", "b3", "t1")
+    cw.ok("dispatch", "b3")
+    cw.ok("result", "b3", "t1", "o.md", *_usage("100000", "20000"))
+    text = cw.ok("budget", "b3", "--now", NOW).stdout
+    assert "cost:   spent=0.60 of 1.00 USD  remaining=0.40 USD\n" in text

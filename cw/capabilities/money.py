@@ -10,8 +10,8 @@ from cw.capabilities.table import CWD, FX, NOW, PERIOD, PRICING, RUN, SCOPE, WEE
 from cw.core import attribution as attr
 from cw.core import ledger
 from cw.core.budget import budget_status, has_budget
-from cw.core.coststate import unit_cost
-from cw.core.currency import format_amount, parse_amount, parse_currency
+from cw.core.coststate import missing_text, spent_text, unit_cost
+from cw.core.currency import format_amount, format_money, parse_amount, parse_currency
 from cw.core.fingerprint import run_app
 from cw.core.jsonout import dumps
 from cw.core.metrics import usage_units
@@ -183,39 +183,64 @@ def exceeded_list(run_status: dict[str, Any] | None, periods: list[dict[str, Any
     return out
 
 
-def _money_text(value: Any, currency: str) -> str:
-    from decimal import Decimal
+def _spent(block: dict[str, Any], units: int, figure: str) -> str:
+    return spent_text(figure, units, int(block.get("missingUnits") or 0))
 
-    from cw.core.currency import round_money
 
-    return format(round_money(Decimal(str(value)), currency), "f")
+def _missing(block: dict[str, Any], detail: list[tuple[int, str]]) -> str:
+    said = missing_text(detail) if block.get("missingUnits") else ""
+    return f"  ({said})" if said else ""
+
+
+def _bound(block: dict[str, Any], figure: str) -> str:
+    """Remaining over incomplete spend is an upper bound."""
+    return figure if block.get("complete", True) else "≤" + figure
 
 
 def _text_budget(p: dict[str, Any]) -> str:
     lines = [f"budget {p['runId']}  units={p['units']}  unreported={p['unreportedUnits']}"]
     tb, cb = p["tokenBudget"], p["costBudget"]
-    lines.append(
-        f"  tokens: spent={tb['spent']} of {tb['limit']}  remaining={tb['remaining']}" if tb else "  tokens: no budget"
-    )
-    lines.append(
-        f"  cost:   spent={cb['spent']} of {cb['limit']} {cb['currency']}  remaining={cb['remaining']} {cb['currency']}"
-        if cb
-        else "  cost:   no budget"
-    )
+    n = p["units"]
+    token_detail = [(p["unreportedUnits"], "unreported"), (p.get("invalidUnits", 0), "invalid")]
+    if tb:
+        spent = _spent(tb, n, str(tb["spent"]))
+        lines.append(
+            f"  tokens: spent={spent} of {tb['limit']}  remaining={_bound(tb, str(tb['remaining']))}"
+            + _missing(tb, token_detail)
+        )
+    else:
+        lines.append("  tokens: no budget")
+    if cb:
+        cur = cb["currency"]
+        detail = [*token_detail, (len(cb["unknownUnits"]), "unpriced or not converted")]
+        spent = _spent(cb, n, format_money(cb["spent"], cur))
+        lines.append(
+            f"  cost:   spent={spent} of {format_money(cb['limit'], cur)} {cur}  "
+            f"remaining={_bound(cb, format_money(cb['remaining'], cur))} {cur}" + _missing(cb, detail)
+        )
+    else:
+        lines.append("  cost:   no budget")
     if "pricingPolicy" in p:
         lines.append(f"  pricing: {format_policy(p['pricingPolicy'])}")
     for pb in p.get("periodBudgets", ()):
         cur = pb["current"]
         head = f"  {pb['actor']} per {pb['period']} ({pb['scope']}, {cur['period']}):"
+        seen = pb["units"] + pb["undatedUnits"]
+        pdetail = [(pb["unreportedUnits"], "unreported"), (pb["undatedUnits"], "undated")]
         if pb["tokens"]:
             t = pb["tokens"]
-            lines.append(f"{head} tokens spent={t['spent']} of {t['limit']}  remaining={t['remaining']}")
+            lines.append(
+                f"{head} tokens spent={_spent(t, seen, str(t['spent']))} of {t['limit']}  "
+                f"remaining={_bound(t, str(t['remaining']))}" + _missing(t, pdetail)
+            )
         if pb["cost"]:
             c = pb["cost"]
             cur = c["currency"]
+            cdetail = [*pdetail, (len(c["unknownUnits"]), "unpriced or not converted")]
             lines.append(
-                f"{head} cost spent={_money_text(c['spent'], cur)} of {_money_text(c['limit'], cur)} {cur}  "
-                f"remaining={_money_text(c['remaining'], cur)} {cur}"
+                f"{head} cost spent={_spent(c, seen, format_money(c['spent'], cur))} of "
+                f"{format_money(c['limit'], cur)} {cur}  remaining={_bound(c, format_money(c['remaining'], cur))} {cur}"
+                + _missing(c, cdetail)
             )
         if pb["exceeded"]:
             lines.append(f"    EXCEEDED: {', '.join(pb['exceeded'])}")
