@@ -317,3 +317,80 @@ def test_budget_with_every_unit_reported_shows_the_figure(cw, priced):
     cw.ok("result", "b3", "t1", "o.md", *_usage("100000", "20000"))
     text = cw.ok("budget", "b3", "--now", NOW).stdout
     assert "cost:   spent=0.60 of 1.00 USD  remaining=0.40 USD\n" in text
+
+
+# --- P&L rows and totals reconcile, in the text too ------------------------------------------------------
+
+
+def test_pnl_text_says_how_rounding_makes_rows_differ_from_the_total(cw, repo, fx_file):
+    # 1 JPY = 1.25 / 160 = 0.0078125 USD (fixing 2026-10-01): each row shows 0.01, the exact total
+    # 3 x 0.0078125 = 0.0234375 shows 0.02, so the rows add up to one cent more than the total.
+    for who in ("a", "b", "c"):
+        cw.ok("run", "new", "--id", f"run-{who}", "--actor", who)
+        cw.ok("revenue", "add", f"run-{who}", "1", "JPY", "--ref", f"jp-{who}", "--at", "2026-10-05T00:00:00Z")
+    p = cw.json("pnl", "--fx", str(fx_file), "--now", NOW)
+    assert [r["revenue"] for r in p["rows"]] == [0.01, 0.01, 0.01] and p["totals"]["revenue"] == 0.02
+    assert p["totals"]["roundingDifference"] == {"spend": 0, "revenue": -0.01, "net": -0.01}
+    text = cw.ok("pnl", "--fx", str(fx_file), "--now", NOW).stdout
+    assert "rounding: the rows add up to the total except revenue -0.01, net -0.01 (USD" in text
+
+
+def test_pnl_text_has_no_rounding_line_when_rows_add_up(cw, repo):
+    cw.ok("run", "new", "--id", "u1", "--actor", "a")
+    cw.ok("revenue", "add", "u1", "2.50", "USD", "--ref", "us-1")
+    assert "rounding:" not in cw.ok("pnl", "--now", NOW).stdout
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c", "d"]),
+            st.sampled_from(["USD", "EUR", "JPY"]),
+            st.integers(min_value=-500, max_value=100_000),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.sampled_from(["USD", "EUR", "JPY"]),
+)
+@settings(max_examples=200, deadline=None)
+def test_rows_plus_the_rounding_note_always_reconcile_with_the_total(items, currency):
+    from decimal import Decimal
+
+    from cw.core.attribution import parse_attribution_model
+    from cw.core.currency import minor_units
+    from cw.core.fx import validate_fx_policy
+    from cw.core.pnl import build_pnl, render_pnl_text
+
+    fx = validate_fx_policy(FX, "fx.json")
+    spend, revenue = [], []
+    for i, (actor, cur, minor, is_spend) in enumerate(items):
+        amount = Decimal(minor).scaleb(-minor_units(cur) - 1)  # a tenth of a minor unit: rounding always bites
+        base = {"runId": f"r{i}", "app": None, "actor": actor, "at": "2026-10-09T00:00:00Z", "currency": cur}
+        if is_spend:
+            spend.append(
+                {**base, "unit": f"w{i}", "model": "m", "state": "attested", "amount": abs(amount), "tokens": 1}
+            )
+        elif amount:
+            revenue.append({**base, "amount": amount, "entryId": f"rev-{i}", "bookedRunId": f"r{i}"})
+    p = build_pnl(
+        spend,
+        revenue,
+        by="actor",
+        currency=currency,
+        fx_policy=fx,
+        pricing_policy_id=None,
+        attribution=parse_attribution_model(None, None),
+        now=NOW,
+    )
+    text = render_pnl_text(p)
+    any_off = False
+    for col in ("spend", "revenue", "net"):
+        rows = sum((Decimal(str(r[col])) for r in p["rows"]), Decimal(0))
+        diff = Decimal(str(p["totals"]["roundingDifference"][col]))
+        assert rows + diff == Decimal(str(p["totals"][col]))
+        any_off = any_off or diff != 0
+        if diff != 0:
+            assert f"{col} {'+' if diff > 0 else ''}{diff.quantize(Decimal(1).scaleb(-minor_units(currency)))}" in text
+    assert ("rounding:" in text) == any_off

@@ -90,11 +90,11 @@ import msgspec
 from cw.core.currency import (
     canonical_amount_pattern,
     format_amount,
+    format_money,
     is_currency,
     parse_amount,
     parse_currency,
     quantum,
-    round_money,
 )
 from cw.core.numbers import is_iso_timestamp, iso_from_ms, money_out, parse_iso_ms
 from cw.model.errors import LedgerError, NotFoundError, RefusedError, UsageError
@@ -814,7 +814,7 @@ def revenue_list_payload(
 
 
 def _money_text(value: Any, currency: str) -> str:
-    return format(round_money(Decimal(str(value)), currency), "f")
+    return format_money(value, currency)
 
 
 def render_verify_text(payload: Mapping[str, Any]) -> str:
