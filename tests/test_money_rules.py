@@ -394,3 +394,65 @@ def test_rows_plus_the_rounding_note_always_reconcile_with_the_total(items, curr
         if diff != 0:
             assert f"{col} {'+' if diff > 0 else ''}{diff.quantize(Decimal(1).scaleb(-minor_units(currency)))}" in text
     assert ("rounding:" in text) == any_off
+
+
+# --- runs keyed by repo and directory: nothing merged, dropped or double counted -------------------------
+
+
+@pytest.fixture
+def two_repos(cw, tmp_path: Path) -> tuple[Path, Path]:
+    """Repos A and B, both registered, each with a run r1 (alice booked 10.00 USD in A, bob 20.00 USD in B)."""
+    a, b = tmp_path / "A", tmp_path / "B"
+    for root, who, amount, ref in ((a, "alice", "10.00", "a-1"), (b, "bob", "20.00", "b-1")):
+        root.mkdir()
+        cw.ok("run", "new", "--id", "r1", "--actor", who, "--cwd", str(root))
+        cw.ok("revenue", "add", "r1", amount, "USD", "--ref", ref, "--cwd", str(root))
+        cw.ok("registry", "add", str(root))
+    return a, b
+
+
+def test_same_run_id_in_two_repos_is_two_runs_in_every_report(cw, two_repos):
+    a, b = two_repos
+    p = cw.json("pnl", "--scope", "home", "--by", "run", "--cwd", str(a), "--now", NOW)
+    assert sorted((r["key"], r["repo"], r["revenue"]) for r in p["rows"]) == [("r1", str(a), 10), ("r1", str(b), 20)]
+    assert p["totals"]["revenue"] == 30 and p["totals"]["runs"] == 2
+    by_actor = cw.json("pnl", "--scope", "home", "--cwd", str(a), "--now", NOW)
+    assert sorted((r["key"], r["revenue"]) for r in by_actor["rows"]) == [("alice", 10), ("bob", 20)]
+    listed = cw.json("revenue", "list", "--scope", "home", "--cwd", str(a), "--now", NOW)
+    assert listed["totals"][0]["net"] == 30 and sorted(e["repo"] for e in listed["entries"]) == [str(a), str(b)]
+    verified = cw.json("ledger", "verify", "--scope", "home", "--cwd", str(a), "--now", NOW)
+    assert sorted((r["runId"], r["repo"]) for r in verified["runs"]) == [("r1", str(a)), ("r1", str(b))]
+    summary = cw.json("metrics", "summary", "--scope", "home", "--cwd", str(a), "--now", NOW)
+    assert sorted((r["runId"], r["repo"]) for r in summary["runs"]) == [("r1", str(a)), ("r1", str(b))]
+    text = cw.ok("pnl", "--scope", "home", "--by", "run", "--cwd", str(a), "--now", NOW).stdout
+    assert f"r1 ({a})" in text and f"r1 ({b})" in text
+
+
+def test_attribution_follows_parents_inside_their_own_repo(cw, two_repos):
+    a, b = two_repos
+    cw.ok("run", "new", "--id", "c1", "--parent", "r1", "--actor", "bob", "--cwd", str(b))
+    cw.ok("revenue", "add", "c1", "8.00", "USD", "--ref", "b-2", "--cwd", str(b))
+    p = cw.json("pnl", "--scope", "home", "--by", "run", "--attribution", "linear", "--cwd", str(a), "--now", NOW)
+    got = {(r["key"], r["repo"]): r["revenue"] for r in p["rows"]}
+    # linear over B's chain r1 -> c1: 4.00 each; A's r1 keeps only its own 10.00
+    assert got == {("r1", str(a)): 10, ("r1", str(b)): 24, ("c1", str(b)): 4}
+
+
+def test_a_copied_run_is_listed_under_its_directory_and_never_counted_twice(cw, two_repos):
+    import shutil
+
+    _, b = two_repos
+    shutil.copytree(b / ".cw/runs/r1", b / ".cw/runs/r1-copy")
+    p = cw.json("pnl", "--by", "run", "--cwd", str(b), "--now", NOW)
+    rows = {r["key"]: r for r in p["rows"]}
+    assert set(rows) == {"r1", "r1-copy"}
+    assert rows["r1"]["revenue"] == 20 and rows["r1-copy"]["revenue"] == 0 and not rows["r1-copy"]["netComplete"]
+    assert p["totals"]["revenue"] == 20  # the copied booking of b-1 is not counted again
+    assert [r["runId"] for r in p["refusedRevenue"]] == ["r1-copy"]
+    assert any("r1-copy holds run id r1" in n for n in p["notes"])
+    listed = cw.json("revenue", "list", "--cwd", str(b), "--now", NOW)
+    assert listed["totals"][0]["net"] == 20 and [u["runId"] for u in listed["unverified"]] == ["r1-copy"]
+    res = cw("ledger", "verify", "--cwd", str(b))
+    assert res.exit_code == 1 and "r1-copy holds run id r1" in res.stdout
+    shown = cw.json("metrics", "show", "r1-copy", "--cwd", str(b), "--now", NOW)
+    assert shown["revenue"]["state"] == "refused" and "r1-copy holds run id r1" in shown["revenue"]["reason"]

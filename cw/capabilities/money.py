@@ -255,7 +255,25 @@ def _text_budget(p: dict[str, Any]) -> str:
 # --- the ledger ---------------------------------------------------------------------------------------
 
 
+def id_mismatch(run_dir: Path, state: dict[str, Any]) -> str | None:
+    """Why a run's state names another run than its directory (a copied or renamed run), or None."""
+    rid = state.get("id")
+    if not isinstance(rid, str) or rid == run_dir.name:
+        return None
+    return (
+        f"run directory {run_dir.name} holds run id {rid}, which does not match it (a copied or renamed run?); "
+        f"it is listed under its directory, never merged with run {rid}"
+    )
+
+
 def verify_loaded(run_dir: Path, state: dict[str, Any]) -> ledger.VerifyResult:
+    """The run's ledger checked whole; a ledger in a directory its run id does not name fails closed, so a
+    copied run's revenue is never counted twice."""
+    mismatch = id_mismatch(run_dir, state)
+    entries = (state.get("revenue") or {}).get("entries") if isinstance(state.get("revenue"), dict) else None
+    if mismatch is not None and entries:
+        what = f"{mismatch}; its ledger belongs to run {state['id']} and is not counted again"
+        return ledger.VerifyResult(False, len(entries), {"index": None, "entryId": None, "what": what}, None, None)
     return ledger.verify(state.get("revenue"), sidefiles.read_head(run_dir), str(state.get("id") or run_dir.name))
 
 
@@ -463,23 +481,28 @@ def pnl(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     runs: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
     unreadable: list[dict[str, Any]] = []
+    notes: list[str] = []
     for item in iter_runs(ws, a.get("scope") or "repo", a.get("cwd")):
         if item.error is not None:
             unreadable.append({"runId": item.run_id, "repo": str(item.repo), "reason": item.error})
             continue
         st = item.state
         assert st is not None  # a readable run has its state
-        rid = str(st.get("id"))
+        # Runs are keyed by (repo, directory): two repos' runs with one id, or a copied run, stay apart.
+        rid = run_key(item.repo, item.dir.name)
+        mismatch = id_mismatch(item.dir, st)
+        if mismatch is not None:
+            notes.append(f"{mismatch[0].upper()}{mismatch[1:]} (repo {item.repo}).")
         app = run_app(st)
         node = attr.RunNode(
             created_at=st.get("createdAt"),
-            parents=tuple(p for p in st.get("parentRunIds", []) if isinstance(p, str)),
+            parents=tuple(run_key(item.repo, p) for p in st.get("parentRunIds", []) if isinstance(p, str)),
             actor=st.get("actor") if isinstance(st.get("actor"), str) else "unattributed",
             app=app if isinstance(app, str) else None,
         )
         nodes[rid] = node
         runs.append({"runId": rid, "app": node.app, "actor": node.actor, "createdAt": st.get("createdAt")})
-        spend.extend(spend_items(st, policy))
+        spend.extend({**i, "runId": rid} for i in spend_items(st, policy))
         if has_ledger(item.dir, st):
             res = verify_loaded(item.dir, st)
             if res.ok:
@@ -488,14 +511,15 @@ def pnl(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
                 p = res.problem or {}
                 refused.append(
                     {
-                        "runId": rid,
+                        "runId": item.dir.name,
+                        "key": rid,
                         "repo": str(item.repo),
                         "actor": node.actor,
                         "app": node.app,
                         "reason": f"revenue ledger does not verify ({p.get('entryId') or 'ledger'}: {p.get('what')})",
                     }
                 )
-    return build_pnl(
+    payload = build_pnl(
         spend,
         revenue_items(ledgers, nodes, model),
         by=by,
@@ -512,6 +536,25 @@ def pnl(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
         period=period,
         week_start=week_start,
     )
+    if by == "run":
+        for rows in [payload["rows"], *(p["rows"] for p in payload.get("periods", ()))]:
+            rows[:] = [_run_row(r) for r in rows]
+    payload["notes"] += notes
+    return payload
+
+
+_KEY_SEP = "\x00"  # no repo path or run directory name holds it
+
+
+def run_key(repo: Path, dir_name: str) -> str:
+    """A run's identity across a scope: its repo and its directory, never its id alone."""
+    return f"{repo}{_KEY_SEP}{dir_name}"
+
+
+def _run_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A by-run row as shown: ``key`` the run's directory, ``repo`` its repo."""
+    repo, _, name = str(row["key"]).partition(_KEY_SEP)
+    return {"key": name, "repo": repo, **{k: v for k, v in row.items() if k != "key"}}
 
 
 def _text_pnl(p: dict[str, Any]) -> str:

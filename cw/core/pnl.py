@@ -299,7 +299,7 @@ def _build_pnl(
         key = {
             "actor": r.get("actor") or "unattributed",
             "app": r.get("app") or "unknown",
-            "run": r["runId"],
+            "run": r.get("key") or r["runId"],
             "model": "(revenue)",
         }[by]
         why = f"revenue of run {r['runId']} refused: {r['reason']}"
@@ -524,7 +524,13 @@ def render_pnl_text(payload: Mapping[str, Any]) -> str:
 
 def _table(rows: Iterable[Mapping[str, Any]], total: Mapping[str, Any], cur: str, label: str) -> list[str]:
     header = ["key", "runs", "units", "spend", "state", "coverage", "revenue", "net", "complete"]
-    table = [header] + [_cells(r["key"], r, cur) for r in rows]
+    rows = list(rows)
+    seen = [r["key"] for r in rows]
+    # by-run rows carry their repo: name it where two repos hold runs of one name
+    table = [header] + [
+        _cells(f"{r['key']} ({r['repo']})" if "repo" in r and seen.count(r["key"]) > 1 else r["key"], r, cur)
+        for r in rows
+    ]
     table.append(_cells(label, total, cur))
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     right = {1, 2, 3, 5, 6, 7}
