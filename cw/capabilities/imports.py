@@ -11,7 +11,6 @@ from cw.capabilities.table import CWD, NOW, PRICING, SCOPE, Capability, Param
 from cw.core import ecb, ledger, pricecheck, priceimport, stripeimport
 from cw.core.fx import validate_fx_policy
 from cw.core.jsonout import dumps
-from cw.core.numbers import is_iso_timestamp
 from cw.model.errors import CwError, UsageError
 from cw.shell import sidefiles
 from cw.shell.paths import check_path_text
@@ -43,13 +42,6 @@ def output_path(ws: Workspace, value: Any, flag: str = "--output") -> Path:
     return path
 
 
-def _now_checked(ws: Workspace, value: Any) -> str:
-    now = ws.now(value)
-    if not is_iso_timestamp(now):
-        raise UsageError(f'Invalid --now "{value}": expected an ISO 8601 time with a zone, e.g. 2026-06-08T10:00:00Z.')
-    return now
-
-
 # --- pricing import ----------------------------------------------------------------------------
 
 
@@ -77,7 +69,7 @@ def pricing_import(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
         raise UsageError(f'Invalid --from "{source}": the one source cw imports prices from is genai-prices.')
     out = output_path(ws, a.get("output"))
     default = _default_price(a.get("default_price"))
-    now = _now_checked(ws, a.get("now"))
+    now = ws.now(a.get("now"))
     from cw.shell.genai import load_genai_prices
 
     version, providers = load_genai_prices()
@@ -128,7 +120,7 @@ def _text_import(p: dict[str, Any]) -> str:
 
 def pricing_check(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     max_age = pricecheck.parse_max_age(a.get("max_age"))
-    now = _now_checked(ws, a.get("now"))
+    now = ws.now(a.get("now"))
     scope = a.get("scope") or "repo"
     policy = load_pricing_policy(a.get("pricing") or "default", ws.process_cwd)
     assert policy is not None

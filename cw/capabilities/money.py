@@ -15,7 +15,7 @@ from cw.core.currency import format_amount, format_money, parse_amount, parse_cu
 from cw.core.fingerprint import run_app
 from cw.core.jsonout import dumps
 from cw.core.metrics import usage_units
-from cw.core.numbers import is_iso_timestamp
+from cw.core.numbers import CALENDAR_TEXT, is_iso_timestamp
 from cw.core.pnl import GROUPINGS, build_pnl, render_pnl_text, revenue_items
 from cw.core.render import format_policy
 from cw.core.state import check_run_id
@@ -281,7 +281,10 @@ def _entry_at(value: Any, now: str) -> str:
     if value is None:
         return now
     if not is_iso_timestamp(value):
-        raise UsageError(f'Invalid --at "{value}": expected an ISO 8601 time with a zone, e.g. 2026-06-08T10:00:00Z.')
+        raise UsageError(
+            f'Invalid --at "{value}": expected an ISO 8601 time with a zone, e.g. 2026-06-08T10:00:00Z, '
+            f"{CALENDAR_TEXT}."
+        )
     return value
 
 

@@ -22,7 +22,7 @@ from cw.core.summary import RunEntry, newest_key, parse_limit, pool_summary, run
 from cw.model.errors import CwError, LedgerError, UsageError
 from cw.shell import registry, sidefiles
 from cw.shell.derived_cache import ENTRY, RANK, UNREADABLE, SummaryCache
-from cw.shell.fastload import read_summary_state_core, refusal_rests_on_state
+from cw.shell.fastload import read_show_state, read_summary_state_core, refusal_rests_on_state
 from cw.shell.scan import ScannedRun, iter_run_dirs, load_scanned
 from cw.shell.workspace import Progress, Workspace
 from cw.shell.zones import period_from_args, window_from_args
@@ -79,11 +79,12 @@ def metrics_show(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
             'Missing run id.\n  Tip: find run ids with "cw run list" or create one with "cw run new"',
             hint="cw run list",
         )
-    loaded = ws.store(a.get("cwd")).read(a["run_id"])
-    policy, header = ws.pricing(a)
-    report = pin_valid(
-        derive_report(loaded.state, ws.now(a.get("now")), policy, telemetry=sidefiles.read_telemetry(loaded.dir))
-    )
+    with _gc_paused():
+        loaded = ws.store(a.get("cwd")).read(a["run_id"], read_show_state)
+        policy, header = ws.pricing(a)
+        report = pin_valid(
+            derive_report(loaded.state, ws.now(a.get("now")), policy, telemetry=sidefiles.read_telemetry(loaded.dir))
+        )
     report.update(_revenue_keys(ws, a, loaded.dir, loaded.state, report))
     report["pricingPolicy"] = header
     if not ws.read_only:

@@ -3,7 +3,8 @@
 A ``Capability`` names the verb, its parameters (with types and help), the
 core entry it calls and whether it is read-only. The CLI builds click
 commands from it, the MCP server builds tools (``cw_<verb>``) with input
-schemas from it, and the workbench serves read-only ones under ``/api/``.
+schemas from it, the workbench serves read-only ones under ``/api/``, and
+the Python API (``cw.api``) makes one ``Workspace`` method per verb.
 Adding a verb is adding one row.
 """
 

@@ -96,7 +96,7 @@ from cw.core.currency import (
     parse_currency,
     quantum,
 )
-from cw.core.numbers import is_iso_timestamp, iso_from_ms, money_out, parse_iso_ms
+from cw.core.numbers import CALENDAR_TEXT, is_iso_timestamp, iso_from_ms, money_out, parse_iso_ms
 from cw.model.errors import LedgerError, NotFoundError, RefusedError, UsageError
 
 SCHEMA_VERSION = 1
@@ -447,7 +447,9 @@ def _text_arg(value: Any, flag: str, limit: int) -> str:
 
 def _timestamp_arg(value: Any, flag: str) -> str:
     if not is_iso_timestamp(value):
-        raise UsageError(f'Invalid {flag} "{value}": expected an ISO 8601 timestamp such as 2026-01-15T09:30:00Z.')
+        raise UsageError(
+            f'Invalid {flag} "{value}": expected an ISO 8601 timestamp such as 2026-01-15T09:30:00Z, {CALENDAR_TEXT}.'
+        )
     return iso_from_ms(parse_iso_ms(value))  # type: ignore[arg-type]
 
 

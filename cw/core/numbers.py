@@ -157,8 +157,22 @@ _CANONICAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z", re.ASCII
 _MS = timedelta(milliseconds=1)
 
 
+#: The calendar cw reads and accepts: instants from 1000-01-01T00:00:00.000Z up to, not including,
+#: 9999-01-01T00:00:00.000Z. Every such instant prints with a four-digit year, and so does its day, week
+#: and month in any time zone (offsets are below a day, periods below a year), so nothing cw stores or
+#: derives ever needs a year its own checks would refuse. Times outside are read as unparseable.
+CALENDAR_MIN_MS = -30610224000000  # 1000-01-01T00:00:00.000Z
+CALENDAR_END_MS = 253370764800000  # 9999-01-01T00:00:00.000Z (exclusive)
+CALENDAR_TEXT = "between the years 1000 and 9998 (UTC)"
+
+
+def in_calendar(ms: int) -> bool:
+    """Whether epoch milliseconds ``ms`` lie in the calendar cw accepts (``CALENDAR_MIN_MS`` ...)."""
+    return CALENDAR_MIN_MS <= ms < CALENDAR_END_MS
+
+
 def parse_iso_ms(s: Any) -> int | None:
-    """Epoch milliseconds of an ISO 8601 timestamp, or None when missing or unparseable.
+    """Epoch milliseconds of an ISO 8601 timestamp, or None when missing, unparseable or outside the calendar.
 
     Date-only strings are UTC; date-times without an offset are read as UTC
     (CW reads them as local time; every timestamp CW and cw write carries ``Z``).
@@ -172,9 +186,10 @@ def parse_iso_ms(s: Any) -> int | None:
 def _parse_iso_str(s: str) -> int | None:
     if len(s) == 24 and _CANONICAL.fullmatch(s):
         try:
-            return (datetime.fromisoformat(s) - _EPOCH) // _MS
+            ms = (datetime.fromisoformat(s) - _EPOCH) // _MS
         except ValueError:
             return None
+        return ms if in_calendar(ms) else None
     m = _ISO.match(s)
     if not m:
         return None
@@ -183,16 +198,18 @@ def _parse_iso_str(s: str) -> int | None:
         dt = datetime(int(year), int(month), int(day), int(hh or 0), int(mm or 0), int(ss or 0), tzinfo=UTC)
     except ValueError:
         return None
-    ms = int((frac or "0")[:3].ljust(3, "0"))
+    ms = (dt - _EPOCH) // timedelta(seconds=1) * 1000 + int((frac or "0")[:3].ljust(3, "0"))
     if tz and tz != "Z":
-        sign = 1 if tz[0] == "+" else -1
-        off = timedelta(hours=int(tz[1:3]), minutes=int(tz[4:6]))
-        dt = dt - sign * off
-    return (dt - _EPOCH) // timedelta(seconds=1) * 1000 + ms
+        oh, om = int(tz[1:3]), int(tz[4:6])
+        if oh > 23 or om > 59:
+            return None
+        # plain integer arithmetic: an offset may carry the instant past datetime's year 9999
+        ms -= (1 if tz[0] == "+" else -1) * (oh * 60 + om) * 60_000
+    return ms if in_calendar(ms) else None
 
 
 def is_iso_timestamp(s: Any) -> bool:
-    """True for a full ISO 8601 date-time with an explicit offset or ``Z``."""
+    """True for a full ISO 8601 date-time with an explicit offset or ``Z``, inside the calendar."""
     return (
         isinstance(s, str)
         and bool(_ISO.match(s))
@@ -203,9 +220,9 @@ def is_iso_timestamp(s: Any) -> bool:
 
 
 def iso_from_ms(ms: int) -> str:
-    """ISO 8601 UTC with milliseconds and ``Z``."""
+    """ISO 8601 UTC with milliseconds and ``Z`` (four-digit year, as JavaScript's ``toISOString``)."""
     dt = _EPOCH + timedelta(milliseconds=ms)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return f"{dt.year:04d}-" + dt.strftime("%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
 def duration_ms(start: Any, end: Any) -> int | None:

@@ -501,8 +501,10 @@ def render_pnl_text(payload: Mapping[str, Any]) -> str:
     w = payload.get("window")
     if w and (w["since"] or w["until"] or "period" in w):
         span = f"[{w['since'] or 'start'}, {w['until'] or 'now'})"
-        per = f"  per {w['period']}" + (f" (weeks start {w['weekStart']})" if w["period"] == "week" else "")
-        lines.append(f"window: {span}  tz={w['tz']}" + (per if "period" in w else ""))
+        per = ""
+        if "period" in w:
+            per = f"  per {w['period']}" + (f" (weeks start {w['weekStart']})" if w["period"] == "week" else "")
+        lines.append(f"window: {span}  tz={w['tz']}" + per)
     previous: Mapping[str, Any] | None = None
     for p in payload.get("periods", ()):
         lines.append("")

@@ -26,9 +26,12 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from cw.core.numbers import CALENDAR_TEXT, in_calendar, parse_iso_ms
 from cw.model.errors import UsageError
 
 PERIODS = ("day", "week", "month")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -40,9 +43,11 @@ def parse_at(value: str) -> datetime | None:
     """An ISO time with an offset as an aware UTC datetime; None when it is not one."""
     if not isinstance(value, str) or not _TIME.fullmatch(value) or not (value.endswith("Z") or value[-6] in "+-"):
         return None
+    if parse_iso_ms(value) is None:  # outside cw's calendar (or no such day)
+        return None
     try:
         return datetime.fromisoformat(_trim_fraction(value)).astimezone(UTC)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 
@@ -87,24 +92,20 @@ def unit_at(run: dict[str, Any], kind: str, record: dict[str, Any], usage: Any) 
 def parse_bound(text: str, zone: tzinfo, flag: str) -> datetime:
     """``YYYY-MM-DD`` (midnight in ``zone``) or an ISO time (no offset: read in ``zone``), as UTC."""
     s = str(text).strip()
-    if _DATE.fullmatch(s):
-        try:
-            d = date.fromisoformat(s)
-        except ValueError:
-            d = None
-        if d is not None:
-            return local_midnight(d, zone)
-    elif _TIME.fullmatch(s):
-        try:
+    out: datetime | None = None
+    try:
+        if _DATE.fullmatch(s):
+            out = local_midnight(date.fromisoformat(s), zone)
+        elif _TIME.fullmatch(s):
             dt = datetime.fromisoformat(_trim_fraction(s))
-        except ValueError:
-            dt = None
-        if dt is not None:
-            if dt.tzinfo is None:
-                dt = dt.replace(tzinfo=zone)
-            return dt.astimezone(UTC)
+            out = (dt if dt.tzinfo is not None else dt.replace(tzinfo=zone)).astimezone(UTC)
+    except (ValueError, OverflowError):  # no such day, or a zone pushing it past datetime's years
+        out = None
+    if out is not None and in_calendar((out - _EPOCH) // _MS):
+        return out
     raise UsageError(
-        f'Invalid {flag} "{text}": expected a date (YYYY-MM-DD) or an ISO 8601 time (e.g. 2026-11-23T09:00:00Z).'
+        f'Invalid {flag} "{text}": expected a date (YYYY-MM-DD) or an ISO 8601 time (e.g. 2026-11-23T09:00:00Z), '
+        f"{CALENDAR_TEXT}."
     )
 
 
@@ -156,7 +157,7 @@ def iso_z(dt: datetime | None) -> str | None:
     if dt is None:
         return None
     u = dt.astimezone(UTC)
-    return u.strftime("%Y-%m-%dT%H:%M:%S.") + f"{u.microsecond // 1000:03d}Z"
+    return f"{u.year:04d}-" + u.strftime("%m-%dT%H:%M:%S.") + f"{u.microsecond // 1000:03d}Z"
 
 
 # ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from cw.core.actor import resolve_actor
-from cw.core.numbers import iso_from_ms
+from cw.core.numbers import CALENDAR_TEXT, is_iso_timestamp, iso_from_ms
 from cw.model.errors import UsageError
 from cw.shell import paths
 from cw.shell.store import DEFAULT_LOCK_TIMEOUT, Store
@@ -102,9 +102,17 @@ class Workspace:
     def home(self) -> Path:
         return paths.cw_home(self.env)
 
-    def now(self, given: str | None = None) -> str:
-        """``--now`` when given and not blank, else the clock."""
+    def now(self, given: Any = None) -> str:
+        """``--now`` when given and not blank (checked: an ISO 8601 time with a zone, in cw's calendar), else
+        the clock. The one place every verb's ``--now`` is read; a valid value is kept as it was written."""
         if isinstance(given, str) and given.strip():
+            if not is_iso_timestamp(given):
+                from cw.core.fingerprint import js_quote  # only on the error path: writers stay lean
+
+                raise UsageError(
+                    f"Invalid --now {js_quote(given)}: expected an ISO 8601 time with a zone, e.g. "
+                    f"2026-06-08T10:00:00Z or 2026-06-08T12:00:00+02:00, {CALENDAR_TEXT}."
+                )
             return given
         return self.clock()
 

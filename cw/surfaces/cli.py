@@ -70,6 +70,43 @@ class CwGroup(click.Group):
             raise SystemExit(EXIT_INTERNAL) from None
 
 
+def _undecodable(value: Any) -> str | None:
+    """The first byte of ``value`` that was not UTF-8 on the command line (``0xff``), or None.
+
+    On POSIX Python decodes argv with ``surrogateescape``: each such byte arrives as a lone surrogate,
+    which no file cw writes can hold (and no run id, path or note should)."""
+    for v in value if isinstance(value, (list, tuple)) else (value,):
+        if isinstance(v, str) and not v.isascii():
+            for ch in v:
+                if 0xD800 <= ord(ch) <= 0xDFFF:
+                    code = ord(ch)
+                    return f"0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+    return None
+
+
+def _param_label(p: click.Parameter, ctx: click.Context) -> str:
+    if isinstance(p, click.Argument):
+        return p.make_metavar(ctx)
+    return max(p.opts, key=len)
+
+
+class CwCommand(click.Command):
+    """A command whose text arguments are checked once, before its handler runs: a value that was not
+    valid UTF-8 on the command line is a usage error naming the flag, and nothing is read or written."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        for p in self.params:
+            if p.name is None or p.type is click.UNPROCESSED:  # cron-run's command line passes through untouched
+                continue
+            bad = _undecodable(ctx.params.get(p.name))
+            if bad is not None:
+                raise UsageError(
+                    f"Invalid {_param_label(p, ctx)}: not valid UTF-8 (the byte {bad}); nothing was read or written. "
+                    "Pass the value as UTF-8 text."
+                )
+        return super().invoke(ctx)
+
+
 def _click_param(p: Param) -> click.Parameter:
     flags = [p.flag, *([p.cli_short] if p.cli_short else []), p.name]
     if p.positional:
@@ -139,7 +176,7 @@ def make_command(cap: Capability) -> click.Command:
 
     help_text = cap.summary + ("\n\n" + cap.description if cap.description else "")
     epilog = "\b\nExamples:\n" + "\n".join(f"  {e}" for e in cap.examples) if cap.examples else None
-    return click.Command(
+    return CwCommand(
         cap.path[-1],
         params=params,
         callback=callback,
@@ -246,7 +283,9 @@ def group_for(args: list[str]) -> click.Group:
     return root
 
 
-@click.command("cron-run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.command(
+    "cron-run", cls=CwCommand, context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False}
+)
 @click.argument("name")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def cron_run(name: str, command: tuple[str, ...]) -> None:
@@ -278,7 +317,7 @@ def cron_run(name: str, command: tuple[str, ...]) -> None:
     raise SystemExit(rc if rc >= 0 else 128 - rc)
 
 
-@click.command("mcp")
+@click.command("mcp", cls=CwCommand)
 def mcp_cmd() -> None:
     """Serve cw's capabilities as MCP tools over stdio (needs: pip install 'cw-runs[mcp]')."""
     from cw.surfaces.mcp_server import serve
@@ -286,7 +325,7 @@ def mcp_cmd() -> None:
     serve()
 
 
-@click.command("workbench")
+@click.command("workbench", cls=CwCommand)
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
