@@ -456,3 +456,18 @@ def test_a_copied_run_is_listed_under_its_directory_and_never_counted_twice(cw, 
     assert res.exit_code == 1 and "r1-copy holds run id r1" in res.stdout
     shown = cw.json("metrics", "show", "r1-copy", "--cwd", str(b), "--now", NOW)
     assert shown["revenue"]["state"] == "refused" and "r1-copy holds run id r1" in shown["revenue"]["reason"]
+
+
+def test_a_copied_run_without_revenue_is_listed_apart_in_the_summary(cw, repo):
+    import shutil
+
+    cw.ok("run", "new", "--id", "s1")
+    shutil.copytree(repo / ".cw/runs/s1", repo / ".cw/runs/s1-copy")
+    summary = cw.json("metrics", "summary", "--now", NOW, "--no-cache")
+    assert summary["runCount"] == 2
+    assert sorted((r["runId"], r.get("runDir", "")) for r in summary["runs"]) == [("s1", ""), ("s1", "s1-copy")]
+    text = cw.ok("metrics", "summary", "--now", NOW).stdout
+    assert "note: run directory s1-copy" in text and "holds run id s1" in text
+    p = cw.json("pnl", "--by", "run", "--now", NOW)
+    assert sorted(r["key"] for r in p["rows"]) == ["s1", "s1-copy"]
+    assert any("s1-copy holds run id s1" in n for n in p["notes"])
