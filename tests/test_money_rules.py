@@ -122,13 +122,17 @@ def test_metrics_net_counts_unreported_units_as_incomplete(cw, priced):
 
 # --- one booking per ref per repo, sequential or concurrent, after normalisation ------------------------
 
+# Each process loads cw and the booking code first, says it is ready, then waits for the signal:
+# the bookings start together, so their checks and writes interleave.
 _RACER = """
 import os, sys, time
-go = sys.argv[1]
-while not os.path.exists(go):
-    time.sleep(0.001)
+import cw.capabilities.money, cw.core.ledger, cw.shell.locks, cw.shell.store
 from cw.surfaces.entry import main
-main(sys.argv[2:])
+go, ready = sys.argv[1], sys.argv[2]
+open(ready, "w").close()
+while not os.path.exists(go):
+    time.sleep(0.0005)
+main(sys.argv[3:])
 """
 
 
@@ -136,6 +140,7 @@ def test_same_ref_booked_concurrently_on_eight_runs_books_exactly_once(cw, repo)
     import os
     import subprocess
     import sys
+    import time
 
     runs = [f"r{k}" for k in range(8)]
     for r in runs:
@@ -144,7 +149,8 @@ def test_same_ref_booked_concurrently_on_eight_runs_books_exactly_once(cw, repo)
     env = dict(os.environ, CW_LOCK_TIMEOUT="120")
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _RACER, str(go), "revenue", "add", r, "10.00", "USD", "--ref", "INV-SAME"],
+            [sys.executable, "-c", _RACER, str(go), str(repo / f"ready-{r}"), "revenue", "add", r, "10.00", "USD"]
+            + ["--ref", "INV-SAME"],
             cwd=repo,
             env=env,
             stdout=subprocess.PIPE,
@@ -153,6 +159,10 @@ def test_same_ref_booked_concurrently_on_eight_runs_books_exactly_once(cw, repo)
         )
         for r in runs
     ]
+    for _ in range(60_000):  # every process loaded (at most a minute)
+        if all((repo / f"ready-{r}").exists() for r in runs):
+            break
+        time.sleep(0.001)
     go.write_text("")
     outputs = [p.communicate(timeout=300) for p in procs]
     results = [(r, p.returncode, out, err) for r, p, (out, err) in zip(runs, procs, outputs, strict=True)]
