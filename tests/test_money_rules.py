@@ -147,10 +147,10 @@ def test_same_ref_booked_concurrently_on_eight_runs_books_exactly_once(cw, repo)
         cw.ok("run", "new", "--id", r)
     go = repo / "go"
     env = dict(os.environ, CW_LOCK_TIMEOUT="120")
+    booking, amount = ("revenue", "add"), ("10.00", "USD", "--ref", "INV-SAME")
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _RACER, str(go), str(repo / f"ready-{r}"), "revenue", "add", r, "10.00", "USD"]
-            + ["--ref", "INV-SAME"],
+            [sys.executable, "-c", _RACER, str(go), str(repo / f"ready-{r}"), *booking, r, *amount],
             cwd=repo,
             env=env,
             stdout=subprocess.PIPE,
