@@ -607,7 +607,8 @@ CAPABILITIES: tuple[Capability, ...] = (
             Param("currency", "ISO 4217 code (e.g. USD, EUR, JPY)", positional=True, required=True, metavar="CURRENCY"),
             Param(
                 "ref",
-                "the external id (invoice, payment); a second booking with it is refused",
+                "the external id (invoice, payment); booking it again on any run of the repo is refused "
+                "(compared without invisible characters, in NFC)",
                 required=True,
                 metavar="EXTERNAL-ID",
             ),
