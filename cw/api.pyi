@@ -396,4 +396,4 @@ class Workspace:
         tz: str | None = None,
         now: str | datetime | None = None,
     ) -> dict[str, Any]:
-        """Export usage units and revenue entries as JSON lines, CSV, OTLP traces, FOCUS or Parquet."""
+        """Export usage and revenue rows: JSON lines, CSV, OTLP, FOCUS or Parquet."""

@@ -177,7 +177,12 @@ def test_the_api_gives_the_cli_payloads_and_writes_the_same_files(tmp_path, cw, 
     loop_next = from_api[8]
     assert (loop_next["spent"], loop_next["done"], loop_next["nextTasks"]) == (17300, False, ["sample:a@r2"])
     pnl = from_api[15]
-    assert pnl["totals"]["revenue"] == 20 and isinstance(pnl["totals"]["net"], Decimal)
+    # spend: 12000 x 3 + 1800 x 15 + 3000 x 3 + 500 x 15 per million = USD 0.0795, shown to the cent
+    assert (pnl["totals"]["revenue"], pnl["totals"]["spend"], pnl["totals"]["net"]) == (
+        20,
+        Decimal("0.08"),
+        Decimal("19.92"),
+    )
     assert from_api[-3]["ok"] is True
 
 
@@ -197,6 +202,9 @@ def test_reads_on_one_workspace_agree_with_the_cli(repo, cw):
         (["loop", "list", "r-1"], lambda: ws.loop_list("r-1")),
     ]:
         assert call() == cli_payload(cw, *args, "--now", READ_NOW), args
+    exported = ws.export(format="jsonl")
+    assert exported == cli_payload(cw, "export", "--format", "jsonl", "--now", READ_NOW)
+    assert [json.loads(line)["runId"] for line in exported["content"].splitlines()] == ["r-1"]
 
 
 def test_a_usage_error_is_the_clis_and_writes_nothing(repo, cw):
@@ -256,6 +264,7 @@ def test_a_refusal_is_the_clis_with_its_hint(repo, cw):
         (lambda ws: ws.task_add("r-1", run_id="r-2"), "Workspace.task_add() got two values for argument run_id."),
         (lambda ws: ws.revenue_add("r-1", "1,00", "USD", ref="A"), 'Invalid AMOUNT "1,00"'),
         (lambda ws: ws.run_list(now="tomorrow"), 'Invalid --now "tomorrow"'),
+        (lambda ws: ws.run_new(app="shop\udcff"), "Workspace.run_new() argument app is not valid UTF-8 (the byte 0xff)"),
     ],
 )  # fmt: skip
 def test_argument_mistakes_are_usage_errors_before_anything_is_touched(repo, cw, call, message):
@@ -436,3 +445,23 @@ def test_the_docs_example_runs(tmp_path):
     assert lines[1].startswith('1 Revenue ref "INV-1042" is already booked on run triage-1')
     assert lines[2].startswith('2 Invalid --usage-input-tokens "-5"')
     assert (tmp_path / ".cw" / "runs" / "triage-1" / "state.json").is_file()
+
+
+def test_every_surface_refuses_text_that_was_not_utf8(repo):
+    # the CLI gets the raw byte on its command line; MCP and the API get the lone surrogate Python makes of it
+    res = subprocess.run(
+        [sys.executable, "-m", "cw", "run", "new", "--id", "u-1", "--app", b"shop\xff"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 2
+    assert res.stderr.startswith("cw: Invalid --app: not valid UTF-8 (the byte 0xff); nothing was read or written.")
+    from cw.capabilities import by_name
+    from cw.surfaces.mcp_server import handler_args
+
+    with pytest.raises(UsageError, match=r"argument app is not valid UTF-8 \(the byte 0xff\)"):
+        handler_args(by_name("run.new"), {"app": "shop\udcff"}, "MCP tool cw_run_new")
+    with pytest.raises(UsageError, match=r"argument parent is not valid UTF-8 \(the byte 0xfe\)"):
+        Workspace(repo).run_new(parent=["ok", "r\udcfe"])
+    assert not (repo / ".cw").exists()

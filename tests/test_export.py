@@ -273,6 +273,17 @@ def test_otlp_lines_parse_as_trace_requests_one_trace_per_run(cw, ws):
     assert {s.span_id.hex() for s, _ in spans.values()} == ids
 
 
+@pytest.mark.parametrize("at", ["1000-01-01T00:00:00.000Z", "2600-01-01T00:00:00.000Z", "9998-12-31T23:59:59.000Z"])
+def test_otlp_times_outside_unsigned_nanoseconds_parse_undated_with_the_time_kept(cw, repo, at):
+    (repo / "o.md").write_text("done")
+    cw.ok("run", "new", "--id", "edge")
+    cw.ok("revenue", "add", "edge", "5.00", "USD", "--ref", "r-edge", "--at", at)
+    (line,) = cw.ok("export", "--format", "otlp", "--now", NOW).stdout.splitlines()
+    (span,) = _parse_otlp_line(line).resource_spans[0].scope_spans[0].spans
+    assert span.start_time_unix_nano == span.end_time_unix_nano == 0
+    assert _attributes(span)["cw.at"] == at
+
+
 def _focus(cw, *args):
     text = cw.ok("export", "--format", "focus", *POLICIES, "--now", NOW, *args).stdout
     return list(csv.DictReader(io.StringIO(text)))
@@ -525,3 +536,51 @@ def test_a_run_present_in_two_registered_repos_keeps_unique_ids(cw, ws, tmp_path
     revenue = sum(Decimal(r["reportAmount"]) for r in home if r["kind"] == "revenue")
     spend = sum(Decimal(r["reportAmount"]) for r in usage if r["reportAmount"] is not None)
     assert (revenue, spend) == (Decimal(str(pnl["revenue"])), Decimal(str(pnl["spend"])))
+
+
+def test_a_ledger_that_does_not_verify_exports_no_revenue_as_pnl_refuses_it(cw, ws):
+    p = ws / ".cw/runs/r2/state.json"
+    st = json.loads(p.read_text())
+    st["revenue"]["entries"][0]["amount"] = "400.00"  # edited by hand: the hash chain no longer holds
+    p.write_text(json.dumps(st))
+    summary = cw.json("export", "--format", "jsonl", *POLICIES, "--now", NOW)
+    rows = [json.loads(x) for x in summary["content"].splitlines()]
+    assert [r["runId"] for r in rows if r["kind"] == "revenue"] == ["r1"]
+    assert [r["runId"] for r in summary["refusedRevenue"]] == ["r2"]
+    assert "does not verify" in summary["refusedRevenue"][0]["reason"]
+    pnl = cw.json("pnl", *POLICIES, "--now", NOW)
+    assert [r["runId"] for r in pnl["refusedRevenue"]] == ["r2"]
+    assert Decimal(str(pnl["totals"]["revenue"])) == sum(
+        Decimal(r["reportAmount"]) for r in rows if r["kind"] == "revenue"
+    )
+    text = cw.ok("export", "--format", "csv", "-o", "x.csv", *POLICIES, "--now", NOW).stdout
+    assert "refused revenue r2" in text
+
+
+@pytest.mark.parametrize(("by", "column"), [("app", "app"), ("run", "runId"), ("model", "model")])
+def test_parquet_totals_per_app_run_and_model_equal_pnl(cw, ws, by, column):
+    duckdb = require_module("duckdb", "the Parquet test needs DuckDB (pip install 'cw-runs[warehouse]')")
+    out = ws / "usage.parquet"
+    cw.ok("export", "--format", "parquet", "-o", str(out), *POLICIES, *WINDOW, "--now", NOW)
+    kind = "usage" if by == "model" else "%"  # by model, pnl's rows are spend only (revenue has its own row)
+    got = (
+        duckdb.connect()
+        .execute(
+            f"SELECT {column}, SUM(reportAmount) FILTER (WHERE kind = 'usage'), "
+            f"SUM(reportAmount) FILTER (WHERE kind = 'revenue') FROM read_parquet('{out}') "
+            f"WHERE kind LIKE '{kind}' GROUP BY {column}"
+        )
+        .fetchall()
+    )
+    cents = Decimal("0.01")
+    sql = {
+        k: ((s or Decimal(0)).quantize(cents, ROUND_HALF_UP), (r or Decimal(0)).quantize(cents, ROUND_HALF_UP))
+        for k, s, r in got
+    }
+    pnl = cw.json("pnl", "--by", by, *POLICIES, *WINDOW, "--now", NOW)
+    from_pnl = {
+        r["key"]: (Decimal(str(r["spend"])).quantize(cents), Decimal(str(r["revenue"])).quantize(cents))
+        for r in pnl["rows"]
+        if r["key"] != "(revenue)"
+    }
+    assert from_pnl == sql

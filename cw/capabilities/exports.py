@@ -269,7 +269,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "export",
         ("export",),
-        "Export usage units and revenue entries as JSON lines, CSV, OTLP traces, FOCUS or Parquet.",
+        "Export usage and revenue rows: JSON lines, CSV, OTLP, FOCUS or Parquet.",
         (
             Param("format", "the file format", choices=ex.FORMATS, required=True),
             OUTPUT,

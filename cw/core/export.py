@@ -8,10 +8,10 @@ the amount's own date) and renders the rows as JSON lines, CSV, OTLP/JSON
 trace lines or FinOps FOCUS rows. Nothing here prices or attributes again.
 
 Stable ids (``ID_VERSION``): the first 32 hex digits of the SHA-256 of the
-parts joined by U+001F: ``cw-export-1``, the kind, the run id, the run's
-``createdAt`` and, for a usage unit, its unit id; for a revenue share, the
-booking run, the entry id and the receiving run. FOCUS rows add the token
-bucket. The repo's path is left out on purpose, so the same run exported on
+parts joined by U+001F: ``cw-export-1``, the kind, the row's run id (for a
+revenue share, the run receiving it), that run's ``createdAt`` and, for a
+usage unit, its unit id; for a revenue share, the booking run and the entry
+id. FOCUS rows hash ``focus``, the row id and the token bucket. The repo's path is left out on purpose, so the same run exported on
 two machines gets the same ids; a second row with an id already given in one
 export (a copied run in two registered repos) gets ``-2``, ``-3`` … appended.
 A run's trace id is the SHA-256 of ``cw-trace-1``, run id and ``createdAt``
@@ -297,7 +297,10 @@ def _unix_nano(at: Any) -> str:
     if dt is None:
         return "0"
     delta = dt - datetime(1970, 1, 1, tzinfo=UTC)
-    return str((delta.days * 86400 + delta.seconds) * 10**9 + delta.microseconds * 1000)
+    nanos = (delta.days * 86400 + delta.seconds) * 10**9 + delta.microseconds * 1000
+    # OTLP times are unsigned 64-bit nanoseconds (1970 to 2554); outside that the span is undated
+    # and the time travels only as the cw.at attribute.
+    return str(nanos) if 0 <= nanos < 2**64 else "0"
 
 
 def _attr(key: str, value: Any) -> dict[str, Any] | None:
@@ -321,7 +324,13 @@ def _span(row: Mapping[str, Any], trace: str) -> dict[str, Any]:
     start = _unix_nano(row.get("_startAt"))
     if start == "0" or end == "0" or int(start) > int(end):
         start = end
-    common = [("cw.id", row["id"]), ("cw.run.id", row["runId"]), ("cw.actor", row["actor"]), ("cw.app", row["app"])]
+    common = [
+        ("cw.id", row["id"]),
+        ("cw.run.id", row["runId"]),
+        ("cw.actor", row["actor"]),
+        ("cw.app", row["app"]),
+        ("cw.at", row["at"]),
+    ]
     if row["kind"] == "usage":
         name = "invoke_agent" + (f" {row['backend']}" if row["backend"] else "")
         amount = row["amount"]

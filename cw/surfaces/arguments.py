@@ -16,6 +16,7 @@ from typing import Any
 from cw.capabilities.table import Capability, Param
 from cw.core.numbers import js_number
 from cw.model.errors import UsageError
+from cw.shell.paths import undecodable_byte
 
 
 def json_type(value: Any) -> str:
@@ -43,6 +44,12 @@ def _scalar(value: Any, p: Param, key: str, label: str) -> Any:
         raise UsageError(f"{label} argument {key} must be a {p.type}, got {json_type(value)}.")
     # a Decimal keeps its digits (money stays exact); a float prints as its shortest form, as JSON would
     text = value if isinstance(value, str) else str(value) if isinstance(value, Decimal) else js_number(value)
+    bad = undecodable_byte(text)
+    if bad is not None:
+        raise UsageError(
+            f"{label} argument {key} is not valid UTF-8 (the byte {bad}); nothing was read or written. "
+            "Pass the value as UTF-8 text."
+        )
     if p.choices and text not in p.choices:
         raise UsageError(f'{label} argument {key}: "{text}" is not one of {", ".join(p.choices)}.')
     return text
