@@ -121,7 +121,7 @@ def _summary_entry(item: ScannedRun, policy: Any, now: str) -> RunEntry:
     state = item.state
     assert state is not None
     report = derive_summary_report(state, now, policy, *sidefiles.persisted_fingerprints(item.dir))
-    return run_entry(report, state, str(item.repo))
+    return run_entry(report, state, str(item.repo), item.dir.name)
 
 
 # How the summary reads runs. One run at a time per process; with many runs and

@@ -61,6 +61,14 @@ USAGE_PARAMS = (
 )
 
 
+REPLACE = Param(
+    "replace",
+    "replace a result already recorded for this unit; the previous record (output, usage, when, by whom) is "
+    "kept under the worker's replaced list",
+    type="boolean",
+)
+
+
 def usage_from_args(ws: Workspace, a: dict[str, Any], now: str) -> dict[str, Any] | None:
     """Validate the ``usage_*`` arguments (exit 2 on a bad value) and build the record."""
     parsed = parse_usage({k[len("usage_") :]: a.get(k) for k in (p.name for p in USAGE_PARAMS)})
@@ -282,6 +290,7 @@ def result(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     store.run_dir(a["run_id"])
     _, data = _read_result_file(ws, a, store.repo)
     text = data.decode("utf-8", errors="replace")
+    replaced_by = ws.actor(a.get("actor"))[0]
 
     def fn(lr: LoadedRun) -> Update[Any]:
         task = next((t for t in lr.state["tasks"] if isinstance(t, dict) and t.get("id") == a["task_id"]), None)
@@ -297,6 +306,8 @@ def result(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
             result_path=str(target),
             usage=inherit_run_actor(usage, lr.state),
             now=now,
+            replace=bool(a.get("replace")),
+            actor=replaced_by,
         )
         written.append(s)
         return Update(s, (out, refusal), before=[] if refusal else [(target, data)])
@@ -306,6 +317,16 @@ def result(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     if refusal is not None:
         raise refusal
     return _with_budget_notice(ws, a, out, written[-1])
+
+
+def _replaced_text(p: dict[str, Any]) -> str:
+    r = p.get("replaced")
+    if not r:
+        return ""
+    return (
+        f"\n  replaced the result recorded at {r['output'].get('recordedAt')} "
+        f"(kept in {p['workerId']}'s replaced list, by {r['replacedBy']})"
+    )
 
 
 def _exceeded_text(p: dict[str, Any]) -> str:
@@ -352,6 +373,7 @@ def worker_output(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     real, data = _read_result_file(ws, a, store.repo)
     own = (d / "workers" / a["worker_id"] / "result.md").resolve()
     text = data.decode("utf-8", errors="replace")
+    replaced_by = ws.actor(a.get("actor"))[0]
 
     def fn(lr: LoadedRun) -> Update[Any]:
         s, out, refusal = tr.worker_output(
@@ -363,6 +385,8 @@ def worker_output(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
             inside_boundary=real == own,
             usage=inherit_run_actor(usage, lr.state),
             now=now,
+            replace=bool(a.get("replace")),
+            actor=replaced_by,
         )
         written.append(s)
         return Update(s, (out, refusal))
@@ -625,19 +649,25 @@ CAPABILITIES = (
         "result",
         ("result",),
         "Record a task's result file, with host-attested usage.",
-        (RUN, TASK_ID, FILE, *USAGE_PARAMS, ACTOR, CWD, JSON_OUT),
+        (RUN, TASK_ID, FILE, *USAGE_PARAMS, ACTOR, REPLACE, CWD, JSON_OUT),
         result,
         read_only=False,
-        text=lambda p: f"recorded result of {p['taskId']} ({p['workerId']}) at {p['recordedAt']}" + _exceeded_text(p),
+        text=lambda p: (
+            f"recorded result of {p['taskId']} ({p['workerId']}) at {p['recordedAt']}"
+            + _replaced_text(p)
+            + _exceeded_text(p)
+        ),
     ),
     Capability(
         "worker.output",
         ("worker", "output"),
         "Record a worker's own result file, with usage.",
-        (RUN, WORKER_ID, FILE, *USAGE_PARAMS, ACTOR, CWD, JSON_OUT),
+        (RUN, WORKER_ID, FILE, *USAGE_PARAMS, ACTOR, REPLACE, CWD, JSON_OUT),
         worker_output,
         read_only=False,
-        text=lambda p: f"recorded output of {p['workerId']} at {p['recordedAt']}" + _exceeded_text(p),
+        text=lambda p: (
+            f"recorded output of {p['workerId']} at {p['recordedAt']}" + _replaced_text(p) + _exceeded_text(p)
+        ),
     ),
     Capability(
         "worker.fail",

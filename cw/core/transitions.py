@@ -471,6 +471,37 @@ def _node(node_id: str, kind: str, status: str, now: str, inputs: dict[str, Any]
 Outcome = tuple[dict[str, Any], dict[str, Any], RefusedError | None]
 
 
+def _keep_previous_intake(
+    s: dict[str, Any], worker: dict[str, Any], task: dict[str, Any] | None, *, replace: bool, actor: str, now: str
+) -> dict[str, Any] | None:
+    """Refuse a second intake for a worker that already has output, unless ``replace``; with it, append the
+    previous record to ``worker.replaced`` (a key CW does not read) and return it, so history is never lost."""
+    out = worker.get("output")
+    if not isinstance(out, dict):
+        return None
+    tid = worker.get("taskId")
+    if not replace:
+        has_usage = " and usage" if worker.get("usage") or (task or {}).get("usage") else ""
+        raise RefusedError(
+            f"Task {tid} of run {s['id']} already has a result{has_usage} from worker {worker['id']} "
+            f"(recorded {out.get('recordedAt')}); a second intake is refused unless --replace is given "
+            "(the previous record is then kept). Nothing was written.",
+            hint=f"cw run show {s['id']}",
+        )
+    previous: dict[str, Any] = {
+        "output": copy.deepcopy(out),
+        "usage": copy.deepcopy(worker.get("usage")),
+        "outputDigest": worker.get("outputDigest"),
+        "outputSizeBytes": worker.get("outputSizeBytes"),
+        "completedAt": (task or {}).get("completedAt"),
+        "replacedAt": now,
+        "replacedBy": actor,
+    }
+    history = worker.get("replaced")
+    worker["replaced"] = [*(history if isinstance(history, list) else []), previous]
+    return previous
+
+
 def record_result(
     state: dict[str, Any],
     *,
@@ -480,11 +511,16 @@ def record_result(
     result_path: str,
     usage: dict[str, Any] | None,
     now: str,
+    replace: bool = False,
+    actor: str = "unattributed",
 ) -> Outcome:
     """``cw result``: accept a result for a dispatched task (or reject it when evidence is missing).
 
     Returns ``(state, payload, refusal)``; a refusal is raised by the caller
-    after the state (with the failed worker and open feedback) is saved.
+    after the state (with the failed worker and open feedback) is saved. A
+    task whose worker already has a result is refused (RefusedError, nothing
+    changed) unless ``replace``; then the previous record is kept under the
+    worker's ``replaced`` and the payload's ``replaced`` shows it.
     """
     s = copy_tree(state)
     task = _find(s["tasks"], task_id)
@@ -495,6 +531,7 @@ def record_result(
     worker = _find(s["workers"], task["workerId"])
     if worker is None:
         raise NotFoundError(f"Worker {task['workerId']} of task {task_id} is missing from run {s['id']}.")
+    previous = _keep_previous_intake(s, worker, task, replace=replace, actor=actor, now=now)
     problem = evidence_problem(task, text)
     if problem:
         fb = _fail_worker(s, worker, code="evidence-missing", message=problem, now=now, status="rejected")
@@ -504,7 +541,12 @@ def record_result(
             {"workerId": worker["id"], "taskId": task_id, "status": "rejected", "feedbackId": fb["id"]},
             RefusedError(problem),
         )
-    return s, _accept(s, worker, task, result_path=result_path, size=size, usage=usage, now=now, text=text), None
+    out = _accept(s, worker, task, result_path=result_path, size=size, usage=usage, now=now, text=text)
+    return s, _with_replaced(out, previous), None
+
+
+def _with_replaced(out: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+    return out if previous is None else {**out, "replaced": previous}
 
 
 def worker_output(
@@ -517,12 +559,17 @@ def worker_output(
     inside_boundary: bool,
     usage: dict[str, Any] | None,
     now: str,
+    replace: bool = False,
+    actor: str = "unattributed",
 ) -> Outcome:
-    """``cw worker output``: the worker's own result file, with optional usage (§16 b)."""
+    """``cw worker output``: the worker's own result file, with optional usage (§16 b); a second output
+    for the worker is refused unless ``replace`` (as for ``record_result``)."""
     s = copy_tree(state)
     worker = _find(s["workers"], worker_id)
     if worker is None:
         raise NotFoundError(f"Unknown worker id for run {s['id']}: {worker_id}", hint=f"cw run show {s['id']}")
+    task = _find(s["tasks"], worker.get("taskId"))
+    previous = _keep_previous_intake(s, worker, task, replace=replace, actor=actor, now=now)
     if not inside_boundary:
         msg = (
             f"Worker output for {worker_id} must be its own result file "
@@ -532,14 +579,14 @@ def worker_output(
         fb = _fail_worker(s, worker, code="sandbox-write-denied", message=msg, now=now, status="rejected")
         _touch(s, now)
         return s, {"workerId": worker_id, "status": "rejected", "feedbackId": fb["id"]}, RefusedError(msg)
-    task = _find(s["tasks"], worker.get("taskId"))
     if task is not None:
         problem = evidence_problem(task, text)
         if problem:
             fb = _fail_worker(s, worker, code="evidence-missing", message=problem, now=now, status="rejected")
             _touch(s, now)
             return s, {"workerId": worker_id, "status": "rejected", "feedbackId": fb["id"]}, RefusedError(problem)
-    return s, _accept(s, worker, task, result_path=result_path, size=size, usage=usage, now=now, text=text), None
+    out = _accept(s, worker, task, result_path=result_path, size=size, usage=usage, now=now, text=text)
+    return s, _with_replaced(out, previous), None
 
 
 def worker_fail(

@@ -533,7 +533,11 @@ def run_page(wb: Workbench, run_id: str, query: Mapping[str, list[str]]) -> str:
     pnl, pnl_error = wb.attempt("pnl", pnl_args)
     if isinstance(pnl_error, UsageError):
         raise pnl_error  # a bad control in the query refuses the page, as the CLI refuses the flag
-    row = next((i for i, r in enumerate(pnl["rows"]) if r["key"] == run_id), None) if pnl else None
+    # by-run rows carry their repo: of two repos' runs with one name, the one this page shows
+    rows = pnl["rows"] if pnl else []
+    row = next(
+        (i for i, r in enumerate(rows) if r["key"] == run_id and (not repo or r.get("repo", repo) == repo)), None
+    )
     for name in ("revenue.list", "ledger.verify"):
         if wb.has(name):
             args = {"run": run_id, **({"cwd": cwd} if cwd else {})}
