@@ -63,6 +63,7 @@ generate: $(DEV_STAMP)
 	$(PY) -m cw.shell.schemagen
 	$(PY) -m cw.surfaces.docgen
 	$(PY) -m cw.surfaces.mcp_server --write-docs
+	$(PY) -m cw.surfaces.python_api --write-stub
 
 # uv resolves for every platform and Python >= 3.11 at once; pip installs the result.
 UV_COMPILE := $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes

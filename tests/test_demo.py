@@ -12,7 +12,11 @@ def test_demo_runs_end_to_end(tmp_path):
     assert res.returncode == 0, res.stderr
     out = res.stdout
     assert "already booked" in out and "(exit 1)" in out, "the double booking is refused"
-    assert "metrics summary  scope=home  runs=11" in out
+    assert "metrics summary  scope=home  runs=12" in out
+    # the sampling loop: 10,400 tokens a round against a 30,000 target -> exactly three rounds, then done
+    loop = out.split("$ cw loop list sampling-faq-answers", 1)[1].split("$ ", 1)[0]
+    assert "[done]" in loop and "spent 31200/30000" in loop
+    assert "round 3 sample@r3" in loop and "round 4" not in loop
     assert "metrics research-pricing-page  [valid]" in out
     assert "attribution=last-touch" in out and "attribution=linear" in out
     assert "cron:weekly-growth" in out and "cron:nightly-triage" in out and "alice" in out

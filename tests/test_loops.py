@@ -96,6 +96,9 @@ def test_target_18_at_6_per_round_runs_exactly_3_rounds(cw, repo):
     # metrics count every round's units
     report = cw.json("metrics", "show", "r")
     assert report["usage"]["units"] == 6 and report["usage"]["totalTokens"] == 18
+    # and so does the summary (fresh derivation, no cache)
+    summary = cw.json("metrics", "summary", "--no-cache")
+    assert summary["usage"]["units"] == 6 and summary["usage"]["totalTokens"] == 18
     # asking again changes nothing and still says done
     before = tree_bytes(repo)
     again = cw.json("loop", "next", "r", "scale")

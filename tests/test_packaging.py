@@ -1,4 +1,4 @@
-"""The built wheel carries schemas/ and manifest/ and works from any directory."""
+"""The built wheel carries schemas/, manifest/ and the workbench's templates and assets, and works from any directory."""
 
 from __future__ import annotations
 
@@ -12,6 +12,21 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, REPO_ROOT
+
+WORKBENCH_PROBE = """
+import threading, urllib.request
+from cw.shell.workspace import Workspace
+from cw.surfaces.workbench import make_server
+server = make_server(Workspace.from_process(), "127.0.0.1", 0, pricing="default", log=lambda line: None)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+base = server.url
+with urllib.request.urlopen(base + "pnl") as res:
+    page = res.read().decode()
+    print(res.status, page[page.index("<h1>") + 4 : page.index("</h1>")])
+with urllib.request.urlopen(base + "assets/workbench.js") as res:
+    print(res.read().decode())
+server.shutdown()
+"""
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +46,12 @@ def test_wheel_contains_bundled_data(wheel):
     assert "cw/_bundled/manifest/pricing.policy.json" in names
     assert "cw/_bundled/schemas/state.schema.json" in names
     assert not any(n.startswith("tests/") for n in names)
+    # the workbench's templates and assets ship in the wheel: every one the source tree has
+    pkg = REPO_ROOT / "cw" / "surfaces"
+    for folder in ("workbench_templates", "workbench_assets"):
+        files = sorted(p.relative_to(REPO_ROOT).as_posix() for p in (pkg / folder).iterdir() if p.is_file())
+        assert files, folder
+        assert set(files) <= set(names), sorted(set(files) - set(names))
 
 
 def test_wheel_installs_into_a_clean_venv_and_runs_anywhere(wheel, tmp_path):
@@ -79,4 +100,9 @@ def test_wheel_installs_into_a_clean_venv_and_runs_anywhere(wheel, tmp_path):
         stdin=subprocess.DEVNULL,
     )
     assert mcp.returncode == 1 and mcp.stdout == ""
+    # the installed workbench renders its pages from the packaged templates and serves its assets, offline
+    probe = subprocess.run([str(py), "-c", WORKBENCH_PROBE], cwd=work, env=env, capture_output=True, text=True)
+    assert probe.returncode == 0, probe.stderr
+    pnl, js = probe.stdout.split("\n", 1)
+    assert pnl == "200 P&amp;L by actor" and "aria-sort" in js
     assert mcp.stderr.startswith("cw: the MCP server needs the optional extra: pip install 'cw-runs[mcp]'")

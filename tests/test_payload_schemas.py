@@ -123,6 +123,8 @@ def _every_verb(cw, repo: Path, other: Path) -> dict[str, list[dict]]:
         "id,Created (UTC),Amount,Amount Refunded,Currency,Status,cw_run (metadata)\n"
         "ch_1,2026-11-20 10:00:00,30.00,5.00,eur,Paid,a\nch_2,2026-11-20 10:00:00,1.00,0,eur,Failed,a\n"
     )
+    j("export", "export", "--format", "jsonl", "--now", NOW)
+    j("export", "export", "--format", "focus", "-o", "focus.csv", "--since", "2026-01-01", "--now", NOW)
     for dry in (["--dry-run"], []):
         j(
             "revenue.import",

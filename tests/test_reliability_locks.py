@@ -115,13 +115,14 @@ def test_every_writer_verb_is_covered():
     from cw.capabilities import all_capabilities
 
     writers = {" ".join(c.path) for c in all_capabilities() if not c.read_only}
-    # pricing import and fx import write a policy file the user names, never run state
+    # pricing import, fx import and export write a file the user names, never run state
     covered = {name for name, _, _ in WRITERS} | {
         "metrics show",
         "registry add",
         "registry remove",
         "pricing import",
         "fx import",
+        "export",
     }
     assert writers <= covered, f"writer verbs without a lock test: {sorted(writers - covered)}"
 

@@ -17,7 +17,18 @@ from click.testing import CliRunner
 from cw.capabilities import MODULES, VERB_MODULES, all_capabilities, capability_at
 from cw.surfaces.cli import full_cli, group_for
 
-THIRD_PARTY = ("click", "msgspec", "filelock", "jsonschema", "mcp", "typing_extensions", "referencing", "rpds")
+THIRD_PARTY = (
+    "click",
+    "msgspec",
+    "filelock",
+    "jsonschema",
+    "mcp",
+    "typing_extensions",
+    "referencing",
+    "rpds",
+    "jinja2",
+    "markupsafe",
+)
 
 # What a run-state verb needs: the table, the run-state module and the core it calls. Nothing from reports or
 # money (metrics, pricing, ledgers, P&L), no policies, no lock library until a write takes the lock.
@@ -94,6 +105,22 @@ def test_a_write_loads_the_lock_library_and_nothing_from_reports(tmp_path):
     assert "cw.shell.locks" in cw_mods and "jsonschema" not in third
     assert not {m for m in cw_mods if m.startswith(("cw.capabilities.reports", "cw.capabilities.money"))}
     assert not cw_mods & {"cw.core.metrics", "cw.core.pricing", "cw.core.ledger", "cw.shell.policies"}
+
+
+def test_the_template_engine_loads_only_when_the_workbench_starts(tmp_path):
+    for args in (["--version"], ["pnl", "--help"], ["workbench", "--help"], ["run", "list"]):
+        _, third, _ = loaded_modules(args, tmp_path)
+        assert not third & {"jinja2", "markupsafe"}, args
+    code = (
+        "import sys\n"
+        "from cw.shell.workspace import Workspace\n"
+        "from cw.surfaces.workbench import make_server\n"
+        "before = 'jinja2' in sys.modules\n"
+        "make_server(Workspace.from_process(), port=0, log=print).server_close()\n"
+        "print(before, 'jinja2' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True)
+    assert out.stdout.split() == ["False", "True"]
 
 
 def test_the_verb_index_names_every_verb_and_its_module():

@@ -425,3 +425,53 @@ def test_fingerprint_encoding_shortcut_is_json(parts):
     """ASCII parts skip the JSON encoder only when it would write them unchanged."""
     text = json.dumps(sorted(parts), ensure_ascii=False, separators=(",", ":"))
     assert fingerprint_strings(parts) == "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _collaboration_runs(repo: Path) -> None:
+    """CW's review run with approvals whose time to approval looks up candidates, commits and selections."""
+    base = json.loads((FIXTURES / "cw-written" / "review.state.json").read_text())
+    cand, commit, sel = base["candidates"][0], base["commits"][1], base["candidateSelections"][0]
+    approvals = [
+        {"decision": "approve", "actor": {"id": "ana"}, "createdAt": "2026-12-02T00:00:00.000Z", "target": t}
+        for t in (
+            {"kind": "candidate", "id": cand["id"]},
+            {"kind": "commit", "id": commit["id"]},
+            {"kind": "selection", "id": sel["id"]},
+            {"kind": "commit", "id": "no-such-commit"},
+        )
+    ] + [{"decision": "reject", "actor": {"id": "bo"}, "target": {"kind": "candidate", "id": cand["id"]}}]
+    collab = {"schemaVersion": 1, "approvals": approvals, "comments": [{"body": "ok"}], "handoffs": [1, 2]}
+    variants: dict[str, dict[str, Any]] = {
+        "review-collab": {"collaboration": collab},
+        "review-collab-text": {"collaboration": "reviewed"},
+        "review-commit-text": {"collaboration": collab, "commits": [*base["commits"], "loose"]},
+        "review-undated": {
+            "collaboration": collab,
+            "commits": [{k: v for k, v in c.items() if k != "createdAt"} for c in base["commits"]],
+        },
+    }
+    for rid, change in variants.items():
+        _write(repo, rid, {**copy.deepcopy(base), "id": rid, **change})
+
+
+def test_the_show_reader_agrees_with_the_store(workspace):
+    """``metrics show``'s lean reader: per run, the same refusal and message, or the same full report."""
+    _collaboration_runs(workspace["repos"][0])
+    policy = load_pricing_policy(str(DEF), Path.cwd())
+    n_ok = n_bad = n_approved = 0
+    for _, d in _run_dirs(workspace["repos"]):
+        try:
+            full = read_run_dir(d)
+        except CwError as exc:
+            with pytest.raises(type(exc)) as got:
+                fastload.read_show_state(d)
+            assert got.value.message == exc.message
+            n_bad += 1
+            continue
+        lean = fastload.read_show_state(d)
+        report = derive_report(full, NOW, policy, telemetry=sidefiles.read_telemetry(d))
+        assert derive_report(lean, NOW, policy, telemetry=sidefiles.read_telemetry(d)) == report
+        assert lean.get("revenue") == full.get("revenue") and lean.get("id") == full.get("id")
+        n_ok += 1
+        n_approved += report["collaboration"]["timeToApproval"]["samples"] > 0
+    assert n_ok >= 30 and n_bad >= 12 and n_approved >= 2

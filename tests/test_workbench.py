@@ -33,7 +33,7 @@ from cw.core.jsonout import dumps
 
 NOW = "2026-06-08T12:00:00.000Z"
 RESULT_TEXT = '# result\n\n```cw:result\n{"summary": "done", "findings": [], "evidence": ["README.md:1"]}\n```\n'
-NULL_WORDS = {"n/a", "unreported", "unpriced", "—"}
+NULL_WORDS = {"n/a", "unreported", "unpriced", "—", "none"}
 
 
 # ---------------------------------------------------------------------------
@@ -487,14 +487,13 @@ def test_run_page_shows_metrics_revenue_and_raw_payloads(cw, world):
         assert report["rates"]["verifierPass"]["count"] == 2 and report["rates"]["verifierPass"]["total"] == 3
         assert 'data-path="rates.verifierPass.rate" data-value="0.666667">66.7%<' in text
         assert 'data-path="time.activeTaskMs" data-value="180000">180.0s<' in text
-        assert 'data-path="cost.state" data-value="&quot;estimated&quot;"' in text
+        assert 'data-path="cost.state" data-value="&#34;estimated&#34;"' in text
         rev = check_page_against_api(server, "/run/build-2")
         revenue = {f["path"]: f for f in rev.fields if f["block"][0] == "revenue.list"}
         assert (revenue["entries.0.amount"]["value"], revenue["entries.0.amount"]["text"]) == (120, "120.00")
-        net = {
-            f["path"]: f["text"] for f in rev.fields if f["block"][0] == "metrics.show" and f["path"].startswith("net.")
-        }
-        assert net["net.revenue"] == "120.00"
+        # the run's revenue and net are its row of the P&L by run: build-2 booked 120.00 USD
+        net = {f["path"].split(".")[-1]: f["text"] for f in rev.fields if f["block"] == ("pnl", {"by": "run"})}
+        assert net["revenue"] == "120.00" and net["currency"] == "USD"
         ledger = {f["path"]: f["text"] for f in rev.fields if f["block"][0] == "ledger.verify"}
         assert ledger == {"runs.0.ok": "verifies", "runs.0.entries": "1"}
         budget = {
@@ -633,6 +632,176 @@ def test_budgets_page_shows_each_actors_use_from_the_payload(world, cw):
         assert '<a href="/?actor=bob">' in text
 
 
+def _pnl_cells(page: PageReader, block: tuple[str, dict[str, Any]]) -> dict[str, str]:
+    return {f["path"]: f["text"] for f in page.fields if f["block"] == block}
+
+
+def test_the_run_page_shows_the_pnl_row_of_its_run(world, cw):
+    """Revenue and net on a run's page are its row of the P&L by run, with the same currency and attribution."""
+    for query in ({}, {"currency": "EUR"}, {"attribution": "linear"}):
+        with running(pricing="default") as server:
+            pnl_path = "/pnl?" + urlencode({"by": "run", **query})
+            listing = check_page_against_api(server, pnl_path)
+            text = get_ok(server, pnl_path)
+            cli = cw.json(
+                "pnl", "--by", "run", "--pricing", "default", *[x for k, v in query.items() for x in (f"--{k}", v)]
+            )
+            table = _pnl_cells(listing, ("pnl", {"by": "run", **query}))
+            for i, row in enumerate(cli["rows"]):
+                # the row links to the run's page with the same controls, and that page shows the same figures
+                link = f'href="/run/{row["key"]}{"?" + urlencode(query) if query else ""}"'.replace("&", "&amp;")
+                assert link in text, (query, row["key"])
+                run = check_page_against_api(server, f"/run/{row['key']}?{urlencode(query)}")
+                cells = {
+                    f["path"]: f["text"]
+                    for f in run.fields
+                    if f["block"] == ("pnl", {"by": "run", **query}) and f["path"].startswith("rows.")
+                }
+                for col in ("spend", "revenue", "net", "netComplete"):
+                    assert cells[f"rows.{i}.{col}"] == table[f"rows.{i}.{col}"], (query, row["key"], col)
+                    assert Decimal(cells[f"rows.{i}.spend"]) == Decimal(str(row["spend"])).quantize(Decimal("0.01"))
+    # hand-worked: build-1 booked 80.00 and reversed 20.00; build-2 (its child) booked 120.00
+    with running(pricing="default") as server:
+
+        def revenue(run: str, **q: str) -> str:
+            page = read_page(get_ok(server, f"/run/{run}?{urlencode(q)}"))
+            return next(f["text"] for f in page.fields if f["block"][0] == "pnl" and f["path"].endswith(".revenue"))
+
+        assert revenue("build-1") == "60.00" and revenue("build-2") == "120.00"  # last touch: each keeps its own
+        assert revenue("build-1", attribution="linear") == "120.00"  # 60.00 + half of build-2's 120.00
+        assert revenue("build-2", attribution="linear") == "60.00"
+        eur = json.loads(get_ok(server, "/api/pnl?by=run&currency=EUR"))
+        (rate,) = [Decimal(str(r["perBase"])) for r in eur["fx"]["ratesUsed"] if r["currency"] == "USD"]
+        assert revenue("build-2", currency="EUR") == str((Decimal(120) / rate).quantize(Decimal("0.01")))
+
+
+def test_pnl_periods_stack_by_actor_app_or_model(world, cw):
+    with running(pricing="default") as server:
+        for stack in ("actor", "app", "model"):
+            path = f"/pnl?by=actor&period=month&stack={stack}"
+            page = check_page_against_api(server, path)
+            cli = cw.json("pnl", "--by", stack, "--period", "month", "--pricing", "default")
+            block = ("pnl", {"by": stack, "period": "month"})
+            bars = [b for b in page.bars if b["block"] == block and b["data-path"].startswith("periods.")]
+            for series in ("spend", "revenue"):
+                drawn = {b["data-path"]: json.loads(b["data-value"]) for b in bars if b["data-path"].endswith(series)}
+                want = {
+                    f"periods.{i}.rows.{j}.{series}": r[series]
+                    for i, p in enumerate(cli["periods"])
+                    for j, r in enumerate(p["rows"])
+                    if r[series] != 0
+                }
+                assert drawn == want, (stack, series)
+                # each period's segments add up to the period's total (the payload's own sums)
+                for i, p in enumerate(cli["periods"]):
+                    segs = [Decimal(str(v)) for k, v in drawn.items() if k.startswith(f"periods.{i}.")]
+                    assert sum(segs, Decimal(0)) == Decimal(str(p["total"][series])), (stack, series, p["period"])
+            nets = [b for b in bars if b["data-series"] == "net"]
+            assert [json.loads(b["data-value"]) for b in nets] == [
+                p["total"]["net"] for p in cli["periods"] if p["total"]["net"] != 0
+            ]
+            text = get_ok(server, path)
+            assert '<strong aria-current="true">' + stack + "</strong>" in text
+        assert request(server, "/pnl?period=month&stack=colour")[0] == 400
+        # without a period there is no per-period section
+        assert "periods." not in " ".join(f["path"] for f in read_page(get_ok(server, "/pnl")).fields)
+
+
+def test_the_run_page_shows_its_loops(cw, world):
+    from test_loops import FIXTURE_RUN, LOOP_FIXTURE
+
+    d = world["repo"] / ".cw" / "runs" / FIXTURE_RUN
+    d.mkdir(parents=True)
+    d.joinpath("state.json").write_bytes(LOOP_FIXTURE.read_bytes())
+    with running() as server:
+        page = check_page_against_api(server, f"/run/{FIXTURE_RUN}")
+        loops = {f["path"]: f["text"] for f in page.fields if f["block"][0] == "loop.list"}
+        # CW drove this loop two rounds: 29543 then 19000 recorded tokens against a 30000 target, at most 4 rounds
+        assert loops["loops.0.phaseId"] == "scale" and loops["loops.0.done"] == "done"
+        assert loops["loops.0.rounds.1.round"] == "2" and loops["loops.0.maxRounds"] == "4"
+        assert loops["loops.0.target"] == "30000" and loops["spent"] == "48543" and loops["budget"] == "none"
+        assert loops["loops.0.rounds.0.spent"] == "29543" and loops["loops.0.rounds.1.spent"] == "19000"
+        assert loops["loops.0.rounds.1.decision.done"] == "done"
+        text = get_ok(server, f"/run/{FIXTURE_RUN}")
+        assert "budget-target: 48543/30000 recorded tokens" in text
+        # a run without loops says so
+        assert "No loops on this run" in get_ok(server, "/run/build-1")
+
+
+def test_markup_in_ids_apps_and_actors_renders_as_text(cw, world):
+    evil = "<script>alert(1)</script>"
+    cw.ok("run", "new", "--id", "evil-1", "--app", "shop", "--actor", "dave", "--title", evil)
+    cw.ok("revenue", "add", "evil-1", "5.00", "USD", "--ref", evil, "--at", "2026-06-08T11:00:00.000Z")
+    # cw refuses such an app id, but a state file written by another tool is data: its fields may hold anything
+    path = world["repo"] / ".cw" / "runs" / "evil-1" / "state.json"
+    state = json.loads(path.read_text())
+    state["actor"] = evil
+    state["workflow"]["app"] = {"id": evil}
+    path.write_text(json.dumps(state))
+    with running(pricing="default") as server:
+        for path in (
+            "/",
+            "/run/evil-1",
+            "/summary",
+            "/pnl",
+            "/pnl?by=app",
+            "/pnl?by=run",
+            "/pnl?period=month&stack=app",
+        ):
+            text = get_ok(server, path)
+            assert "<script>alert" not in text, path
+            if path != "/pnl?by=run":  # rows keyed by run id: the app and actor do not show there
+                assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text, path
+            # the only script is the sorting asset, loaded from the workbench itself
+            assert re.findall(r"<script[^>]*>", text) == ['<script src="/assets/workbench.js" defer>'], path
+            check_page_against_api(server, path)
+
+
+@pytest.mark.parametrize(
+    ("path", "needle"),
+    [
+        ("/pnl?currency=%3Cscript%3E", "--currency"),
+        ("/pnl?since=notadate", "--since"),
+        ("/pnl?period=year", "period"),
+        ("/pnl?attribution=time-decay&halfLife=-1", "half-life"),
+        ("/pnl?stack=run&period=week", "Invalid stack"),
+        ("/run/build-1?currency=ZZZ", "--currency"),
+        ("/run/build-1?attribution=nope", "attribution"),
+        ("/budgets?now=yesterday", "--now"),
+    ],
+)
+def test_bad_page_controls_get_one_clear_message(world, path, needle):
+    with running(pricing="default") as server:
+        status, headers, body = request(server, path)
+    text = body.decode("utf-8")
+    assert status == 400, (path, status, text[:300])
+    assert headers["content-type"] == "text/html; charset=utf-8"
+    assert needle.lower() in text.lower() and "Traceback" not in text and "<script>" not in text, path
+
+
+def test_home_scope_run_rows_link_to_the_run_in_its_repo(world):
+    with running(scope="home", pricing="default") as server:
+        text = get_ok(server, "/pnl?by=run")
+        carol = f"/run/carol-1?{urlencode({'repo': str(world['other'])})}".replace("&", "&amp;")
+        assert f'href="{carol}"' in text
+        assert 'href="/run/empty-run"' in text  # one id in two repos: the link names no repo
+        check_page_against_api(server, f"/run/carol-1?{urlencode({'repo': str(world['other'])})}")
+
+
+def test_templates_autoescape_and_ship_with_the_package():
+    from importlib import resources
+
+    from cw.surfaces.workbench import environment
+
+    env = environment()
+    assert env.from_string("{{ x }}").render(x="<b>&") == "&lt;b&gt;&amp;"
+    for name in ("base.html", "runs.html", "run.html", "pnl.html", "summary.html", "budgets.html", "macros.html"):
+        assert env.get_template(name).render is not None
+        assert resources.files("cw.surfaces").joinpath(f"workbench_templates/{name}").is_file(), name
+    for name in ("workbench.css", "workbench.js"):
+        assert resources.files("cw.surfaces").joinpath(f"workbench_assets/{name}").is_file(), name
+
+
 # ---------------------------------------------------------------------------
 # safety: read-only, GET only, local Host only
 
@@ -712,7 +881,7 @@ def test_all_text_is_escaped(world):
     for text in (listing, page):
         assert "Checkout <b>" not in text
     assert "Checkout &lt;b&gt;flow&lt;/b&gt; &amp; co" in listing
-    assert "&quot;Checkout &lt;b&gt;flow&lt;/b&gt; &amp; co&quot;" in page  # inside the raw payload
+    assert "&#34;Checkout &lt;b&gt;flow&lt;/b&gt; &amp; co&#34;" in page  # inside the raw payload
 
 
 def test_security_headers_and_unknown_pages(world):
@@ -726,6 +895,11 @@ def test_security_headers_and_unknown_pages(world):
         assert request(server, "/run/build-1?" + urlencode({"repo": "/etc"}))[0] == 404
         status, headers, css = request(server, "/assets/workbench.css")
         assert status == 200 and headers["content-type"].startswith("text/css") and b".badge" in css
+        assert "script-src 'self'" in headers["content-security-policy"]
+        status, headers, js = request(server, "/assets/workbench.js")
+        assert status == 200 and headers["content-type"].startswith("text/javascript") and b"aria-sort" in js
+        for path in ("/assets/", "/assets/nope.js", "/assets/../workbench.py", "/assets/%2e%2e/workbench.py"):
+            assert request(server, path)[0] == 404, path
 
 
 def test_make_server_listens_on_loopback_only(world):

@@ -50,11 +50,12 @@ OUTPUT_SCHEMAS = {
     "budget.set": "budget-change.output.schema.json",
     "budget.remove": "budget-change.output.schema.json",
     "budget.list": "budget-list.schema.json",
+    "export": "export.output.schema.json",
 }
 
 
 #: The modules declaring verbs, in the order ``cw --help`` lists them.
-MODULES = ("runs", "loops", "reports", "money", "budgets", "imports")
+MODULES = ("runs", "loops", "reports", "money", "budgets", "imports", "exports")
 
 #: Which module declares each verb (its CLI words), so the CLI can build one verb and import nothing else.
 #: A verb missing here still works (the CLI then builds every command); a test keeps this complete.
@@ -99,6 +100,7 @@ VERB_MODULES = {
     "budget set": "budgets",
     "budget list": "budgets",
     "budget remove": "budgets",
+    "export": "exports",
 }
 
 

@@ -225,7 +225,7 @@ def _ledgers(
         runs[d.name] = entries
         for e in entries:
             if e.get("kind") == "booked":
-                refs[e["ref"]] = d.name
+                refs[ledger.ref_key(e["ref"])] = d.name
     return store, runs, refs, refused
 
 
@@ -234,6 +234,15 @@ def _money(v: Any) -> str:
 
 
 def revenue_import(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
+    if a.get("dry_run"):
+        return _revenue_import(ws, a)
+    from cw.capabilities.money import with_ledger_lock
+
+    # The repo's ledger lock, as cw revenue add takes it: refs are checked and booked as one step.
+    return with_ledger_lock(ws, ws.store(a.get("cwd")).repo, lambda: _revenue_import(ws, a))
+
+
+def _revenue_import(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     fmt = a.get("format")
     if fmt not in stripeimport.FORMATS:
         raise UsageError(f'Missing or invalid --format "{fmt or ""}": expected stripe-payments or stripe-balance.')

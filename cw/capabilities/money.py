@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from cw.capabilities.table import CWD, NOW, PERIOD, PRICING, RUN, SCOPE, WEEK_START, WINDOW, Capability, Param
+from cw.capabilities.table import CWD, FX, NOW, PERIOD, PRICING, RUN, SCOPE, WEEK_START, WINDOW, Capability, Param
 from cw.core import attribution as attr
 from cw.core import ledger
 from cw.core.budget import budget_status, has_budget
@@ -28,13 +28,8 @@ from cw.shell.store import LoadedRun, Store, Update, read_run_dir
 from cw.shell.workspace import Workspace
 from cw.shell.zones import period_from_args, window_from_args
 
+T = TypeVar("T")
 JSON_OUT = Param("json", "print the payload as JSON", type="boolean", mcp=False)
-FX = Param(
-    "fx",
-    "the FX policy for conversions: a name (default = the bundled one, none = no policy) or a file; "
-    "default: the config's, else the bundled one",
-    metavar="NAME|FILE",
-)
 
 # --- parents ---------------------------------------------------------------------------------------
 
@@ -250,9 +245,21 @@ def _entry_at(value: Any, now: str) -> str:
     return value
 
 
-def _ref_elsewhere(store: Store, run_id: str, ref: str) -> None:
+def ledger_lock_target(repo: Path) -> Path:
+    """The file whose CW-protocol lock (``<repo>/.cw/revenue-refs.lock``) every booking of the repo takes,
+    so checking a ref across the repo's runs and writing the booking happen as one step."""
+    return repo / ".cw" / "revenue-refs"
+
+
+def with_ledger_lock(ws: Workspace, repo: Path, fn: Callable[[], T]) -> T:
+    from cw.shell.locks import with_lock  # imported by writers only, as the start-up test pins
+
+    return with_lock(ledger_lock_target(repo), ws.lock_timeout(), fn)
+
+
+def _ref_elsewhere(store: Store, run_dir: Path, ref: str) -> None:
     for d in store.iter_run_dirs():
-        if d.name == run_id:
+        if d == run_dir:
             continue
         try:
             st = read_run_dir(d)
@@ -260,9 +267,11 @@ def _ref_elsewhere(store: Store, run_id: str, ref: str) -> None:
             continue
         hit = ledger.find_booking(st.get("revenue"), ref) if "revenue" in st else None
         if hit is not None:
+            same = "" if hit["ref"] == ref else f' (stored as "{ledger.shown_ref(hit["ref"])}")'
             raise RefusedError(
-                f"Revenue with --ref {ref} is already booked on run {d.name} as {hit['id']}; "
-                "a retried job books once. Nothing was written.",
+                f'Revenue with --ref "{ledger.shown_ref(ref)}" is already booked on run {d.name} as {hit["id"]}'
+                f"{same} ({hit['amount']} {hit['currency']}, earned {hit['at']}); a ref books once per repo, "
+                "so a retried job books once. Nothing was written.",
                 hint=f"cw revenue list --run {d.name}",
             )
 
@@ -276,8 +285,7 @@ def revenue_add(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     now = ws.now()
     at = _entry_at(a.get("at"), now)
     store = ws.store(a.get("cwd"))
-    store.run_dir(a["run_id"])
-    _ref_elsewhere(store, a["run_id"], ref)
+    run_dir = store.run_dir(a["run_id"])
 
     def fn(lr: LoadedRun) -> Update[dict[str, Any]]:
         ledger.ensure_verified(lr.state.get("revenue"), sidefiles.read_head(lr.dir), lr.run_id)
@@ -299,7 +307,12 @@ def revenue_add(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
             after=[(sidefiles.head_path(lr.dir), head.encode())],
         )
 
-    return store.update(a["run_id"], fn)
+    def booking() -> dict[str, Any]:
+        # Under the repo's ledger lock: no other booking can land between this check and the write.
+        _ref_elsewhere(store, run_dir, ref)
+        return store.update(a["run_id"], fn)
+
+    return with_ledger_lock(ws, store.repo, booking)
 
 
 def revenue_reverse(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cw.capabilities.table import CWD, NOW, PERIOD, PRICING, SCOPE, WEEK_START, WINDOW, Capability, Param
+from cw.capabilities.table import CWD, FX, NOW, PERIOD, PRICING, SCOPE, WEEK_START, WINDOW, Capability, Param
 from cw.core.jsonout import dumps
 from cw.core.metrics import derive_report, derive_summary_report, pin_valid
 from cw.core.netting import revenue_and_net
@@ -22,7 +22,7 @@ from cw.core.summary import RunEntry, newest_key, parse_limit, pool_summary, run
 from cw.model.errors import CwError, LedgerError, UsageError
 from cw.shell import registry, sidefiles
 from cw.shell.derived_cache import ENTRY, RANK, UNREADABLE, SummaryCache
-from cw.shell.fastload import read_summary_state_core, refusal_rests_on_state
+from cw.shell.fastload import read_show_state, read_summary_state_core, refusal_rests_on_state
 from cw.shell.scan import ScannedRun, iter_run_dirs, load_scanned
 from cw.shell.workspace import Progress, Workspace
 from cw.shell.zones import period_from_args, window_from_args
@@ -60,12 +60,16 @@ def _text_registry(p: dict[str, Any]) -> str:
 # --- metrics ---------------------------------------------------------------------------------------
 
 
-def _revenue_keys(run_dir: Path, state: dict[str, Any], cost: dict[str, Any]) -> dict[str, Any]:
+def _revenue_keys(
+    ws: Workspace, a: dict[str, Any], run_dir: Path, state: dict[str, Any], report: dict[str, Any]
+) -> dict[str, Any]:
     if not sidefiles.has_ledger(run_dir, state):
         return {}
     from cw.capabilities.money import verify_loaded  # only for runs with a ledger: it loads the money core
 
-    return revenue_and_net(state.get("revenue"), verify_loaded(run_dir, state), cost)
+    usage = report.get("usage") or {}
+    unknown = int(usage.get("unreportedUnits") or 0) + len(usage.get("invalidUnits") or ())
+    return revenue_and_net(state.get("revenue"), verify_loaded(run_dir, state), report["cost"], ws.fx(a), unknown)
 
 
 def metrics_show(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
@@ -75,12 +79,13 @@ def metrics_show(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
             'Missing run id.\n  Tip: find run ids with "cw run list" or create one with "cw run new"',
             hint="cw run list",
         )
-    loaded = ws.store(a.get("cwd")).read(a["run_id"])
-    policy, header = ws.pricing(a)
-    report = pin_valid(
-        derive_report(loaded.state, ws.now(a.get("now")), policy, telemetry=sidefiles.read_telemetry(loaded.dir))
-    )
-    report.update(_revenue_keys(loaded.dir, loaded.state, report["cost"]))
+    with _gc_paused():
+        loaded = ws.store(a.get("cwd")).read(a["run_id"], read_show_state)
+        policy, header = ws.pricing(a)
+        report = pin_valid(
+            derive_report(loaded.state, ws.now(a.get("now")), policy, telemetry=sidefiles.read_telemetry(loaded.dir))
+        )
+    report.update(_revenue_keys(ws, a, loaded.dir, loaded.state, report))
     report["pricingPolicy"] = header
     if not ws.read_only:
         sidefiles.write_snapshot(loaded.dir, dumps(report) + "\n", ws.lock_timeout())
@@ -340,6 +345,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         (
             Param("run_id", "the run's id", positional=True, metavar="RUN", mcp_name="runId", mcp_required=True),
             PRICING,
+            FX,
             NOW,
             CWD,
             JSON_OUT,

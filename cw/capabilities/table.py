@@ -3,7 +3,8 @@
 A ``Capability`` names the verb, its parameters (with types and help), the
 core entry it calls and whether it is read-only. The CLI builds click
 commands from it, the MCP server builds tools (``cw_<verb>``) with input
-schemas from it, and the workbench serves read-only ones under ``/api/``.
+schemas from it, the workbench serves read-only ones under ``/api/``, and
+the Python API (``cw.api``) makes one ``Workspace`` method per verb.
 Adding a verb is adding one row.
 """
 
@@ -137,6 +138,12 @@ PRICING = Param(
 )
 
 # Time windows and periods (cw.core.timeline).
+FX = Param(
+    "fx",
+    "the FX policy for conversions: a name (default = the bundled one, none = no policy) or a file; "
+    "default: the config's, else the bundled one",
+    metavar="NAME|FILE",
+)
 SINCE = Param("since", "only what happened at or after this (YYYY-MM-DD or ISO time, read in --tz)", metavar="DATE|ISO")
 UNTIL = Param("until", "only what happened before this (exclusive; YYYY-MM-DD or ISO time)", metavar="DATE|ISO")
 TZ = Param(

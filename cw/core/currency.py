@@ -353,6 +353,19 @@ def canonical_amount_pattern(currency: str, *, withdrawn_ok: bool = True) -> re.
     return re.compile(rf"-?(0|[1-9][0-9]*){frac}")
 
 
+def format_money(value: Any, currency: str) -> str:
+    """Text of a money figure at ``currency``'s minor unit (``round_money``); ``unknown`` for None.
+
+    The one rule every text view uses, so a currency shows the same decimal
+    places in every command (``12.50 USD``, ``500 JPY``, ``1.250 KWD``).
+    """
+    if value is None:
+        return "unknown"
+    if not is_currency(currency, withdrawn_ok=True):
+        return format(Decimal(str(value)), "f")
+    return format(round_money(Decimal(str(value)), currency), "f")
+
+
 def round_money(amount: Decimal, currency: str, *, withdrawn_ok: bool = True) -> Decimal:
     """Presentation rounding: to the currency's minor unit, ties away from zero."""
     q = amount.quantize(quantum(currency, withdrawn_ok=withdrawn_ok), rounding=ROUND_HALF_UP, context=_WIDE)

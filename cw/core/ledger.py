@@ -79,6 +79,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -458,11 +459,39 @@ def _sealed(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def ref_key(ref: str) -> str:
+    """What two refs are compared by: the text without invisible format characters (Unicode category
+    Cf: zero-width spaces and joiners, U+FEFF, direction marks), then in NFC. So ``INV-1``, ``INV\u200b-1``
+    and a decomposed ``Café`` against a composed one are each the same ref; the stored ref keeps what was typed."""
+    visible = "".join(ch for ch in ref if unicodedata.category(ch) != "Cf")
+    return unicodedata.normalize("NFC", visible)
+
+
+def shown_ref(ref: str) -> str:
+    """A ref for a message: invisible characters written as ``\\u200b`` so a reader sees them."""
+    return "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch) == "Cf" else ch for ch in ref)
+
+
+def _same_ref_note(stored: str, given: str) -> str:
+    if stored == given:
+        return ""
+    return (
+        f'(stored as "{shown_ref(stored)}", given as "{shown_ref(given)}": the same ref once invisible characters '
+        "are removed and Unicode is normalised to NFC) "
+    )
+
+
 def find_booking(ledger_doc: Any, ref: str) -> dict[str, Any] | None:
-    """The booked entry carrying external id ``ref``, or None."""
+    """The booked entry whose external id is ``ref`` (compared by ``ref_key``), or None."""
     entries, _ = _doc_entries(ledger_doc)
+    key = ref_key(ref)
     for e in entries or []:
-        if isinstance(e, dict) and e.get("kind") == "booked" and e.get("ref") == ref:
+        if (
+            isinstance(e, dict)
+            and e.get("kind") == "booked"
+            and isinstance(e.get("ref"), str)
+            and ref_key(e["ref"]) == key
+        ):
             return e
     return None
 
@@ -492,6 +521,8 @@ def book(
     cur = parse_currency(currency, flag="CURRENCY")
     value = _amount_arg(amount, cur, "AMOUNT")
     ref = _text_arg(ref, "--ref", _MAX_REF)
+    if not ref_key(ref).strip():
+        raise UsageError(f"Invalid --ref {ref!r}: it holds only invisible characters; give the external id.")
     clean_note = _text_arg(note, "--note", _MAX_TEXT) if note not in (None, "") else None
     at_iso = _timestamp_arg(at, "--at")
     recorded = _timestamp_arg(recorded_at, "recordedAt")
@@ -500,8 +531,9 @@ def book(
     e = find_booking(ledger_doc, ref)
     if e is not None:
         raise RefusedError(
-            f'Revenue ref "{ref}" is already booked on run {run_id} as {e["id"]} '
-            f"({e['amount']} {e['currency']}, earned {e['at']}); a retried job books once. "
+            f'Revenue ref "{shown_ref(ref)}" is already booked on run {run_id} as {e["id"]} '
+            + _same_ref_note(e["ref"], ref)
+            + f"({e['amount']} {e['currency']}, earned {e['at']}); a retried job books once. "
             "Nothing was written."
         )
     body: dict[str, Any] = {

@@ -2,11 +2,15 @@
 
 ``revenue``: the run's own bookings, per currency (booked, reversed, net), or
 ``state: "refused"`` with the reason when the ledger does not verify.
-``net``: revenue minus spend in the cost's currency. It is complete only when
-the cost is fully priced (``attested`` or ``estimated``) and every booking is in
-that currency; other currencies are left out and named (``cw pnl`` converts
-them with an FX policy). Attribution across parent runs is ``cw pnl``'s job:
-here a run shows what it booked itself.
+``net``: revenue minus spend in the cost's currency. Revenue in another
+currency is converted by the FX policy with ``cw pnl``'s rule: each entry (a
+booking, a reversal) at the rate in force on its own ``at``; ``fx`` lists the
+rates used with their dates, and ``conversions`` each converted entry. When
+any entry cannot be converted, ``revenue`` and ``net`` are null and the
+reasons say why: never a zero for money that is there. Figures are rounded
+once to the currency's minor unit, as ``cw pnl`` rounds them. Attribution
+across parent runs is ``cw pnl``'s job: here a run shows what it booked
+itself (what last-touch attribution gives it).
 """
 
 from __future__ import annotations
@@ -14,12 +18,19 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from cw.core.currency import is_currency, round_money
+from cw.core.fx import FxPolicy, StaleRates, convert, policy_header
 from cw.core.ledger import VerifyResult, revenue_total
 from cw.core.numbers import money_out
 
 
-def revenue_and_net(ledger_doc: Any, verified: VerifyResult, cost: dict[str, Any]) -> dict[str, Any]:
-    """``{"revenue": ..., "net": ...}`` to append to a metrics report (``net`` absent when refused)."""
+def revenue_and_net(
+    ledger_doc: Any, verified: VerifyResult, cost: dict[str, Any], fx: FxPolicy | None = None, unreported: int = 0
+) -> dict[str, Any]:
+    """``{"revenue": ..., "net": ...}`` to append to a metrics report (``net`` absent when refused).
+
+    ``unreported``: the run's units without reported usage (their cost is unknown, so the net is not complete).
+    """
     if not verified.ok:
         p = verified.problem or {}
         where = f"{p['entryId']}: " if p.get("entryId") else ""
@@ -47,25 +58,58 @@ def revenue_and_net(ledger_doc: Any, verified: VerifyResult, cost: dict[str, Any
         }
         for c in sorted(set(booked) | set(reversed_))
     ]
-    currency = cost.get("currency") or "USD"
+    currency = str(cost["currency"]) if is_currency(cost.get("currency")) else "USD"
     spend = sum(
         (Decimal(str(v)) for v in (cost.get("attestedUsd"), cost.get("estimatedUsd")) if v is not None), Decimal(0)
     )
-    revenue = nets.get(currency, Decimal(0))
+    revenue = Decimal(0)
+    legs: list[tuple[str, str, Decimal]] = []
+    stale = StaleRates()
+    conversions: list[dict[str, Any]] = []
+    left_out: dict[str, list[Any]] = {}  # currency -> [amount, {reasons}]
+    for e in entries:
+        amt, src = Decimal(e["amount"]), e["currency"]
+        conv = convert(amt, src, currency, e.get("at"), fx)
+        if conv.amount is None:
+            slot = left_out.setdefault(src, [Decimal(0), set()])
+            slot[0] += amt
+            slot[1].add(conv.reason or "")
+            continue
+        revenue += conv.amount
+        if src != currency:
+            legs.extend(conv.legs)
+            stale.note(conv, src, e.get("at"), fx)
+            conversions.append(
+                {
+                    "entryId": e.get("id"),
+                    "currency": src,
+                    "amount": money_out(amt),
+                    "at": e.get("at"),
+                    "rateDate": conv.legs[0][0] if conv.legs else None,
+                    "converted": money_out(round_money(conv.amount, currency)),
+                }
+            )
     reasons = []
     if cost.get("state") not in ("attested", "estimated"):
         reasons.append(f"spend is {cost.get('state')}")
-    others = sorted(c for c in nets if c != currency and nets[c] != 0)
-    if others:
-        reasons.append(f"revenue in {', '.join(others)} is not converted here (use cw pnl)")
+    if unreported and cost.get("state") != "unreported":
+        reasons.append(f"{unreported} unit(s) unreported: usage was never reported, so their cost is unknown")
+    for src, (amount, why) in sorted(left_out.items()):
+        reasons.append(
+            f"revenue of {format(amount, 'f')} {src} not converted to {currency}: {'; '.join(sorted(why))}; "
+            "revenue and net are unknown"
+        )
+    known = not left_out
     return {
         "revenue": {"state": "ok", "entries": len(entries), "byCurrency": by_currency},
         "net": {
             "currency": currency,
-            "revenue": money_out(revenue),
-            "spend": money_out(spend),
-            "net": money_out(revenue - spend),
+            "revenue": money_out(round_money(revenue, currency)) if known else None,
+            "spend": money_out(round_money(spend, currency)),
+            "net": money_out(round_money(revenue - spend, currency)) if known else None,
             "complete": not reasons,
             "reasons": reasons,
+            "fx": policy_header(fx, legs, stale),
+            "conversions": conversions,
         },
     }

@@ -262,6 +262,25 @@ def to_decimal(v: Any) -> Decimal:
 
 def usage_cost(usage: Any, price: Price) -> Decimal:
     """The exact cost of one usage record under one price (see the module docstring)."""
+    terms = [cost for _, _, cost in _cost_terms(usage, price)]
+    total = terms[0]
+    for t in terms[1:]:
+        total = MONEY_CONTEXT.add(total, t)  # exact: the sum's exponent is the terms' smallest, whatever the order
+    return total.scaleb(-6, MONEY_CONTEXT)
+
+
+def usage_cost_parts(usage: Any, price: Price) -> list[tuple[str, Decimal, Decimal]]:
+    """``usage_cost`` term by term: ``(bucket, tokens, cost)``, whose costs add up exactly to it.
+
+    Buckets: ``input`` (fresh input), ``cacheRead``, ``cacheWrite`` (five-minute writes, or every write
+    without a one-hour price), ``cacheWrite1h``, ``output`` and ``reasoning`` (only where reasoning
+    tokens are priced apart from the output). Buckets without tokens are included with 0.
+    """
+    return [(bucket, tokens, cost.scaleb(-6, MONEY_CONTEXT)) for bucket, tokens, cost in _cost_terms(usage, price)]
+
+
+def _cost_terms(usage: Any, price: Price) -> list[tuple[str, Decimal, Decimal]]:
+    """(bucket, tokens, tokens × price per million) for every term of a unit's cost."""
     u = usage if isinstance(usage, dict) else {}
     mul, add, sub = MONEY_CONTEXT.multiply, MONEY_CONTEXT.add, MONEY_CONTEXT.subtract
     inp = to_decimal(u.get("inputTokens"))
@@ -281,24 +300,31 @@ def usage_cost(usage: Any, price: Price) -> Decimal:
         fresh = inp
         read_price = price.cache_read_per_million or _ZERO
         write_price = price.cache_write_per_million or _ZERO
+    terms = [
+        ("input", fresh, mul(fresh, price.input_per_million)),
+        ("cacheRead", cache_read, mul(cache_read, read_price)),
+    ]
     if price.cache_write_1h_per_million is not None and write_1h:
-        writes = add(mul(sub(cache_write, write_1h), write_price), mul(write_1h, price.cache_write_1h_per_million))
+        short = sub(cache_write, write_1h)
+        terms.append(("cacheWrite", short, mul(short, write_price)))
+        terms.append(("cacheWrite1h", write_1h, mul(write_1h, price.cache_write_1h_per_million)))
     else:
-        writes = mul(cache_write, write_price)
+        terms.append(("cacheWrite", cache_write, mul(cache_write, write_price)))
     reasoning = to_decimal(u.get("reasoningTokens"))
     if price.output_includes_reasoning_tokens:
         if price.reasoning_per_million is not None and reasoning > 0:
             part = min(reasoning, max(out, _ZERO))
-            output = add(mul(sub(out, part), price.output_per_million), mul(part, price.reasoning_per_million))
+            terms.append(("output", sub(out, part), mul(sub(out, part), price.output_per_million)))
+            terms.append(("reasoning", part, mul(part, price.reasoning_per_million)))
         else:
-            output = mul(out, price.output_per_million)
+            terms.append(("output", out, mul(out, price.output_per_million)))
     else:
         reasoning_price = price.reasoning_per_million
         if reasoning_price is None:
             reasoning_price = price.output_per_million
-        output = add(mul(out, price.output_per_million), mul(reasoning, reasoning_price))
-    total = add(add(mul(fresh, price.input_per_million), output), add(mul(cache_read, read_price), writes))
-    return total.scaleb(-6, MONEY_CONTEXT)
+        terms.append(("output", out, mul(out, price.output_per_million)))
+        terms.append(("reasoning", reasoning, mul(reasoning, reasoning_price)))
+    return terms
 
 
 def missing_buckets(usage: Any, price: Price) -> tuple[str, ...]:

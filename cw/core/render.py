@@ -90,8 +90,43 @@ def render_report_text(report: dict[str, Any]) -> str:
             f"  invalid usage: {bad['kind']} {js_string(bad['unit'])} {bad['field']} = {js_json(bad['value'])} "
             "(not counted, not priced)"
         )
+    lines += _net_lines(report)
     lines.append(f"  next: {report['nextAction']}")
     return "\n".join(lines)
+
+
+def _net_lines(report: dict[str, Any]) -> list[str]:
+    """Revenue and net of a run with a ledger (cw's addition), at each currency's minor unit."""
+    from cw.core.currency import format_money
+
+    rev, net = report.get("revenue"), report.get("net")
+    if rev is None:
+        return []
+    if rev.get("state") != "ok":
+        return [f"  revenue: refused: {rev.get('reason')}"]
+    lines = [
+        f"  revenue: {r['currency']} booked={format_money(r['booked'], r['currency'])} "
+        f"reversed={format_money(r['reversed'], r['currency'])} net={format_money(r['net'], r['currency'])}"
+        for r in rev["byCurrency"]
+    ]
+    if net is None:
+        return lines
+    cur = net["currency"]
+    lines.append(
+        f"  net:   {cur} revenue={format_money(net['revenue'], cur)} spend={format_money(net['spend'], cur)} "
+        f"net={format_money(net['net'], cur)}  {'complete' if net['complete'] else 'not complete'}"
+    )
+    fx = net.get("fx") or {}
+    if fx.get("ratesUsed"):
+        rates = ", ".join(f"{r['date']} {r['currency']} {r['perBase']}" for r in fx["ratesUsed"])
+        lines.append(f"  fx: policy {fx['policyId']} (per 1 {fx['base']}): {rates}")
+    for st in fx.get("staleRates") or ():
+        lines.append(
+            f"  fx: old rate: {st['pair']} at the {st['rateDate']} rate, up to {st['maxAgeDays']} days older "
+            f"than the amount (limit {fx['maxRateAgeDays']})"
+        )
+    lines += [f"    - {r}" for r in net["reasons"]]
+    return lines
 
 
 def render_summary_text(summary: dict[str, Any]) -> str:

@@ -46,7 +46,7 @@ from decimal import Decimal
 from typing import Any
 
 from cw.core.currency import format_amount, is_currency, minor_units
-from cw.core.ledger import net_by_entry
+from cw.core.ledger import net_by_entry, ref_key
 from cw.core.state import check_run_id
 from cw.model.errors import CwError, UsageError
 
@@ -235,7 +235,8 @@ def _row(
 
 
 def _booking_for(entries: list[dict[str, Any]], ref: str) -> dict[str, Any] | None:
-    return next((e for e in entries if e.get("kind") == "booked" and e.get("ref") == ref), None)
+    key = ref_key(ref)
+    return next((e for e in entries if e.get("kind") == "booked" and ref_key(str(e.get("ref"))) == key), None)
 
 
 def plan_import(
@@ -247,7 +248,7 @@ def plan_import(
     refs_elsewhere: Mapping[str, str],
 ) -> Plan:
     """What to write: ``runs`` maps every existing run id to its (verified) ledger entries;
-    ``refs_elsewhere`` maps every booked ref of the scope to the run holding it."""
+    ``refs_elsewhere`` maps every booked ref of the scope, by ``ref_key``, to the run holding it."""
     plan = Plan()
     pending_net: dict[tuple[str, str], Decimal] = {}  # (run, target id or ref) -> what would remain
     planned_refs: dict[str, dict[str, Any]] = {}
@@ -269,7 +270,7 @@ def plan_import(
         if row.kind != "book":
             continue
         entries = runs[row.run]
-        other = refs_elsewhere.get(row.id)
+        other = refs_elsewhere.get(ref_key(row.id))
         if other is not None and other != row.run:
             bad(row, f"{row.id} is already booked on run {other}")
             continue

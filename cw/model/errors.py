@@ -6,7 +6,8 @@ Surfaces turn a ``CwError`` into text (``cw: <message>`` and an optional
 Exit codes (documented in docs/cli.md):
 
 * 0 - success
-* 1 - a refused operation (unknown run, corrupt state, lock timeout, budget, ...)
+* 1 - a refused operation (unknown run, corrupt state, lock timeout, budget, ...): a ``RefusedError``
+  or one of its subclasses (a bare ``CwError`` exits 1 too)
 * 2 - a usage error (a bad flag or argument value); nothing was touched
 """
 
@@ -36,27 +37,27 @@ class UsageError(CwError):
     exit_code = EXIT_USAGE
 
 
-class NotFoundError(CwError):
+class RefusedError(CwError):
+    """A well-formed request that cw declines (exit 1): budget exhausted, duplicate booking, and the kinds below."""
+
+
+class NotFoundError(RefusedError):
     """A run, task, worker, entry or file does not exist."""
 
 
-class UnsupportedStateError(CwError):
+class UnsupportedStateError(RefusedError):
     """A state file cannot be trusted: bad JSON, future schema, wrong shape, data loss."""
 
 
-class RefusedError(CwError):
-    """A well-formed request that cw declines (budget exhausted, duplicate booking, ...)."""
-
-
-class LockTimeoutError(CwError):
+class LockTimeoutError(RefusedError):
     """Another writer held the sidecar lock for longer than the timeout."""
 
 
-class PolicyError(CwError):
+class PolicyError(RefusedError):
     """A pricing or FX policy file is missing, unparseable or invalid."""
 
 
-class LedgerError(CwError):
+class LedgerError(RefusedError):
     """A revenue ledger does not verify; its run's revenue is refused."""
 
 

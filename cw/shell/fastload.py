@@ -136,6 +136,31 @@ class _Run(Struct, gc=False):
     collaboration: Raw | UnsetType = UNSET
 
 
+class _Candidate(Struct, gc=False):
+    id: Any = UNSET
+    status: Any = UNSET
+    createdAt: Any = UNSET
+
+
+class _Commit(Struct, gc=False):
+    id: Any = UNSET
+    createdAt: Any = UNSET
+
+
+class _Selection(Struct, gc=False):
+    id: Any = UNSET
+    selectedAt: Any = UNSET
+
+
+class _ShowRun(_Run, gc=False):
+    """What ``metrics show`` reads besides the summary's keys: collaboration and the times it looks up."""
+
+    candidates: list[_Candidate] | UnsetType = UNSET  # type: ignore[assignment]
+    commits: list[_Commit] | UnsetType = UNSET  # type: ignore[assignment]
+    candidateSelections: list[_Selection] | UnsetType = UNSET  # type: ignore[assignment]
+    collaboration: Any = UNSET
+
+
 #: Per record list, the keys decoded (a test checks they cover every key the normalizer checks).
 RECORD_KEYS: dict[str, tuple[str, ...]] = {
     "tasks": _Task.__struct_fields__,
@@ -148,6 +173,7 @@ RECORD_KEYS: dict[str, tuple[str, ...]] = {
     "multiAgent.memberships": _Record.__struct_fields__,
 }
 _run_decoder = msgspec.json.Decoder(_Run)
+_show_decoder = msgspec.json.Decoder(_ShowRun)
 
 
 class _NoFit(Exception):
@@ -196,7 +222,17 @@ def refusal_rests_on_state(d: Path) -> bool:
     return not isinstance(doc, dict) or ("workflow" in doc and "paths" in doc)
 
 
-def read_summary_state_core(d: Path) -> tuple[dict[str, Any], bool]:
+def read_show_state(d: Path) -> dict[str, Any]:
+    """``read_run_dir(d)`` restricted to what ``derive_report`` and the ledger check read.
+
+    The same contract as ``read_summary_state``, with the keys ``metrics show``
+    reads on top (``collaboration``, and the ``createdAt`` / ``selectedAt`` of
+    candidates, commits and selections that time to approval looks up).
+    """
+    return read_summary_state_core(d, _show_decoder)[0]
+
+
+def read_summary_state_core(d: Path, decoder: msgspec.json.Decoder[Any] = _run_decoder) -> tuple[dict[str, Any], bool]:
     """``read_summary_state(d)``, and whether the verdict rests on ``state.json`` alone.
 
     False when the state lacks a core key (the data-loss guard then looks at the
@@ -206,7 +242,7 @@ def read_summary_state_core(d: Path) -> tuple[dict[str, Any], bool]:
         raw = read_regular(d / "state.json")
         if not raw.isascii():
             raw.decode("utf-8")  # skipped strings are not checked by the lean decode; the full one fails on them
-        doc = _plain(_run_decoder.decode(raw))
+        doc = _plain(decoder.decode(raw))
         has_core = "workflow" in doc and "paths" in doc
         state = normalize_state(
             doc, run_dir=str(d), dir_name=d.name, dir_has_content=False if has_core else _dir_has_content(d)

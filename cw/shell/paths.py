@@ -14,6 +14,21 @@ from cw.core.state import check_run_id
 from cw.model.errors import RefusedError, UnsupportedStateError, UsageError
 
 
+def undecodable_byte(value: Any) -> str | None:
+    """The first byte of ``value`` that was not UTF-8 on the command line (``0xff``), or None.
+
+    On POSIX Python decodes argv with ``surrogateescape``: each such byte arrives as a lone surrogate,
+    which no file cw writes can hold (and no run id, path or note should). Every surface checks its text
+    arguments with this before a handler runs."""
+    for v in value if isinstance(value, (list, tuple)) else (value,):
+        if isinstance(v, str) and not v.isascii():
+            for ch in v:
+                if 0xD800 <= ord(ch) <= 0xDFFF:
+                    code = ord(ch)
+                    return f"0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+    return None
+
+
 def check_path_text(value: str, flag: str) -> str:
     """A path argument must be text the OS can take: no NUL byte."""
     if "\x00" in value:

@@ -95,11 +95,12 @@ class Store:
     def run_dir(self, run_id: str) -> Path:
         return paths.run_dir(self.repo, run_id)
 
-    def read(self, run_id: str) -> LoadedRun:
+    def read(self, run_id: str, reader: Callable[[Path], dict[str, Any]] = read_run_dir) -> LoadedRun:
+        """The run, read by ``reader`` (a lean reader refuses exactly as ``read_run_dir`` does)."""
         d = self.run_dir(run_id)
         if not (d / "state.json").exists():  # a FIFO or folder there is refused by name when read, not hidden
             raise NotFoundError(f"Run not found: {run_id}")
-        return LoadedRun(run_id, d, read_run_dir(d))
+        return LoadedRun(run_id, d, reader(d))
 
     def iter_run_dirs(self) -> Iterator[Path]:
         """Run directories holding a state.json, in name order (temp files are never state)."""

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from cw.core.actor import resolve_actor
-from cw.core.fingerprint import js_quote
 from cw.core.numbers import CALENDAR_TEXT, is_iso_timestamp, iso_from_ms
 from cw.model.errors import UsageError
 from cw.shell import paths
@@ -108,6 +107,8 @@ class Workspace:
         the clock. The one place every verb's ``--now`` is read; a valid value is kept as it was written."""
         if isinstance(given, str) and given.strip():
             if not is_iso_timestamp(given):
+                from cw.core.fingerprint import js_quote  # only on the error path: writers stay lean
+
                 raise UsageError(
                     f"Invalid --now {js_quote(given)}: expected an ISO 8601 time with a zone, e.g. "
                     f"2026-06-08T10:00:00Z or 2026-06-08T12:00:00+02:00, {CALENDAR_TEXT}."

@@ -25,6 +25,7 @@ import click
 from cw import __version__
 from cw.capabilities import all_capabilities, capability_at
 from cw.model.errors import EXIT_REFUSED, CwError, UsageError, from_os_error, internal_error_message
+from cw.shell.paths import undecodable_byte
 
 if TYPE_CHECKING:
     from cw.capabilities.table import Capability, Param
@@ -70,20 +71,6 @@ class CwGroup(click.Group):
             raise SystemExit(EXIT_INTERNAL) from None
 
 
-def _undecodable(value: Any) -> str | None:
-    """The first byte of ``value`` that was not UTF-8 on the command line (``0xff``), or None.
-
-    On POSIX Python decodes argv with ``surrogateescape``: each such byte arrives as a lone surrogate,
-    which no file cw writes can hold (and no run id, path or note should)."""
-    for v in value if isinstance(value, (list, tuple)) else (value,):
-        if isinstance(v, str) and not v.isascii():
-            for ch in v:
-                if 0xD800 <= ord(ch) <= 0xDFFF:
-                    code = ord(ch)
-                    return f"0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
-    return None
-
-
 def _param_label(p: click.Parameter, ctx: click.Context) -> str:
     if isinstance(p, click.Argument):
         return p.make_metavar(ctx)
@@ -98,7 +85,7 @@ class CwCommand(click.Command):
         for p in self.params:
             if p.name is None or p.type is click.UNPROCESSED:  # cron-run's command line passes through untouched
                 continue
-            bad = _undecodable(ctx.params.get(p.name))
+            bad = undecodable_byte(ctx.params.get(p.name))
             if bad is not None:
                 raise UsageError(
                     f"Invalid {_param_label(p, ctx)}: not valid UTF-8 (the byte {bad}); nothing was read or written. "

@@ -4,7 +4,7 @@ Two repos in a temporary folder, three scheduled jobs and one person doing
 work over four weeks with several models, failures, candidates and feedback,
 dated revenue with a reversal and a refused double booking, a chain of runs
 whose revenue is attributed two ways, a job that goes over its monthly budget
-and has its next dispatch refused, and a weekly P&L to end with. Every step is an ordinary ``cw`` command; the commands
+and has its next dispatch refused, a budget-target loop of three rounds, and a weekly P&L to end with. Every step is an ordinary ``cw`` command; the commands
 are printed so they can be replayed by hand.
 """
 
@@ -280,6 +280,47 @@ def build(root: Path) -> tuple[Demo, Path, Path]:
                 "--at",
                 f"2026-11-{friday:02d}T12:00:00Z",
             )
+    # 5. A sampling loop: rounds of two samplers until recorded tokens reach the target (three rounds).
+    with d.as_actor(CW_ACTOR="alice"):
+        rid = "sampling-faq-answers"
+        d.run(support, "run", "new", "--id", rid, "--app", "research", "--token-budget", "60000")
+        for t in ("sample:a", "sample:b"):
+            d.run(support, "task", "add", rid, t, "--phase", "sample", "--backend", "claude-code")
+        d.run(
+            support,
+            "loop",
+            "add",
+            rid,
+            "sample",
+            "--task",
+            "sample:a",
+            "--task",
+            "sample:b",
+            "--max-rounds",
+            "5",
+            "--target",
+            "30000",
+        )
+        for rnd in (1, 2, 3):
+            d.run(support, "dispatch", rid)
+            for k, t in enumerate(("sample:a", "sample:b")):
+                task = t if rnd == 1 else f"{t}@r{rnd}"
+                d.run(
+                    support,
+                    "result",
+                    rid,
+                    task,
+                    _result_file(support, f"{rid}-{task.replace(':', '-')}.md", f"# {task}\n"),
+                    "--usage-input-tokens",
+                    "4000",
+                    "--usage-output-tokens",
+                    "1200",
+                    "--usage-model",
+                    "claude-haiku-4-5",
+                    "--usage-attested-at",
+                    f"2026-11-2{rnd}T14:0{k}:00.000Z",
+                )
+            d.run(support, "loop", "next", rid, "sample")
     d.run(growth, "registry", "add", str(support))
     return d, support, growth
 
@@ -320,7 +361,7 @@ def main() -> None:
         f"Built it with {d.steps} cw commands: 2 repos ({support.name}, {growth.name}), {runs} runs by "
         "cron:nightly-triage, cron:weekly-growth, cron:weekly-report and alice over four weeks; results with "
         "dated usage from 5 models, a failed worker, a rejected verification, candidates, feedback, memberships, "
-        "weekly revenue and a reversal."
+        "weekly revenue and a reversal, and a sampling loop of three rounds."
     )
     print(f"Replay any command below with CW_HOME={root / 'cw-home'} from the repo folder.")
     now = "2026-11-22T12:00:00.000Z"
@@ -332,6 +373,8 @@ def main() -> None:
     d.show(growth, "ledger", "verify", "--scope", "home", "--now", now)
     d.show(growth, "pnl", "--scope", "home", "--now", now)
     d.show(growth, "pnl", "--scope", "home", "--by", "run", "--attribution", "linear", "--now", now)
+    print("\nA sampling loop ran rounds until its recorded tokens reached the target (never past the budget):")
+    d.show(support, "loop", "list", "sampling-faq-answers")
     over_budget(d, support)
     print("\nFour weeks of November, week by week (each block compares with the week before):")
     d.show(

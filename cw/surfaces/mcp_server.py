@@ -32,12 +32,12 @@ from typing import Any
 
 from cw import __version__, extra_hint
 from cw.capabilities import all_capabilities
-from cw.capabilities.table import Capability, Param
+from cw.capabilities.table import Capability
 from cw.core.jsonout import dumps
-from cw.core.numbers import js_number
 from cw.model.errors import CwError, UsageError, from_os_error, internal_error_message
 from cw.shell.policyfile import FILE_ARGS, OUTPUT_ARGS, check_served_files
 from cw.shell.workspace import Workspace
+from cw.surfaces.arguments import entry_args
 
 SERVER_NAME = "cw"
 MISSING_EXTRA = "the MCP server needs the optional extra: " + extra_hint("mcp")
@@ -112,78 +112,21 @@ def write_tool_docs(doc: Path) -> bool:
 # arguments: MCP keys and JSON values -> the handler dictionary the CLI builds
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, (list, tuple)):
-        return "array"
-    return "object"
-
-
-def _scalar(value: Any, p: Param, label: str) -> Any:
-    """One value as the CLI passes it: strings stay, numbers print as JavaScript prints them."""
-    if p.type == "boolean":
-        if not isinstance(value, bool):
-            raise UsageError(
-                f"{label} argument {p.mcp_key} must be a boolean (true or false), got {_json_type(value)}."
-            )
-        return value
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise UsageError(f"{label} argument {p.mcp_key} must be a {p.type}, got {_json_type(value)}.")
-    text = value if isinstance(value, str) else js_number(value)
-    if not text.isascii() and any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
-        raise UsageError(f"{label} argument {p.mcp_key} is not valid Unicode text (it holds a lone surrogate).")
-    if p.choices and text not in p.choices:
-        raise UsageError(f'{label} argument {p.mcp_key}: "{text}" is not one of {", ".join(p.choices)}.')
-    return text
-
-
 def handler_args(cap: Capability, arguments: Mapping[str, Any] | None, label: str) -> dict[str, Any]:
     """Turn MCP-style arguments (camelCase keys, JSON values) into the dictionary the CLI hands the entry.
 
-    The CLI passes every option as a string, a flag as ``True``, repeatable
-    options and multi-value options as lists, fills declared defaults and
-    omits what is absent; this does the same. ``null`` counts as absent. An
-    unknown key, a missing required argument, a value of the wrong type or
-    outside the declared choices is a ``UsageError`` that starts with
-    ``label`` (for MCP: ``MCP tool <name>``).
+    ``cw.surfaces.arguments.entry_args`` does the work for every surface; an
+    MCP argument is required when the table says so for MCP, and the
+    messages start with ``label`` (for MCP: ``MCP tool <name>``).
     """
-    given = dict(arguments or {})
-    params = [p for p in cap.params if p.mcp]
-    known = {p.mcp_key for p in params}
-    unknown = sorted(k for k in given if k not in known)
-    if unknown:
-        takes = ", ".join(p.mcp_key for p in params) or "no arguments"
-        raise UsageError(f"{label} got an unknown argument: {unknown[0]} (it takes: {takes})")
-    out: dict[str, Any] = {}
-    for p in params:
-        value = given.get(p.mcp_key)
-        if value is None or (value is False and p.type == "boolean"):
-            if p.required_in_mcp:
-                raise UsageError(f"{label} missing required argument: {p.mcp_key}")
-            if p.default is not None and p.type != "boolean":
-                out[p.name] = p.default
-            continue
-        if p.multiple or p.nargs > 1:
-            if not isinstance(value, (list, tuple)):
-                raise UsageError(f"{label} argument {p.mcp_key} must be an array, got {_json_type(value)}.")
-            if p.nargs > 1 and len(value) != p.nargs:
-                raise UsageError(f"{label} argument {p.mcp_key} must hold exactly {p.nargs} values, got {len(value)}.")
-            items = [_scalar(v, p, label) for v in value]
-            if not items:
-                if p.required_in_mcp:
-                    raise UsageError(f"{label} missing required argument: {p.mcp_key}")
-                continue
-            out[p.name] = items
-        else:
-            out[p.name] = _scalar(value, p, label)
-    return out
+    return entry_args(
+        cap,
+        arguments,
+        label,
+        params=[p for p in cap.params if p.mcp],
+        key=lambda p: p.mcp_key,
+        required=lambda p: p.required_in_mcp,
+    )
 
 
 def check_cwd(ws: Workspace, args: Mapping[str, Any]) -> None:
