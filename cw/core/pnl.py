@@ -465,15 +465,18 @@ def _money(value: Any, currency: str) -> str:
 
 def _cells(key: str, r: Mapping[str, Any], currency: str) -> list[str]:
     coverage = "n/a" if r["coverage"] is None else f"{to_fixed(r['coverage'] * 100, 0)}%"
+    units = r["units"]
+    # units and none priced: the spend is unknown, not zero (the JSON says so by spendState and reasons)
+    unknown = units["total"] > 0 and units["attested"] + units["estimated"] == 0
     return [
         key,
         str(r["runs"]),
-        str(r["units"]["total"]),
-        _money(r["spend"], currency),
+        str(units["total"]),
+        "n/a" if unknown else _money(r["spend"], currency),
         r["spendState"],
         coverage,
         _money(r["revenue"], currency),
-        _money(r["net"], currency),
+        "n/a" if unknown else _money(r["net"], currency),
         "yes" if r["netComplete"] else "no *",
     ]
 
