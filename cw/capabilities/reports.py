@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cw.capabilities.table import CWD, FX, NOW, PERIOD, PRICING, SCOPE, WEEK_START, WINDOW, Capability, Param
+from cw.core.coststate import priced_total
 from cw.core.jsonout import dumps
 from cw.core.metrics import derive_report, derive_summary_report, pin_valid
 from cw.core.netting import revenue_and_net
@@ -61,15 +62,16 @@ def _text_registry(p: dict[str, Any]) -> str:
 
 
 def _revenue_keys(
-    ws: Workspace, a: dict[str, Any], run_dir: Path, state: dict[str, Any], report: dict[str, Any]
+    ws: Workspace, a: dict[str, Any], run_dir: Path, state: dict[str, Any], report: dict[str, Any], policy: Any
 ) -> dict[str, Any]:
     if not sidefiles.has_ledger(run_dir, state):
         return {}
     from cw.capabilities.money import verify_loaded  # only for runs with a ledger: it loads the money core
 
-    usage = report.get("usage") or {}
-    unknown = int(usage.get("unreportedUnits") or 0) + len(usage.get("invalidUnits") or ())
-    return revenue_and_net(state.get("revenue"), verify_loaded(run_dir, state), report["cost"], ws.fx(a), unknown)
+    # the net prices the same units as cw pnl, from their exact costs (not the report's rounded figures)
+    counts, spend = priced_total((row.get("usage") for row in report.get("attestedUsage") or ()), policy)
+    counts["unreported"] = int((report.get("usage") or {}).get("unreportedUnits") or 0)
+    return revenue_and_net(state.get("revenue"), verify_loaded(run_dir, state), report["cost"], ws.fx(a), counts, spend)
 
 
 def metrics_show(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
@@ -85,7 +87,7 @@ def metrics_show(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
         report = pin_valid(
             derive_report(loaded.state, ws.now(a.get("now")), policy, telemetry=sidefiles.read_telemetry(loaded.dir))
         )
-    report.update(_revenue_keys(ws, a, loaded.dir, loaded.state, report))
+    report.update(_revenue_keys(ws, a, loaded.dir, loaded.state, report, policy))
     report["pricingPolicy"] = header
     if not ws.read_only:
         sidefiles.write_snapshot(loaded.dir, dumps(report) + "\n", ws.lock_timeout())

@@ -15,9 +15,11 @@ itself (what last-touch attribution gives it).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from cw.core.coststate import incomplete_reasons
 from cw.core.currency import is_currency, round_money
 from cw.core.fx import FxPolicy, StaleRates, convert, policy_header
 from cw.core.ledger import VerifyResult, revenue_total
@@ -25,11 +27,17 @@ from cw.core.numbers import money_out
 
 
 def revenue_and_net(
-    ledger_doc: Any, verified: VerifyResult, cost: dict[str, Any], fx: FxPolicy | None = None, unreported: int = 0
+    ledger_doc: Any,
+    verified: VerifyResult,
+    cost: dict[str, Any],
+    fx: FxPolicy | None,
+    counts: Mapping[str, int],
+    spend: Decimal,
 ) -> dict[str, Any]:
     """``{"revenue": ..., "net": ...}`` to append to a metrics report (``net`` absent when refused).
 
-    ``unreported``: the run's units without reported usage (their cost is unknown, so the net is not complete).
+    ``counts``: the run's units per unit state; ``spend``: the exact cost of its priced units
+    (``coststate.priced_total``), rounded here once, as ``cw pnl`` rounds it.
     """
     if not verified.ok:
         p = verified.problem or {}
@@ -59,9 +67,6 @@ def revenue_and_net(
         for c in sorted(set(booked) | set(reversed_))
     ]
     currency = str(cost["currency"]) if is_currency(cost.get("currency")) else "USD"
-    spend = sum(
-        (Decimal(str(v)) for v in (cost.get("attestedUsd"), cost.get("estimatedUsd")) if v is not None), Decimal(0)
-    )
     revenue = Decimal(0)
     legs: list[tuple[str, str, Decimal]] = []
     stale = StaleRates()
@@ -89,11 +94,7 @@ def revenue_and_net(
                     "converted": money_out(round_money(conv.amount, currency)),
                 }
             )
-    reasons = []
-    if cost.get("state") not in ("attested", "estimated"):
-        reasons.append(f"spend is {cost.get('state')}")
-    if unreported and cost.get("state") != "unreported":
-        reasons.append(f"{unreported} unit(s) unreported: usage was never reported, so their cost is unknown")
+    reasons = incomplete_reasons(counts, cost.get("state"))
     for src, (amount, why) in sorted(left_out.items()):
         reasons.append(
             f"revenue of {format(amount, 'f')} {src} not converted to {currency}: {'; '.join(sorted(why))}; "
