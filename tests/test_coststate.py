@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,10 +14,7 @@ from cw.core.coststate import (
     describe,
     incomplete_reasons,
     pool_states,
-    priced_total,
-    unit_cost,
 )
-from cw.core.pricing import validate_policy
 
 unit_lists = st.lists(st.sampled_from(UNIT_STATES), max_size=30)
 RANK = {"unpriced": 0, "estimated": 1, "attested": 2}
@@ -108,42 +103,3 @@ def test_a_set_whose_priced_units_carry_no_tokens_says_so():
     assert incomplete_reasons(counts, cost_state(counts, priced_tokens=0)) == [
         "the priced units carry no tokens, so nothing measurable was priced"
     ]
-
-
-POLICY = validate_policy(
-    {
-        "schemaVersion": 1,
-        "id": "props",
-        "currency": "USD",
-        "models": [{"model": "m-exact", "inputPerMillion": 3, "outputPerMillion": 15, "cacheReadPerMillion": 0.3}],
-        "defaultPrice": {"inputPerMillion": 1, "outputPerMillion": 2},
-    },
-    "props",
-)
-usages = st.lists(
-    st.fixed_dictionaries(
-        {
-            "model": st.sampled_from(["m-exact", "m-other"]),
-            "inputTokens": st.integers(0, 10**7),
-            "outputTokens": st.integers(0, 10**6),
-            "cacheReadTokens": st.integers(0, 10**6) | st.just(0),
-        }
-    ),
-    max_size=12,
-)
-
-
-@given(usages, usages)
-def test_priced_total_is_the_exact_sum_of_the_units_and_merges_in_any_order(a, b):
-    counts, total = priced_total(a + b, POLICY)
-    units = [unit_cost(u, True, POLICY) for u in a + b]
-    assert counts == count_states(u.state for u in units)
-    assert total == sum((u.cost for u in units if u.cost is not None), Decimal(0))
-    ca, ta = priced_total(a, POLICY)
-    cb, tb = priced_total(b, POLICY)
-    assert priced_total(b + a, POLICY) == (counts, total) and ta + tb == total
-    assert {s: ca[s] + cb[s] for s in counts} == counts
-    # the default has no cache price: a unit of another model with cache reads is unpriced, never free
-    for u, unit in zip(a + b, units, strict=True):
-        if u["model"] == "m-other" and u["cacheReadTokens"]:
-            assert unit.state == "unpriced" and unit.cost is None

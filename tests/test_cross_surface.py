@@ -612,3 +612,31 @@ def test_nothing_in_the_workspace_is_left_unchecked(world):
     on_disk = sorted(p.name for repo in (world.alpha, world.beta) for p in (repo / ".cw" / "runs").iterdir())
     assert on_disk == sorted(RUNS)
     assert os.environ["CW_HOME"] == str(world.home)
+
+
+def test_the_configured_reporting_currency_is_every_nets_currency(world):
+    """``currency = "EUR"`` in the config: metrics show's net and cw pnl's rows are both in EUR, and agree."""
+    config = world.home / "config.toml"
+    before = config.read_text()
+    config.write_text(before + 'currency = "EUR"\n')
+    try:
+        cw = Cli()
+        pnl = cw.json("pnl", "--scope", "home", "--by", "run", "--now", NOW)
+        assert pnl["currency"] == "EUR"
+        by_run = rows(pnl)
+        for rid in RUNS:
+            m = cw.json("metrics", "show", rid, "--cwd", str(world.repo_of(rid)), "--now", NOW)
+            if m.get("net") is None:
+                continue
+            row = by_run[rid]
+            assert m["net"]["currency"] == "EUR", rid
+            for part in ("revenue", "spend", "net"):
+                assert dec(m["net"][part]) == dec(row[part]), f"{rid} {part}"
+            assert m["net"]["complete"] == row["netComplete"] and m["net"]["reasons"] == row["reasons"], rid
+        # by hand: the EUR revenue stays as booked; USD spend and revenue convert at 1 EUR = 1.1607 USD
+        assert dec(by_run["a-shop-1"]["revenue"]) == Decimal("70.00")
+        assert dec(by_run["a-shop-1"]["spend"]) == cents(SONNET / EUR_USD) == Decimal("0.33")
+        assert dec(by_run["a-shop-1"]["net"]) == cents(Decimal(70) - SONNET / EUR_USD) == Decimal("69.67")
+        assert dec(by_run["b-shop-2"]["revenue"]) == cents(BOB_REV / EUR_USD) == Decimal("43.08")
+    finally:
+        config.write_text(before)

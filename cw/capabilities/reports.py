@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from cw.capabilities.table import CWD, FX, NOW, PERIOD, PRICING, SCOPE, WEEK_START, WINDOW, Capability, Param
-from cw.core.coststate import priced_total
 from cw.core.jsonout import dumps
 from cw.core.metrics import derive_report, derive_summary_report, pin_valid
 from cw.core.netting import revenue_and_net
@@ -66,12 +65,15 @@ def _revenue_keys(
 ) -> dict[str, Any]:
     if not sidefiles.has_ledger(run_dir, state):
         return {}
-    from cw.capabilities.money import verify_loaded  # only for runs with a ledger: it loads the money core
+    from cw.capabilities.money import spend_items, verify_loaded  # only for runs with a ledger: the money core
+    from cw.core.currency import parse_currency
 
-    # the net prices the same units as cw pnl, from their exact costs (not the report's rounded figures)
-    counts, spend = priced_total((row.get("usage") for row in report.get("attestedUsage") or ()), policy)
-    counts["unreported"] = int((report.get("usage") or {}).get("unreportedUnits") or 0)
-    return revenue_and_net(state.get("revenue"), verify_loaded(run_dir, state), report["cost"], ws.fx(a), counts, spend)
+    # the net is the run's cw pnl row: the same units at their exact costs, in the reporting currency
+    currency = parse_currency(ws.currency(a), flag="currency")
+    verified = verify_loaded(run_dir, state)
+    return revenue_and_net(
+        state.get("revenue"), verified, report["cost"], ws.fx(a), spend_items(state, policy), currency
+    )
 
 
 def metrics_show(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from decimal import Decimal
 from typing import Any, Literal, NamedTuple
 
 from cw.core.numbers import round6, to_fixed
-from cw.core.pricing import MONEY_CONTEXT, PricingPolicy, price_unit
+from cw.core.pricing import PricingPolicy, price_unit
 
 CostState = Literal["attested", "estimated", "unpriced", "unreported"]
 
@@ -129,22 +129,6 @@ def incomplete_reasons(counts: Mapping[str, int], state: str | None = None) -> l
     return reasons
 
 
-def priced_total(usages: Iterable[Any], policy: PricingPolicy | None) -> tuple[dict[str, int], Decimal]:
-    """Per-state counts and the exact cost of the priced units of a set of reported usage records.
-
-    Sums before any rounding, as ``cw pnl`` does: a figure rounded to the
-    minor unit is rounded once, from this exact sum.
-    """
-    counts = empty_counts()
-    total = Decimal(0)
-    for usage in usages:
-        unit = unit_cost(usage, True, policy)
-        counts[unit.state] += 1
-        if unit.cost is not None:
-            total = MONEY_CONTEXT.add(total, unit.cost)
-    return counts, total
-
-
 def describe(state: str, counts: Mapping[str, int]) -> str:
     """One line for text views: ``estimated, coverage 2/3 units (67%), not complete``."""
     units = sum(counts[s] for s in UNIT_STATES)
@@ -168,6 +152,5 @@ __all__ = [
     "empty_counts",
     "incomplete_reasons",
     "pool_states",
-    "priced_total",
     "unit_cost",
 ]
