@@ -313,6 +313,19 @@ def test_each_run_reads_the_same_in_every_payload(world, payloads, rid):
         assert six_place_sum(summary_run["cost"]) == sum(exact)
     assert dec(row["spend"]) == cents(spend)
 
+    # the run's budgets count the same spend and tokens, and fail closed on the same gaps
+    if budget["costBudget"] is not None:
+        limit = dec(budget["costBudget"]["limit"])
+        assert dec(budget["costBudget"]["spent"]) == spend and dec(budget["costBudget"]["remaining"]) == cents(
+            limit - spend
+        )
+        assert len(budget["costBudget"]["unknownUnits"]) == row["units"]["unpriced"]
+        assert budget["dispatch"]["allowed"] == (row["units"]["unpriced"] == 0 and reported == units)
+    if budget["tokenBudget"] is not None:
+        assert budget["tokenBudget"]["spent"] == m["usage"]["totalTokens"]
+    has_budget = budget["costBudget"] is not None or budget["tokenBudget"] is not None
+    assert has_budget == (rid in ("a-shop-1", "a-triage-1", "b-shop-2")), f"{rid}: the budgets set at run new"
+
     # revenue and net, in USD, at the dated rates
     if revenue is None:
         assert m.get("revenue") is None and dec(row["revenue"]) == 0
