@@ -12,6 +12,7 @@ from cw.core.coststate import (
     count_states,
     coverage,
     describe,
+    incomplete_reasons,
     pool_states,
 )
 
@@ -79,3 +80,26 @@ def test_the_text_form_names_state_coverage_and_completeness():
     counts = count_states(["attested", "attested", "unreported"])
     assert describe(cost_state(counts), counts) == "attested, coverage 2/3 units (67%), not complete"
     assert describe("unreported", count_states([])) == "unreported, coverage 0/0 units (n/a), complete"
+
+
+@given(unit_lists, unit_lists)
+def test_reasons_name_every_gap_and_only_gaps(a, b):
+    counts = count_states(a + b)
+    state = cost_state(counts)
+    reasons = incomplete_reasons(counts, state)
+    assert (reasons == []) == complete(counts, state)
+    for word in ("unreported", "unpriced"):
+        n = counts[word]
+        said = [r for r in reasons if f" {word}: " in r]
+        assert len(said) == (1 if n else 0)
+        if n:
+            assert said[0].startswith(f"{n} unit{'' if n == 1 else 's'} {word}: ")
+    # the union's reasons do not depend on the order the sets are merged in
+    assert reasons == incomplete_reasons(count_states(b + a), cost_state(count_states(b + a)))
+
+
+def test_a_set_whose_priced_units_carry_no_tokens_says_so():
+    counts = count_states(["attested"])
+    assert incomplete_reasons(counts, cost_state(counts, priced_tokens=0)) == [
+        "the priced units carry no tokens, so nothing measurable was priced"
+    ]

@@ -69,16 +69,20 @@ def _text_registry(p: dict[str, Any]) -> str:
 
 
 def _revenue_keys(
-    ws: Workspace, a: dict[str, Any], run_dir: Path, state: dict[str, Any], report: dict[str, Any]
+    ws: Workspace, a: dict[str, Any], run_dir: Path, state: dict[str, Any], report: dict[str, Any], policy: Any
 ) -> dict[str, Any]:
     if not sidefiles.has_ledger(run_dir, state):
         return {}
-    from cw.capabilities.money import verify_loaded  # only for runs with a ledger: it loads the money core
+    from cw.capabilities.money import spend_items, verify_loaded  # only for runs with a ledger: the money core
+    from cw.core.currency import parse_currency
     from cw.core.netting import revenue_and_net
 
-    usage = report.get("usage") or {}
-    unknown = int(usage.get("unreportedUnits") or 0) + len(usage.get("invalidUnits") or ())
-    return revenue_and_net(state.get("revenue"), verify_loaded(run_dir, state), report["cost"], ws.fx(a), unknown)
+    # the net is the run's cw pnl row: the same units at their exact costs, in the reporting currency
+    currency = parse_currency(ws.currency(a), flag="currency")
+    verified = verify_loaded(run_dir, state)
+    return revenue_and_net(
+        state.get("revenue"), verified, report["cost"], ws.fx(a), spend_items(state, policy), currency
+    )
 
 
 def metrics_show(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
@@ -94,7 +98,7 @@ def metrics_show(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
         report = pin_valid(
             derive_report(loaded.state, ws.now(a.get("now")), policy, telemetry=sidefiles.read_telemetry(loaded.dir))
         )
-    report.update(_revenue_keys(ws, a, loaded.dir, loaded.state, report))
+    report.update(_revenue_keys(ws, a, loaded.dir, loaded.state, report, policy))
     report["pricingPolicy"] = header
     if not ws.read_only:
         sidefiles.write_snapshot(loaded.dir, dumps(report) + "\n", ws.lock_timeout())

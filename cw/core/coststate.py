@@ -107,6 +107,28 @@ def complete(counts: Mapping[str, int], state: str | None = None) -> bool:
     return counts["unreported"] == 0 and counts["unpriced"] == 0 and state != "unpriced"
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def incomplete_reasons(counts: Mapping[str, int], state: str | None = None) -> list[str]:
+    """Why a set's cost is not complete, one sentence per cause; the same words on every surface."""
+    reasons: list[str] = []
+    if counts["unreported"]:
+        reasons.append(
+            f"{_plural(counts['unreported'], 'unit')} unreported: usage was never "
+            "attested, so the cost is unknown and left out"
+        )
+    if counts["unpriced"]:
+        reasons.append(
+            f"{_plural(counts['unpriced'], 'unit')} unpriced: no pricing policy entry "
+            "(and no default) covers the model, so the cost is left out"
+        )
+    if not reasons and not complete(counts, state):
+        reasons.append("the priced units carry no tokens, so nothing measurable was priced")
+    return reasons
+
+
 def describe(state: str, counts: Mapping[str, int]) -> str:
     """One line for text views: ``estimated, coverage 2/3 units (67%), not complete``."""
     units = sum(counts[s] for s in UNIT_STATES)
@@ -146,6 +168,7 @@ __all__ = [
     "coverage",
     "describe",
     "empty_counts",
+    "incomplete_reasons",
     "missing_text",
     "pool_states",
     "spent_text",

@@ -2,34 +2,45 @@
 
 ``revenue``: the run's own bookings, per currency (booked, reversed, net), or
 ``state: "refused"`` with the reason when the ledger does not verify.
-``net``: revenue minus spend in the cost's currency. Revenue in another
-currency is converted by the FX policy with ``cw pnl``'s rule: each entry (a
-booking, a reversal) at the rate in force on its own ``at``; ``fx`` lists the
-rates used with their dates, and ``conversions`` each converted entry. When
-any entry cannot be converted, ``revenue`` and ``net`` are null and the
-reasons say why: never a zero for money that is there. Figures are rounded
-once to the currency's minor unit, as ``cw pnl`` rounds them. Attribution
-across parent runs is ``cw pnl``'s job: here a run shows what it booked
-itself (what last-touch attribution gives it).
+``net``: revenue minus spend in the reporting currency (the config's, else
+USD): the figures of the run's row in ``cw pnl --by run``. Amounts in another
+currency are converted by the FX policy with ``cw pnl``'s rule: each entry (a
+booking, a reversal) at the rate in force on its own ``at``, each unit's cost
+at its own date; ``fx`` lists the rates used with their dates, and
+``conversions`` each converted entry. When any entry cannot be converted,
+``revenue`` and ``net`` are null and the reasons say why: never a zero for
+money that is there. Figures are rounded once to the currency's minor unit,
+from exact sums, as ``cw pnl`` rounds them. Attribution across parent runs is
+``cw pnl``'s job: here a run shows what it booked itself (what last-touch
+attribution gives it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from cw.core.currency import is_currency, round_money
+from cw.core.coststate import PRICED_STATES, empty_counts, incomplete_reasons
+from cw.core.currency import round_money
 from cw.core.fx import FxPolicy, StaleRates, convert, policy_header
 from cw.core.ledger import VerifyResult, revenue_total
 from cw.core.numbers import money_out
 
 
 def revenue_and_net(
-    ledger_doc: Any, verified: VerifyResult, cost: dict[str, Any], fx: FxPolicy | None = None, unreported: int = 0
+    ledger_doc: Any,
+    verified: VerifyResult,
+    cost: dict[str, Any],
+    fx: FxPolicy | None,
+    spend_items: Iterable[Mapping[str, Any]],
+    currency: str,
 ) -> dict[str, Any]:
     """``{"revenue": ..., "net": ...}`` to append to a metrics report (``net`` absent when refused).
 
-    ``unreported``: the run's units without reported usage (their cost is unknown, so the net is not complete).
+    ``spend_items``: the run's units as ``cw pnl`` reads them (``state``, exact ``amount``,
+    ``currency``, ``at``); ``currency``: the reporting currency. Spend is converted unit by unit
+    at each unit's date and, like revenue, rounded once, as ``cw pnl`` does.
     """
     if not verified.ok:
         p = verified.problem or {}
@@ -58,13 +69,26 @@ def revenue_and_net(
         }
         for c in sorted(set(booked) | set(reversed_))
     ]
-    currency = str(cost["currency"]) if is_currency(cost.get("currency")) else "USD"
-    spend = sum(
-        (Decimal(str(v)) for v in (cost.get("attestedUsd"), cost.get("estimatedUsd")) if v is not None), Decimal(0)
-    )
     revenue = Decimal(0)
     legs: list[tuple[str, str, Decimal]] = []
     stale = StaleRates()
+    counts = empty_counts()
+    spend = Decimal(0)
+    spend_left_out: dict[str, list[Any]] = {}  # currency -> [amount, {reasons}]
+    for item in spend_items:
+        counts[item["state"]] += 1
+        if item["state"] not in PRICED_STATES:
+            continue
+        src = str(item.get("currency") or "USD")
+        conv = convert(item["amount"], src, currency, item.get("at"), fx)
+        if conv.amount is None:
+            slot = spend_left_out.setdefault(src, [Decimal(0), set()])
+            slot[0] += item["amount"]
+            slot[1].add(conv.reason or "")
+            continue
+        spend += conv.amount
+        legs.extend(conv.legs)
+        stale.note(conv, src, item.get("at"), fx)
     conversions: list[dict[str, Any]] = []
     left_out: dict[str, list[Any]] = {}  # currency -> [amount, {reasons}]
     for e in entries:
@@ -89,11 +113,9 @@ def revenue_and_net(
                     "converted": money_out(round_money(conv.amount, currency)),
                 }
             )
-    reasons = []
-    if cost.get("state") not in ("attested", "estimated"):
-        reasons.append(f"spend is {cost.get('state')}")
-    if unreported and cost.get("state") != "unreported":
-        reasons.append(f"{unreported} unit(s) unreported: usage was never reported, so their cost is unknown")
+    reasons = incomplete_reasons(counts, cost.get("state"))
+    for src, (amount, why) in sorted(spend_left_out.items()):
+        reasons.append(f"spend of {format(amount, 'f')} {src} not converted to {currency}: {'; '.join(sorted(why))}")
     for src, (amount, why) in sorted(left_out.items()):
         reasons.append(
             f"revenue of {format(amount, 'f')} {src} not converted to {currency}: {'; '.join(sorted(why))}; "

@@ -58,7 +58,7 @@ from decimal import Decimal
 from typing import Any
 
 from cw.core.attribution import AttributionModel, RunNode, attribute
-from cw.core.coststate import UNIT_STATES, complete, cost_state, coverage
+from cw.core.coststate import UNIT_STATES, cost_state, coverage, incomplete_reasons
 from cw.core.currency import format_money, minor_units, parse_currency, round_money
 from cw.core.fx import FxPolicy, StaleRates, convert, policy_header
 from cw.core.ledger import bookings
@@ -159,19 +159,7 @@ def _row_fields(acc: _Acc, currency: str) -> dict[str, Any]:
     counts = acc.counts
     total_units = sum(counts.values())
     state = cost_state(counts, priced_tokens=acc.priced_tokens)
-    reasons: list[str] = []
-    if counts["unreported"]:
-        reasons.append(
-            f"{_plural(counts['unreported'], 'unit')} unreported: usage was never "
-            "attested, so the cost is unknown and left out"
-        )
-    if counts["unpriced"]:
-        reasons.append(
-            f"{_plural(counts['unpriced'], 'unit')} unpriced: no pricing policy entry "
-            "(and no default) covers the model, so the cost is left out"
-        )
-    if not complete(counts, state) and not counts["unreported"] and not counts["unpriced"]:
-        reasons.append("the priced units carry no tokens, so nothing measurable was priced")
+    reasons = incomplete_reasons(counts, state)
     unconverted = []
     for (side, cur), (amount, why) in sorted(acc.unconverted.items()):
         because = "; ".join(sorted(why))

@@ -9,7 +9,7 @@ with any of these top-level keys::
 
     pricing  = "default"          # a policy name (default, none, ...) or a file
     fx       = "default"          # the same for the FX policy
-    currency = "EUR"              # the reporting currency of cw pnl
+    currency = "EUR"              # the reporting currency of cw pnl and metrics show's net
     timezone = "Europe/Berlin"    # an IANA zone, for dates shown to people
 
 A flag always wins over both files; without either, pricing and FX are the
