@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from cw.capabilities.table import CWD, NOW, PRICING, SCOPE, Capability, Param
 from cw.core import ecb, ledger, pricecheck, priceimport, stripeimport
 from cw.core.fx import validate_fx_policy
 from cw.core.jsonout import dumps
+from cw.core.numbers import whole_number
 from cw.model.errors import CwError, UsageError
 from cw.shell import sidefiles
 from cw.shell.paths import check_path_text
@@ -29,14 +31,22 @@ OUTPUT = Param(
 )
 
 
-def output_path(ws: Workspace, value: Any, flag: str = "--output") -> Path:
-    """Where ``-o FILE`` writes: resolved against the process cwd; its folder must exist."""
+def output_path(ws: Workspace, value: Any, flag: str = "--output", example: str = "policy.json") -> Path:
+    """Where ``-o FILE`` writes: resolved against the process cwd; its folder must exist, and what is there
+    already must be a regular file (the atomic replace would swap a pipe or a device for a plain file)."""
     if not isinstance(value, str) or not value.strip():
-        raise UsageError(f"Missing {flag}: name the file to write (e.g. {flag} policy.json).")
+        raise UsageError(f"Missing {flag}: name the file to write (e.g. {flag} {example}).")
     check_path_text(value, flag)
     path = Path(os.path.normpath(os.path.join(ws.process_cwd, value)))
     if path.is_dir():
         raise UsageError(f"Invalid {flag} {path}: it is a directory; name a file.")
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        kind = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device or socket"
+        raise UsageError(f"Invalid {flag} {path}: it is {kind}, not a regular file; name a file.")
     if not path.parent.is_dir():
         raise UsageError(f"Invalid {flag} {path}: the folder {path.parent} does not exist.")
     return path
@@ -158,10 +168,10 @@ def read_input(ws: Workspace, value: Any, flag: str = "FILE") -> tuple[Path, byt
 def _days(value: Any, flag: str) -> int | None:
     if value is None:
         return None
-    text = str(value).strip()
-    if not text.isdigit() or int(text) > 36600:
+    n = whole_number(value, 36600)
+    if n is None:
         raise UsageError(f'Invalid {flag} "{value}": expected a whole number of days (e.g. {flag} 7).')
-    return int(text)
+    return n
 
 
 def fx_import(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
