@@ -177,6 +177,8 @@ def _days(value: Any, flag: str) -> int | None:
 def fx_import(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     src, data = read_input(ws, a.get("file"))
     out = output_path(ws, a.get("output"))
+    if out.exists() and os.path.samefile(out, src):
+        raise UsageError(f"Invalid --output {out}: it is the ECB file being read; name another file for the policy.")
     max_age = _days(a.get("max_rate_age"), "--max-rate-age")
     rates = ecb.read_ecb(data, str(src))
     newest = max(d for d, _ in rates.fixings)
@@ -264,7 +266,8 @@ def _revenue_import(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     for item in plan.bad:
         if item["what"].startswith("unknown run") and item["runId"] in refused:
             item["what"] = refused[item["runId"]]
-    if plan.bad and not a.get("skip_bad"):
+    # a dry run shows the whole plan, bad rows included: that is what the refusal's hint sends people to
+    if plan.bad and not a.get("skip_bad") and not a.get("dry_run"):
         listed = "; ".join(f"line {b['line']} ({b['id']}): {b['what']}" for b in plan.bad[:20])
         more = f"; and {len(plan.bad) - 20} more" if len(plan.bad) > 20 else ""
         raise UsageError(
@@ -392,7 +395,10 @@ def _text_revenue_import(p: dict[str, Any]) -> str:
     lines += [
         f"  - line {r['line']}: {r['runId']} {r['amount']} {r['currency']} of {r['reverses']}" for r in p["reversed"]
     ]
-    lines += [f"  ! line {s['line']} ({s['id']}): skipped: {s['what']}" for s in p["skipped"]]
+    said = "cannot be booked" if p["dryRun"] else "skipped"
+    lines += [f"  ! line {s['line']} ({s['id']}): {said}: {s['what']}" for s in p["skipped"]]
+    if p["dryRun"] and p["skipped"]:
+        lines.append("  (without --skip-bad nothing is booked while a row cannot be)")
     return "\n".join(lines)
 
 
