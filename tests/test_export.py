@@ -616,10 +616,3 @@ def test_an_output_that_is_a_pipe_or_a_device_is_refused_and_left_in_place(cw, w
     assert f"Invalid -o {target}: it is {expected}, not a regular file" in res.stderr
     assert target.lstat().st_mode == mode and not stat.S_ISREG(mode)
     assert tree_bytes(ws) == before
-
-
-def test_a_blank_output_over_the_api_names_a_file_of_the_format(ws):
-    from cw.api import UsageError, Workspace
-
-    with pytest.raises(UsageError, match=r"Missing -o: name the file to write \(e\.g\. -o usage\.otlp\.jsonl\)"):
-        Workspace(ws).export(format="otlp", output=" ")
