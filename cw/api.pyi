@@ -89,6 +89,7 @@ class Workspace:
         usage_attested_at: str | None = None,
         usage_note: str | None = None,
         actor: str | None = None,
+        replace: bool = False,
     ) -> dict[str, Any]:
         """Record a task's result file, with host-attested usage."""
     def worker_output(
@@ -109,6 +110,7 @@ class Workspace:
         usage_attested_at: str | None = None,
         usage_note: str | None = None,
         actor: str | None = None,
+        replace: bool = False,
     ) -> dict[str, Any]:
         """Record a worker's own result file, with usage."""
     def worker_fail(self, run_id: str, worker_id: str, message: str, *, code: str | None = None) -> dict[str, Any]:

@@ -46,7 +46,7 @@ def test_a_token_budget_refuses_exactly_at_the_limit_and_allows_one_below():
     assert not allowed(run(usage(60, 40), tokens=100))
     assert allowed(run(usage(60, 39), tokens=100))
     status = budget_status(run(usage(60, 40), tokens=100), POLICY, None, now=NOW)
-    assert status["tokenBudget"] == {"limit": 100, "spent": 100, "remaining": 0}
+    assert status["tokenBudget"] == {"limit": 100, "spent": 100, "remaining": 0, "complete": True, "missingUnits": 0}
     assert "100 recorded tokens >= budget 100" in status["dispatch"]["reasons"][0]
 
 

@@ -160,8 +160,10 @@ def test_result_records_like_cw(cw, dispatched):
     )
     assert u["actor"] == "alice"  # inherited from the run
     jsonschema.validate(u, schema("usage-record.schema.json"))
-    # a repeated intake without usage keeps the usage; nodes are upserted, not duplicated
-    cw.ok("result", "r1", "t1", "out.md")
+    # a repeated intake is refused unless --replace (cw's deliberate difference from CW); a replacement
+    # without usage keeps the usage, as CW's re-intake does; nodes are upserted, not duplicated
+    assert "--replace" in cw.fails(1, "result", "r1", "t1", "out.md").stderr
+    cw.ok("result", "r1", "t1", "out.md", "--replace")
     st2 = state_of(dispatched, "r1")
     assert _by_id(st2["workers"], "worker-t1-0001")["usage"] == u
     assert [n["id"] for n in st2["nodes"]].count("r1:verifier:t1") == 1

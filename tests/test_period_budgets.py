@@ -48,7 +48,7 @@ def test_period_status_counts_only_the_actor_in_the_current_period():
         "start": "2026-11-23T00:00:00.000Z",
         "end": "2026-11-30T00:00:00.000Z",
     }
-    assert st["tokens"] == {"limit": 1000, "spent": 900, "remaining": 100}
+    assert st["tokens"] == {"limit": 1000, "spent": 900, "remaining": 100, "complete": True, "missingUnits": 0}
     assert st["cost"]["spent"] == Decimal("0.80") and st["cost"]["remaining"] == Decimal("0.20")
     assert st["dispatch"]["allowed"] and st["exceeded"] == []
     more = [*items, item("2026-11-25T00:00:00Z", 100, "0.10")]
@@ -209,7 +209,13 @@ def test_intake_over_a_budget_is_recorded_and_says_so(cw, nightly):
     state = json.loads((nightly / ".cw/runs/n1/state.json").read_text())
     assert any(t["id"] == "t3" and t["status"] == "completed" for t in state["tasks"])  # still recorded
     shown = cw.json("budget", "n1")
-    assert shown["periodBudgets"][0]["tokens"] == {"limit": 150000, "spent": 220000, "remaining": 0}
+    assert shown["periodBudgets"][0]["tokens"] == {
+        "limit": 150000,
+        "spent": 220000,
+        "remaining": 0,
+        "complete": True,
+        "missingUnits": 0,
+    }
     assert "EXCEEDED: tokens" in cw.ok("budget", "n1").stdout
 
 

@@ -195,7 +195,7 @@ def test_result_files_outside_the_repo_are_refused(cw, world):
     assert tree_bytes(world["top"]) == before
     # the same verbs accept a file inside the repo, by relative or absolute path
     cw.ok("result", "r", "t1", "res.md")
-    cw.ok("result", "r", "t1", str(world["repo"] / "res.md"))
+    cw.ok("result", "r", "t1", str(world["repo"] / "res.md"), "--replace")
 
 
 @pytest.mark.parametrize("verb", [["result", "r", "t1"], ["worker", "output", "r", "worker-t1-0001"]])

@@ -176,7 +176,7 @@ KILL_CASES: dict[str, tuple[Callable, list[str], Callable[[Path], bool], list[st
         _dispatched,
         ["result", "r", "t1", "res.md", "--usage-input-tokens", "5", "--usage-model", "m"],
         lambda repo: state_of(repo, "r")["tasks"][0]["status"] == "completed",
-        ["result", "r", "t1", "res.md", "--usage-input-tokens", "6", "--usage-model", "m"],
+        ["result", "r", "t1", "res.md", "--usage-input-tokens", "6", "--usage-model", "m", "--replace"],
     ),
     "first booking": (
         lambda cw, repo: cw.ok("run", "new", "--id", "r"),

@@ -78,7 +78,11 @@ WRITERS = [
     ("run new", ["run", "new", "--id", "r9"], ".cw/runs/r9/state.json.lock"),
     ("task add", ["task", "add", "r", "t9"], RUN_LOCK),
     ("dispatch", ["dispatch", "r", "t2"], RUN_LOCK),
-    ("result", ["result", "r", "t1", "res.md", "--usage-input-tokens", "3", "--usage-model", "m"], RUN_LOCK),
+    (
+        "result",
+        ["result", "r", "t1", "res.md", "--usage-input-tokens", "3", "--usage-model", "m", "--replace"],
+        RUN_LOCK,
+    ),
     (
         "worker output",
         ["worker", "output", "r", "worker-t4-0001", ".cw/runs/r/workers/worker-t4-0001/result.md"],

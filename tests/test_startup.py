@@ -44,6 +44,7 @@ RUNS_VERB_MODULES = {
     "cw.core.numbers",
     "cw.core.state",
     "cw.core.transitions",
+    "cw.core.tree",
     "cw.core.usage",
     "cw.model",
     "cw.model.errors",
@@ -105,6 +106,53 @@ def test_a_write_loads_the_lock_library_and_nothing_from_reports(tmp_path):
     assert "cw.shell.locks" in cw_mods and "jsonschema" not in third
     assert not {m for m in cw_mods if m.startswith(("cw.capabilities.reports", "cw.capabilities.money"))}
     assert not cw_mods & {"cw.core.metrics", "cw.core.pricing", "cw.core.ledger", "cw.shell.policies"}
+
+
+# Money code a result without any budget in reach must not load: pricing, ledgers, budgets, P&L.
+MONEY_MODULES = {
+    "cw.capabilities.money",
+    "cw.capabilities.budgets",
+    "cw.capabilities.reports",
+    "cw.core.budget",
+    "cw.core.metrics",
+    "cw.core.pricing",
+    "cw.core.ledger",
+    "cw.core.pnl",
+    "cw.shell.policies",
+}
+
+
+def test_a_result_without_budgets_loads_no_money_code_and_one_with_a_budget_reports_it(tmp_path, isolated_home):
+    loaded_modules(["run", "new", "--app", "a", "--id", "r1"], tmp_path)
+    loaded_modules(["task", "add", "r1", "t1"], tmp_path)
+    loaded_modules(["task", "add", "r1", "t2"], tmp_path)
+    loaded_modules(["dispatch", "r1", "t1", "t2"], tmp_path)
+    (tmp_path / "out.md").write_text("done\n")
+    args = ["result", "r1", "t1", "out.md", "--usage-input-tokens", "900", "--usage-output-tokens", "100", "--json"]
+    cw_mods, third, out = loaded_modules(args, tmp_path)
+    assert json.loads(out)["taskId"] == "t1" and "budgetExceeded" not in json.loads(out)
+    assert not cw_mods & MONEY_MODULES and "jsonschema" not in third
+    # an actor budget in the repo's budgets file: the same verb now loads what checks it, and says it is used up
+    loaded_modules(["budget", "set", "--actor", "unattributed", "--tokens", "10", "--period", "day"], tmp_path)
+    args[2] = "t2"
+    cw_mods, _, out = loaded_modules(args, tmp_path)
+    assert json.loads(out)["budgetExceeded"] and "cw.capabilities.money" in cw_mods
+
+
+def test_metrics_show_loads_neither_the_summary_nor_the_money_verbs(tmp_path):
+    loaded_modules(["run", "new", "--app", "a", "--id", "r1"], tmp_path)
+    cw_mods, _, out = loaded_modules(["metrics", "show", "r1", "--json"], tmp_path)
+    assert json.loads(out)["runId"] == "r1"
+    assert not cw_mods & {
+        "cw.capabilities.money",
+        "cw.core.summary",
+        "cw.core.timeline",
+        "cw.core.netting",
+        "cw.core.ledger",
+        "cw.shell.scan",
+        "cw.shell.registry",
+        "cw.shell.zones",
+    }
 
 
 def test_the_template_engine_loads_only_when_the_workbench_starts(tmp_path):

@@ -191,7 +191,7 @@ def reference(repos: list[Path], policy_file: Path | None, limit: int | None) ->
             try:
                 reports._check_ledger(item)
                 report = derive_report(item.state, NOW, policy, sidefiles.persisted_fingerprint(d))
-                entries.append(run_entry(report, item.state, str(repo)))
+                entries.append(run_entry(report, item.state, str(repo), d.name))
                 continue
             except CwError as exc:
                 item.error = exc.message

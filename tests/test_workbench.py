@@ -49,8 +49,10 @@ def populate(cw, repo: Path, other: Path) -> None:
     revenue booked), nightly-1 (actor cron:nightly: priced usage, no revenue, one
     task still pending). build-1 books revenue too, partly reversed.
     other: another copy of empty-run (one id, two repos) and one run of carol.
-    Both repos are registered for the home scope.
+    Both repos are registered for the home scope. A pricing policy lies in repo: the served surfaces read
+    policy files only from the repos they serve.
     """
+    (repo / "policy-exact.json").write_bytes((FIXTURES / "policy-exact.json").read_bytes())
     copy_fixture_run(repo, "fixture-run")
     copy_fixture_run(repo, "empty-run")
     (repo / "res.md").write_text(RESULT_TEXT)
@@ -147,7 +149,7 @@ def samples(repo: Path, other: Path) -> dict[str, list[Any]]:
         "run": ["build-2"],
         "now": [NOW],
         "cwd": [str(repo)],
-        "pricing": ["default", str(FIXTURES / "policy-exact.json")],
+        "pricing": ["default", str(repo / "policy-exact.json")],
         "app": ["shop"],
         "actor": ["alice"],
         "limit": [2],

@@ -10,7 +10,7 @@ from typing import Any
 
 from cw import __version__, extra_hint
 from cw.capabilities.imports import output_path
-from cw.capabilities.money import JSON_OUT, spend_items, verify_loaded
+from cw.capabilities.money import JSON_OUT, run_key, spend_items, verify_loaded
 from cw.capabilities.table import CWD, FX, NOW, PRICING, SCOPE, WINDOW, Capability, Param
 from cw.core import attribution as attr
 from cw.core import export as ex
@@ -71,6 +71,7 @@ def _gather(ws: Workspace, a: dict[str, Any], policy: Any, model: attr.Attributi
     ledgers: dict[str, Any] = {}
     created: dict[str, Any] = {}
     repos: dict[str, str] = {}
+    shown: dict[str, str] = {}  # run key -> the run id rows show
     entries: dict[tuple[str, str], dict[str, Any]] = {}
     refused: list[dict[str, Any]] = []
     unreadable: list[dict[str, Any]] = []
@@ -80,11 +81,13 @@ def _gather(ws: Workspace, a: dict[str, Any], policy: Any, model: attr.Attributi
             continue
         st = item.state
         assert st is not None  # a readable run has its state
-        rid = str(st.get("id"))
+        # Runs are keyed by (repo, directory), as cw pnl keys them: one id in two repos is two runs.
+        rid = run_key(item.repo, item.dir.name)
+        shown[rid] = str(st.get("id"))
         app = run_app(st)
         nodes[rid] = attr.RunNode(
             created_at=st.get("createdAt"),
-            parents=tuple(p for p in st.get("parentRunIds", []) if isinstance(p, str)),
+            parents=tuple(run_key(item.repo, p) for p in st.get("parentRunIds", []) if isinstance(p, str)),
             actor=st.get("actor") if isinstance(st.get("actor"), str) else "unattributed",
             app=app if isinstance(app, str) else None,
         )
@@ -121,7 +124,7 @@ def _gather(ws: Workspace, a: dict[str, Any], policy: Any, model: attr.Attributi
                 p = res.problem or {}
                 refused.append(
                     {
-                        "runId": rid,
+                        "runId": item.dir.name,
                         "repo": str(item.repo),
                         "reason": f"revenue ledger does not verify ({p.get('entryId') or 'ledger'}: {p.get('what')})",
                     }
@@ -133,6 +136,8 @@ def _gather(ws: Workspace, a: dict[str, Any], policy: Any, model: attr.Attributi
         revenue.append(
             {
                 **r,
+                "runId": shown[r["runId"]],
+                "bookedRunId": shown[r["bookedRunId"]],
                 "runCreatedAt": created.get(r["runId"]),
                 "repo": repos.get(r["runId"]),
                 "entryKind": e.get("kind"),

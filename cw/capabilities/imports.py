@@ -13,9 +13,10 @@ from cw.core import ecb, ledger, pricecheck, priceimport, stripeimport
 from cw.core.fx import validate_fx_policy
 from cw.core.jsonout import dumps
 from cw.core.numbers import whole_number
+from cw.core.pricing import price_problem
 from cw.model.errors import CwError, UsageError
 from cw.shell import sidefiles
-from cw.shell.paths import check_path_text
+from cw.shell.paths import NotRegularFileError, check_path_text, read_regular
 from cw.shell.policies import load_pricing_policy
 from cw.shell.scan import iter_runs
 from cw.shell.store import LoadedRun, Update, atomic_write, read_run_dir
@@ -64,9 +65,10 @@ def _default_price(value: Any) -> tuple[Decimal, Decimal] | None:
             d = Decimal(str(text))
         except InvalidOperation:
             d = Decimal(-1)
-        if not d.is_finite() or d < 0 or d > 10**6:
+        problem = price_problem(d)
+        if problem is not None:
             raise UsageError(
-                f'Invalid --default-price "{text}": expected two non-negative prices per million tokens '
+                f'Invalid --default-price "{text}": {problem}; expected two prices per million tokens '
                 "(input output), e.g. --default-price 3 15."
             )
         out.append(d)
@@ -160,7 +162,9 @@ def read_input(ws: Workspace, value: Any, flag: str = "FILE") -> tuple[Path, byt
     if path.stat().st_size > MAX_INPUT_BYTES:
         raise UsageError(f"{flag} {path}: larger than {MAX_INPUT_BYTES // (1024 * 1024)} MB; not an input cw reads.")
     try:
-        return path, path.read_bytes()
+        return path, read_regular(path, MAX_INPUT_BYTES)
+    except NotRegularFileError as exc:
+        raise UsageError(f"Invalid {flag}: {exc.message}") from None
     except OSError as exc:
         raise UsageError(f"Cannot read {flag} {path}: {exc.strerror or exc}") from None
 

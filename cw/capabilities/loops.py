@@ -58,7 +58,7 @@ def _task_file(run_dir: Path, stored: str) -> Path | None:
     target = Path(stored)
     if target.parent != run_dir / "tasks" and target.parent.resolve() != (run_dir / "tasks").resolve():
         return None  # the run was moved: CW's stored path points elsewhere, never write there
-    return run_dir / "tasks" / target.name
+    return run_dir / "tasks" / paths.state_segment(target.name, "task file", run_dir / "state.json")
 
 
 def loop_next(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from cw.capabilities.table import CWD, FX, NOW, PERIOD, PRICING, RUN, SCOPE, WEE
 from cw.core import attribution as attr
 from cw.core import ledger
 from cw.core.budget import budget_status, has_budget
-from cw.core.coststate import unit_cost
-from cw.core.currency import format_amount, parse_amount, parse_currency
+from cw.core.coststate import missing_text, spent_text, unit_cost
+from cw.core.currency import format_amount, format_money, parse_amount, parse_currency
 from cw.core.fingerprint import run_app
 from cw.core.jsonout import dumps
 from cw.core.metrics import usage_units
@@ -20,7 +20,7 @@ from cw.core.pnl import GROUPINGS, build_pnl, render_pnl_text, revenue_items
 from cw.core.render import format_policy
 from cw.core.state import check_run_id
 from cw.core.timeline import unit_at
-from cw.model.errors import NotFoundError, RefusedError, UsageError
+from cw.model.errors import CwError, NotFoundError, RefusedError, UsageError
 from cw.shell import sidefiles
 from cw.shell.scan import iter_runs
 from cw.shell.sidefiles import has_ledger
@@ -183,39 +183,64 @@ def exceeded_list(run_status: dict[str, Any] | None, periods: list[dict[str, Any
     return out
 
 
-def _money_text(value: Any, currency: str) -> str:
-    from decimal import Decimal
+def _spent(block: dict[str, Any], units: int, figure: str) -> str:
+    return spent_text(figure, units, int(block.get("missingUnits") or 0))
 
-    from cw.core.currency import round_money
 
-    return format(round_money(Decimal(str(value)), currency), "f")
+def _missing(block: dict[str, Any], detail: list[tuple[int, str]]) -> str:
+    said = missing_text(detail) if block.get("missingUnits") else ""
+    return f"  ({said})" if said else ""
+
+
+def _bound(block: dict[str, Any], figure: str) -> str:
+    """Remaining over incomplete spend is an upper bound."""
+    return figure if block.get("complete", True) else "≤" + figure
 
 
 def _text_budget(p: dict[str, Any]) -> str:
     lines = [f"budget {p['runId']}  units={p['units']}  unreported={p['unreportedUnits']}"]
     tb, cb = p["tokenBudget"], p["costBudget"]
-    lines.append(
-        f"  tokens: spent={tb['spent']} of {tb['limit']}  remaining={tb['remaining']}" if tb else "  tokens: no budget"
-    )
-    lines.append(
-        f"  cost:   spent={cb['spent']} of {cb['limit']} {cb['currency']}  remaining={cb['remaining']} {cb['currency']}"
-        if cb
-        else "  cost:   no budget"
-    )
+    n = p["units"]
+    token_detail = [(p["unreportedUnits"], "unreported"), (p.get("invalidUnits", 0), "invalid")]
+    if tb:
+        spent = _spent(tb, n, str(tb["spent"]))
+        lines.append(
+            f"  tokens: spent={spent} of {tb['limit']}  remaining={_bound(tb, str(tb['remaining']))}"
+            + _missing(tb, token_detail)
+        )
+    else:
+        lines.append("  tokens: no budget")
+    if cb:
+        cur = cb["currency"]
+        detail = [*token_detail, (len(cb["unknownUnits"]), "unpriced or not converted")]
+        spent = _spent(cb, n, format_money(cb["spent"], cur))
+        lines.append(
+            f"  cost:   spent={spent} of {format_money(cb['limit'], cur)} {cur}  "
+            f"remaining={_bound(cb, format_money(cb['remaining'], cur))} {cur}" + _missing(cb, detail)
+        )
+    else:
+        lines.append("  cost:   no budget")
     if "pricingPolicy" in p:
         lines.append(f"  pricing: {format_policy(p['pricingPolicy'])}")
     for pb in p.get("periodBudgets", ()):
         cur = pb["current"]
         head = f"  {pb['actor']} per {pb['period']} ({pb['scope']}, {cur['period']}):"
+        seen = pb["units"] + pb["undatedUnits"]
+        pdetail = [(pb["unreportedUnits"], "unreported"), (pb["undatedUnits"], "undated")]
         if pb["tokens"]:
             t = pb["tokens"]
-            lines.append(f"{head} tokens spent={t['spent']} of {t['limit']}  remaining={t['remaining']}")
+            lines.append(
+                f"{head} tokens spent={_spent(t, seen, str(t['spent']))} of {t['limit']}  "
+                f"remaining={_bound(t, str(t['remaining']))}" + _missing(t, pdetail)
+            )
         if pb["cost"]:
             c = pb["cost"]
             cur = c["currency"]
+            cdetail = [*pdetail, (len(c["unknownUnits"]), "unpriced or not converted")]
             lines.append(
-                f"{head} cost spent={_money_text(c['spent'], cur)} of {_money_text(c['limit'], cur)} {cur}  "
-                f"remaining={_money_text(c['remaining'], cur)} {cur}"
+                f"{head} cost spent={_spent(c, seen, format_money(c['spent'], cur))} of "
+                f"{format_money(c['limit'], cur)} {cur}  remaining={_bound(c, format_money(c['remaining'], cur))} {cur}"
+                + _missing(c, cdetail)
             )
         if pb["exceeded"]:
             lines.append(f"    EXCEEDED: {', '.join(pb['exceeded'])}")
@@ -230,7 +255,25 @@ def _text_budget(p: dict[str, Any]) -> str:
 # --- the ledger ---------------------------------------------------------------------------------------
 
 
+def id_mismatch(run_dir: Path, state: dict[str, Any]) -> str | None:
+    """Why a run's state names another run than its directory (a copied or renamed run), or None."""
+    rid = state.get("id")
+    if not isinstance(rid, str) or rid == run_dir.name:
+        return None
+    return (
+        f"run directory {run_dir.name} holds run id {rid}, which does not match it (a copied or renamed run?); "
+        f"it is listed under its directory, never merged with run {rid}"
+    )
+
+
 def verify_loaded(run_dir: Path, state: dict[str, Any]) -> ledger.VerifyResult:
+    """The run's ledger checked whole; a ledger in a directory its run id does not name fails closed, so a
+    copied run's revenue is never counted twice."""
+    mismatch = id_mismatch(run_dir, state)
+    entries = (state.get("revenue") or {}).get("entries") if isinstance(state.get("revenue"), dict) else None
+    if mismatch is not None and entries:
+        what = f"{mismatch}; its ledger belongs to run {state['id']} and is not counted again"
+        return ledger.VerifyResult(False, len(entries), {"index": None, "entryId": None, "what": what}, None, None)
     return ledger.verify(state.get("revenue"), sidefiles.read_head(run_dir), str(state.get("id") or run_dir.name))
 
 
@@ -360,10 +403,13 @@ def _ledger_rows(ws: Workspace, a: dict[str, Any]) -> Iterator[tuple[str, str, A
             )
             continue
         assert item.state is not None  # a readable run has its state
-        if has_ledger(item.dir, item.state):
-            yield item.run_id, str(item.repo), item.state.get("revenue"), verify_loaded(item.dir, item.state)
-        elif a.get("run"):
-            yield item.run_id, str(item.repo), None, verify_loaded(item.dir, item.state)
+        if has_ledger(item.dir, item.state) or a.get("run"):
+            try:
+                res = verify_loaded(item.dir, item.state)
+            except CwError as exc:  # a head "file" that is a FIFO or a folder: this run fails, the rest are checked
+                res = ledger.VerifyResult(False, 0, _unreadable_problem(exc.message), None, None)
+            doc = item.state.get("revenue") if has_ledger(item.dir, item.state) else None
+            yield item.run_id, str(item.repo), doc, res
 
 
 def revenue_list(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
@@ -441,23 +487,28 @@ def pnl(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     runs: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
     unreadable: list[dict[str, Any]] = []
+    notes: list[str] = []
     for item in iter_runs(ws, a.get("scope") or "repo", a.get("cwd")):
         if item.error is not None:
             unreadable.append({"runId": item.run_id, "repo": str(item.repo), "reason": item.error})
             continue
         st = item.state
         assert st is not None  # a readable run has its state
-        rid = str(st.get("id"))
+        # Runs are keyed by (repo, directory): two repos' runs with one id, or a copied run, stay apart.
+        rid = run_key(item.repo, item.dir.name)
+        mismatch = id_mismatch(item.dir, st)
+        if mismatch is not None:
+            notes.append(f"{mismatch[0].upper()}{mismatch[1:]} (repo {item.repo}).")
         app = run_app(st)
         node = attr.RunNode(
             created_at=st.get("createdAt"),
-            parents=tuple(p for p in st.get("parentRunIds", []) if isinstance(p, str)),
+            parents=tuple(run_key(item.repo, p) for p in st.get("parentRunIds", []) if isinstance(p, str)),
             actor=st.get("actor") if isinstance(st.get("actor"), str) else "unattributed",
             app=app if isinstance(app, str) else None,
         )
         nodes[rid] = node
         runs.append({"runId": rid, "app": node.app, "actor": node.actor, "createdAt": st.get("createdAt")})
-        spend.extend(spend_items(st, policy))
+        spend.extend({**i, "runId": rid} for i in spend_items(st, policy))
         if has_ledger(item.dir, st):
             res = verify_loaded(item.dir, st)
             if res.ok:
@@ -466,14 +517,15 @@ def pnl(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
                 p = res.problem or {}
                 refused.append(
                     {
-                        "runId": rid,
+                        "runId": item.dir.name,
+                        "key": rid,
                         "repo": str(item.repo),
                         "actor": node.actor,
                         "app": node.app,
                         "reason": f"revenue ledger does not verify ({p.get('entryId') or 'ledger'}: {p.get('what')})",
                     }
                 )
-    return build_pnl(
+    payload = build_pnl(
         spend,
         revenue_items(ledgers, nodes, model),
         by=by,
@@ -490,6 +542,25 @@ def pnl(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
         period=period,
         week_start=week_start,
     )
+    if by == "run":
+        for rows in [payload["rows"], *(p["rows"] for p in payload.get("periods", ()))]:
+            rows[:] = [_run_row(r) for r in rows]
+    payload["notes"] += notes
+    return payload
+
+
+_KEY_SEP = "\x00"  # no repo path or run directory name holds it
+
+
+def run_key(repo: Path, dir_name: str) -> str:
+    """A run's identity across a scope: its repo and its directory, never its id alone."""
+    return f"{repo}{_KEY_SEP}{dir_name}"
+
+
+def _run_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A by-run row as shown: ``key`` the run's directory, ``repo`` its repo."""
+    repo, _, name = str(row["key"]).partition(_KEY_SEP)
+    return {"key": name, "repo": repo, **{k: v for k, v in row.items() if k != "key"}}
 
 
 def _text_pnl(p: dict[str, Any]) -> str:
@@ -539,7 +610,8 @@ CAPABILITIES: tuple[Capability, ...] = (
             Param("currency", "ISO 4217 code (e.g. USD, EUR, JPY)", positional=True, required=True, metavar="CURRENCY"),
             Param(
                 "ref",
-                "the external id (invoice, payment); a second booking with it is refused",
+                "the external id (invoice, payment); booking it again on any run of the repo is refused "
+                "(compared without invisible characters, in NFC)",
                 required=True,
                 metavar="EXTERNAL-ID",
             ),

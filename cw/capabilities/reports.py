@@ -11,36 +11,44 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cw.capabilities.table import CWD, FX, NOW, PERIOD, PRICING, SCOPE, WEEK_START, WINDOW, Capability, Param
 from cw.core.jsonout import dumps
 from cw.core.metrics import derive_report, derive_summary_report, pin_valid
-from cw.core.netting import revenue_and_net
 from cw.core.render import render_report_text, render_summary_text
-from cw.core.summary import RunEntry, newest_key, parse_limit, pool_summary, run_entry, summary_over
 from cw.model.errors import CwError, LedgerError, UsageError
-from cw.shell import registry, sidefiles
-from cw.shell.derived_cache import ENTRY, RANK, UNREADABLE, SummaryCache
+from cw.shell import sidefiles
 from cw.shell.fastload import read_show_state, read_summary_state_core, refusal_rests_on_state
-from cw.shell.scan import ScannedRun, iter_run_dirs, load_scanned
 from cw.shell.workspace import Progress, Workspace
-from cw.shell.zones import period_from_args, window_from_args
+
+# What only the summary and the registry verbs use is imported where they run: ``metrics show`` of
+# one run starts without the summary's pooling, cache, scan, time zones and the ledger code.
+if TYPE_CHECKING:
+    from cw.core.summary import RunEntry
+    from cw.shell.derived_cache import SummaryCache
+    from cw.shell.scan import ScannedRun
 
 JSON_OUT = Param("json", "print the payload as JSON", type="boolean", mcp=False)
 
 
 def registry_add(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
+    from cw.shell import registry
+
     root = ws.repo(a.get("path"))
     return registry.add_repo(ws.home, root, ws.now(), ws.lock_timeout())
 
 
 def registry_remove(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
+    from cw.shell import registry
+
     root = (ws.process_cwd / a["path"]).resolve() if a.get("path") else ws.process_cwd
     return registry.remove_repo(ws.home, Path(root), ws.lock_timeout())
 
 
 def registry_list(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
+    from cw.shell import registry
+
     repos = registry.read_repos(ws.home)
     return {
         "schemaVersion": 1,
@@ -66,6 +74,7 @@ def _revenue_keys(
     if not sidefiles.has_ledger(run_dir, state):
         return {}
     from cw.capabilities.money import verify_loaded  # only for runs with a ledger: it loads the money core
+    from cw.core.netting import revenue_and_net
 
     usage = report.get("usage") or {}
     unknown = int(usage.get("unreportedUnits") or 0) + len(usage.get("invalidUnits") or ())
@@ -106,11 +115,13 @@ def _check_ledger(item: ScannedRun) -> None:
 
 
 def _summary_entry(item: ScannedRun, policy: Any, now: str) -> RunEntry:
+    from cw.core.summary import run_entry
+
     _check_ledger(item)
     state = item.state
     assert state is not None
     report = derive_summary_report(state, now, policy, *sidefiles.persisted_fingerprints(item.dir))
-    return run_entry(report, state, str(item.repo))
+    return run_entry(report, state, str(item.repo), item.dir.name)
 
 
 # How the summary reads runs. One run at a time per process; with many runs and
@@ -136,18 +147,22 @@ _ACTIVE_JOB: _SummaryJob | None = None  # set before forking; the children read 
 
 def _ranking_entry(state: dict[str, Any], repo: str) -> RunEntry:
     """An entry carrying only what ``newest_key`` reads, built by ``run_entry`` itself so the keys agree."""
+    from cw.core.summary import run_entry
+
     report: dict[str, Any] = {"freshness": {"status": "absent"}, "rates": {}, "usage": {}, "cost": {}}
     if "id" in state:
         report["runId"] = state["id"]
     return run_entry(report, state, repo)
 
 
-Result = tuple[RunEntry | dict[str, Any], bool]
+Result = tuple["RunEntry | dict[str, Any]", bool]
 
 
 def _summary_item(job: _SummaryJob, repo: Path, d: Path) -> Result:
     """One run's entry (with ``derive`` False, a ranking entry) or its unreadable row, and whether the
     derived-results cache may keep it (the verdict rests on the files it keys)."""
+    from cw.shell.scan import load_scanned
+
     core = False
 
     def reader(path: Path) -> dict[str, Any]:
@@ -196,6 +211,9 @@ def _read_cached(
 ) -> list[RunEntry | dict[str, Any]]:
     """Every run's result, in ``run_dirs`` order: from the derived-results cache when its files are unchanged,
     else read (and then kept in the cache)."""
+    from cw.core.summary import RunEntry
+    from cw.shell.derived_cache import ENTRY, RANK, UNREADABLE
+
     if cache is None:
         return [r for r, _ in _read_runs(job, run_dirs, progress)]
     out: list[RunEntry | dict[str, Any] | None] = []
@@ -277,6 +295,8 @@ def _summary_runs(
     derived, after a second read. Should a kept run have changed in between, all
     runs are read again in one pass, so the result is always that of a single pass.
     """
+    from cw.core.summary import RunEntry, newest_key
+
     derive = _SummaryJob(policy, now, derive=True)
     if limit < len(run_dirs):
         ranking = _read_cached(_SummaryJob(policy, now, derive=False), run_dirs, cache, progress)
@@ -297,14 +317,22 @@ def metrics_summary(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
 
     ``_summary_runs`` says how runs are read (and which are derived at all).
     """
+    from cw.core.summary import newest_key, parse_limit, pool_summary, summary_over
+    from cw.shell.derived_cache import SummaryCache
+    from cw.shell.scan import iter_run_dirs
+    from cw.shell.zones import period_from_args, window_from_args
+
     limit = parse_limit(a.get("limit"))
     scope = "home" if a.get("scope") == "home" else "repo"
     window = window_from_args(a, ws)
     period, week_start = period_from_args(a)
     now = ws.now(a.get("now"))
-    run_dirs = list(iter_run_dirs(ws, scope, a.get("cwd")))
+    listed: dict[str, os.stat_result] = {}
+    run_dirs = list(iter_run_dirs(ws, scope, a.get("cwd"), listed))
     policy, header = ws.pricing(a)
     cache = None if a.get("no_cache") else SummaryCache.open(ws.env, policy)
+    if cache is not None:
+        cache.prime(listed)
     whole = not window.bounded and not period
     key: tuple[str, str] = ("", "")
     if cache is not None and whole:  # the same runs, every one unchanged: the same pooled payload

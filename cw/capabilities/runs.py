@@ -62,6 +62,14 @@ USAGE_PARAMS = (
 )
 
 
+REPLACE = Param(
+    "replace",
+    "replace a result already recorded for this unit; the previous record (output, usage, when, by whom) is "
+    "kept under the worker's replaced list",
+    type="boolean",
+)
+
+
 def usage_from_args(ws: Workspace, a: dict[str, Any], now: str) -> dict[str, Any] | None:
     """Validate the ``usage_*`` arguments (exit 2 on a bad value) and build the record."""
     parsed = parse_usage({k[len("usage_") :]: a.get(k) for k in (p.name for p in USAGE_PARAMS)})
@@ -272,7 +280,7 @@ def _read_result_file(ws: Workspace, a: dict[str, Any], repo: Path) -> tuple[Pat
     real = paths.contained_file(given, repo, ws.process_cwd, "result file")
     if not real.is_file():
         raise NotFoundError(f"Result file does not exist: {given}")
-    return real, real.read_bytes()
+    return real, paths.read_regular(real)
 
 
 def result(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
@@ -283,11 +291,13 @@ def result(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     store.run_dir(a["run_id"])
     _, data = _read_result_file(ws, a, store.repo)
     text = data.decode("utf-8", errors="replace")
+    replaced_by = ws.actor(a.get("actor"))[0]
 
     def fn(lr: LoadedRun) -> Update[Any]:
         task = next((t for t in lr.state["tasks"] if isinstance(t, dict) and t.get("id") == a["task_id"]), None)
         wid = task.get("workerId") if task else None
-        target = lr.dir / "workers" / (wid or "_") / "result.md"
+        folder = paths.state_segment(wid, "workerId", lr.dir / "state.json") if wid else "_"
+        target = lr.dir / "workers" / folder / "result.md"
         paths.refuse_symlinks(lr.dir, target)
         s, out, refusal = tr.record_result(
             lr.state,
@@ -297,13 +307,27 @@ def result(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
             result_path=str(target),
             usage=inherit_run_actor(usage, lr.state),
             now=now,
+            replace=bool(a.get("replace")),
+            actor=replaced_by,
         )
+        written.append(s)
         return Update(s, (out, refusal), before=[] if refusal else [(target, data)])
 
+    written: list[dict[str, Any] | None] = []
     out, refusal = store.update(a["run_id"], fn)
     if refusal is not None:
         raise refusal
-    return _with_budget_notice(ws, a, out)
+    return _with_budget_notice(ws, a, out, written[-1])
+
+
+def _replaced_text(p: dict[str, Any]) -> str:
+    r = p.get("replaced")
+    if not r:
+        return ""
+    return (
+        f"\n  replaced the result recorded at {r['output'].get('recordedAt')} "
+        f"(kept in {p['workerId']}'s replaced list, by {r['replacedBy']})"
+    )
 
 
 def _exceeded_text(p: dict[str, Any]) -> str:
@@ -312,8 +336,29 @@ def _exceeded_text(p: dict[str, Any]) -> str:
     return "\n  budget exceeded: " + ", ".join(p["budgetExceeded"]) + " (recorded; dispatch is refused until it resets)"
 
 
-def _with_budget_notice(ws: Workspace, a: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
+def _budgets_may_apply(ws: Workspace, cwd: str | None, state: dict[str, Any] | None) -> bool:
+    """Whether a budget could cover this run: its own fields, or a budgets file of the repo or the home.
+
+    A superset of what ``intake_exceeded`` checks, read from the state just written and two ``stat``
+    calls, so intake without budgets loads no money code and reads the run once.
+    """
+    if state is None:
+        return True
+    workflow = state.get("workflow")
+    limits = workflow.get("limits") if isinstance(workflow, dict) else None
+    if "budget" in state or (isinstance(limits, dict) and "tokenBudget" in limits):
+        return True
+    from cw.shell.budgets import budgets_file
+
+    return any(budgets_file(scope, ws.repo(cwd), ws.home).exists() for scope in ("repo", "home"))
+
+
+def _with_budget_notice(
+    ws: Workspace, a: dict[str, Any], out: dict[str, Any], state: dict[str, Any] | None
+) -> dict[str, Any]:
     """Intake over a budget is recorded (the work happened); the output says which budgets it used up."""
+    if not _budgets_may_apply(ws, a.get("cwd"), state):
+        return out
     from cw.capabilities.money import intake_exceeded
 
     exceeded = intake_exceeded(ws, a.get("cwd"), a["run_id"])
@@ -329,6 +374,7 @@ def worker_output(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     real, data = _read_result_file(ws, a, store.repo)
     own = (d / "workers" / a["worker_id"] / "result.md").resolve()
     text = data.decode("utf-8", errors="replace")
+    replaced_by = ws.actor(a.get("actor"))[0]
 
     def fn(lr: LoadedRun) -> Update[Any]:
         s, out, refusal = tr.worker_output(
@@ -340,13 +386,17 @@ def worker_output(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
             inside_boundary=real == own,
             usage=inherit_run_actor(usage, lr.state),
             now=now,
+            replace=bool(a.get("replace")),
+            actor=replaced_by,
         )
+        written.append(s)
         return Update(s, (out, refusal))
 
+    written: list[dict[str, Any] | None] = []
     out, refusal = store.update(a["run_id"], fn)
     if refusal is not None:
         raise refusal
-    return _with_budget_notice(ws, a, out)
+    return _with_budget_notice(ws, a, out, written[-1])
 
 
 def worker_fail(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
@@ -600,19 +650,25 @@ CAPABILITIES = (
         "result",
         ("result",),
         "Record a task's result file, with host-attested usage.",
-        (RUN, TASK_ID, FILE, *USAGE_PARAMS, ACTOR, CWD, JSON_OUT),
+        (RUN, TASK_ID, FILE, *USAGE_PARAMS, ACTOR, REPLACE, CWD, JSON_OUT),
         result,
         read_only=False,
-        text=lambda p: f"recorded result of {p['taskId']} ({p['workerId']}) at {p['recordedAt']}" + _exceeded_text(p),
+        text=lambda p: (
+            f"recorded result of {p['taskId']} ({p['workerId']}) at {p['recordedAt']}"
+            + _replaced_text(p)
+            + _exceeded_text(p)
+        ),
     ),
     Capability(
         "worker.output",
         ("worker", "output"),
         "Record a worker's own result file, with usage.",
-        (RUN, WORKER_ID, FILE, *USAGE_PARAMS, ACTOR, CWD, JSON_OUT),
+        (RUN, WORKER_ID, FILE, *USAGE_PARAMS, ACTOR, REPLACE, CWD, JSON_OUT),
         worker_output,
         read_only=False,
-        text=lambda p: f"recorded output of {p['workerId']} at {p['recordedAt']}" + _exceeded_text(p),
+        text=lambda p: (
+            f"recorded output of {p['workerId']} at {p['recordedAt']}" + _replaced_text(p) + _exceeded_text(p)
+        ),
     ),
     Capability(
         "worker.fail",

@@ -117,7 +117,12 @@ class Capability:
 
 # Parameters shared by many verbs.
 CWD = Param("cwd", "the repo directory to work in (default: the current directory)", metavar="DIR")
-NOW = Param("now", 'the time to treat as "now" (ISO 8601), for stable, repeatable output', metavar="ISO")
+NOW = Param(
+    "now",
+    'the time to treat as "now": an ISO 8601 time with a zone (e.g. 2026-06-08T10:00:00Z), years 1000 to 9998; '
+    "for stable, repeatable output",
+    metavar="ISO",
+)
 RUN = Param("run_id", "the run's id", positional=True, required=True, metavar="RUN", mcp_name="runId")
 SCOPE = Param(
     "scope",

@@ -1,6 +1,11 @@
 """Budgets that fail closed: the token budget (CW's ``workflow.limits.tokenBudget``) and cw's cost budget.
 
-Spend is what the run has *recorded*: tokens per cw-compat §10 over the
+Spend is what the run has *recorded*; each budget block says whether that
+is all of it (``complete``) and how many units it leaves out
+(``missingUnits``: unreported, invalid, and for cost unpriced or
+unconverted units), so a text view prints ``≥0.42`` or ``unknown``, never a
+bare figure over unknown spend. Money is rounded to the currency's minor
+unit. Spend is what the run has *recorded*: tokens per cw-compat §10 over the
 attested usage units, cost priced by the pricing policy. Unlike CW, silence
 is not zero (§16 i): while a budgeted run has completed units without
 attested usage, dispatch is refused unless the caller allows it. A cost
@@ -14,7 +19,7 @@ import math
 from decimal import Decimal
 from typing import Any, cast
 
-from cw.core.currency import minor_units
+from cw.core.currency import format_money, round_money
 from cw.core.fingerprint import js_json
 from cw.core.fx import FxPolicy, convert
 from cw.core.metrics import usage_units
@@ -108,10 +113,18 @@ def budget_status(
         "generatedAt": now,
         "units": len(units),
         "unreportedUnits": unreported,
+        "invalidUnits": len(invalid),
     }
+    missing_tokens = unreported + len(invalid)
     if tb is not None:
         spent = sum(recorded_tokens(u.usage) for u in attested)
-        out["tokenBudget"] = {"limit": tb, "spent": spent, "remaining": max(tb - spent, 0)}
+        out["tokenBudget"] = {
+            "limit": tb,
+            "spent": spent,
+            "remaining": max(tb - spent, 0),
+            "complete": missing_tokens == 0,
+            "missingUnits": missing_tokens,
+        }
         if spent >= tb:
             reasons.append(f"token budget exhausted: {js_number(spent)} recorded tokens >= budget {js_number(tb)}")
     else:
@@ -131,19 +144,21 @@ def budget_status(
                 unknown.append(f"{u.unit}: {conv.reason}")
                 continue
             spent_money += conv.amount
-        q = Decimal(1).scaleb(-minor_units(cur))
+        missing = missing_tokens + len(unknown)
         out["costBudget"] = {
             "limit": money_out(limit),
             "currency": cur,
-            "spent": money_out(spent_money.quantize(Decimal("0.000001"))),
-            "remaining": money_out(max(limit - spent_money, Decimal(0)).quantize(q)),
+            "spent": money_out(spent_money.quantize(Decimal("0.000001"))),  # millionths: a hair below the limit shows
+            "remaining": money_out(round_money(max(limit - spent_money, Decimal(0)), cur)),
             "pricingPolicyId": policy.id if policy is not None else None,
             "unknownUnits": unknown,
+            "complete": missing == 0,
+            "missingUnits": missing,
         }
         if spent_money >= limit:
             reasons.append(
-                f"cost budget exhausted: {money_out(spent_money.quantize(q))} {cur} recorded spend >= "
-                f"budget {money_out(limit)} {cur}"
+                f"cost budget exhausted: {format_money(spent_money, cur)} {cur} recorded spend >= "
+                f"budget {format_money(limit, cur)} {cur}"
             )
         if unknown:
             reasons.append(

@@ -117,6 +117,24 @@ def describe(state: str, counts: Mapping[str, int]) -> str:
     return f"{state}, coverage {reported}/{units} units ({shown}), {tail}"
 
 
+def spent_text(figure: str, units: int, missing: int) -> str:
+    """A spend figure as text views show it, never a known-looking number over unknown spend.
+
+    ``figure`` is the spend of the units whose spend is known, ``missing`` how
+    many of the ``units`` it leaves out (unreported, unpriced, unconverted,
+    invalid). Every unit known: ``0.42``. Some: ``≥0.42`` (a lower bound).
+    None although there are units: ``unknown``.
+    """
+    if missing <= 0:
+        return figure
+    return "unknown" if missing >= units else "≥" + figure
+
+
+def missing_text(detail: Iterable[tuple[int, str]]) -> str:
+    """``1 unit unreported, 2 units unpriced`` from ``[(1, "unreported"), (2, "unpriced")]`` (zeros left out)."""
+    return ", ".join(f"{n} unit{'' if n == 1 else 's'} {what}" for n, what in detail if n)
+
+
 __all__ = [
     "PRICED_STATES",
     "UNIT_STATES",
@@ -128,6 +146,8 @@ __all__ = [
     "coverage",
     "describe",
     "empty_counts",
+    "missing_text",
     "pool_states",
+    "spent_text",
     "unit_cost",
 ]

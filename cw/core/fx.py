@@ -48,7 +48,7 @@ from decimal import Context, Decimal
 from typing import Any
 
 from cw.core.currency import is_currency
-from cw.core.numbers import iso_from_ms, money_out, parse_iso_ms
+from cw.core.numbers import RATE_MAX, RATE_MIN, iso_from_ms, money_out, parse_iso_ms, policy_number_problem
 from cw.model.errors import PolicyError
 
 _CTX = Context(prec=50)
@@ -192,6 +192,9 @@ def validate_fx_policy(doc: Any, source: str) -> FxPolicy:
                 raise _fail(source, qpath, "not an ISO 4217 currency code")
             if not isinstance(value, str) or not _RATE.fullmatch(value) or Decimal(value) == 0:
                 raise _fail(source, qpath, f'expected a positive decimal string such as "1.1611", got {_shown(value)}')
+            problem = policy_number_problem(Decimal(value), RATE_MIN, RATE_MAX, f"rate per {base}", zero_ok=False)
+            if problem is not None:
+                raise _fail(source, qpath, f"{value} {problem}")
             per_base[code] = Decimal(value)
         fixings.append(Fixing(day, per_base))
     fixings.sort(key=lambda f: f.date)

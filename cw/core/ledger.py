@@ -90,11 +90,11 @@ import msgspec
 from cw.core.currency import (
     canonical_amount_pattern,
     format_amount,
+    format_money,
     is_currency,
     parse_amount,
     parse_currency,
     quantum,
-    round_money,
 )
 from cw.core.numbers import CALENDAR_TEXT, is_iso_timestamp, iso_from_ms, money_out, parse_iso_ms
 from cw.model.errors import LedgerError, NotFoundError, RefusedError, UsageError
@@ -816,7 +816,7 @@ def revenue_list_payload(
 
 
 def _money_text(value: Any, currency: str) -> str:
-    return format(round_money(Decimal(str(value)), currency), "f")
+    return format_money(value, currency)
 
 
 def render_verify_text(payload: Mapping[str, Any]) -> str:
@@ -842,7 +842,9 @@ def render_revenue_list_text(payload: Mapping[str, Any]) -> str:
     if payload["runId"]:
         head += f"  run={payload['runId']}"
     lines = [head + f"  entries={payload['entryCount']}"]
+    repos = {e.get("repo") for e in payload["entries"]} | {u.get("repo") for u in payload["unverified"]}
     for e in payload["entries"]:
+        where = f" ({e['repo']})" if len(repos) > 1 and e.get("repo") else ""
         amount = f"{_money_text(e['amount'], e['currency'])} {e['currency']}"
         if e["kind"] == "booked":
             detail = f"ref={e['ref']}  net={_money_text(e['net'], e['currency'])}"
@@ -850,7 +852,7 @@ def render_revenue_list_text(payload: Mapping[str, Any]) -> str:
             detail = f"reverses={e['reverses']}  reason={json.dumps(e['reason'], ensure_ascii=False)}"
         note = f"  note={json.dumps(e['note'], ensure_ascii=False)}" if "note" in e else ""
         lines.append(
-            f"  {e['runId']}  {e['id']}  {e['kind']:<8}  {amount}  {detail}  at={e['at']}  actor={e['actor']}{note}"
+            f"  {e['runId']}{where}  {e['id']}  {e['kind']:<8}  {amount}  {detail}  at={e['at']}  actor={e['actor']}{note}"
         )
     for t in payload["totals"]:
         c = t["currency"]
@@ -861,5 +863,6 @@ def render_revenue_list_text(payload: Mapping[str, Any]) -> str:
     for u in payload["unverified"]:
         p = u["problem"] or {}
         at = f"{p['entryId']}: " if p.get("entryId") else ""
-        lines.append(f"  unverified {u['runId']}: {at}{p.get('what', '')} (its revenue is left out)")
+        where = f" ({u['repo']})" if len(repos) > 1 and u.get("repo") else ""
+        lines.append(f"  unverified {u['runId']}{where}: {at}{p.get('what', '')} (its revenue is left out)")
     return "\n".join(lines)

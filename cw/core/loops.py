@@ -30,6 +30,7 @@ from cw.core.metrics import Unit, usage_units
 from cw.core.numbers import as_int_if_integral, js_number, money_out, whole_number
 from cw.core.pricing import PricingPolicy, price_unit
 from cw.core.transitions import safe_file_name
+from cw.core.tree import copy_tree
 from cw.model.errors import NotFoundError, RefusedError, UsageError
 
 UNTIL_KINDS = ("budget-target", "predicate")
@@ -219,7 +220,7 @@ def add_loop(
         st = tasks[tid].get("status")
         if st != "pending":
             raise RefusedError(f"Task {tid} is {st}; a loop starts from pending tasks.")
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     ph = find_phase(s, phase_ref)
     assert ph is not None
     ph.setdefault("name", ph.get("title") if isinstance(ph.get("title"), str) else pid)
@@ -613,7 +614,7 @@ def advance(state: dict[str, Any], *, phase_ref: str, allow_unreported: bool, po
             state, units, oid, round_no, allow_unreported, spent, base["roundSpent"], tb, cb, cost_spent, round_cost
         )
 
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     s_origin = next(p for p in object_records(s["phases"]) if p.get("id") == oid)
     decision = {
         "round": round_no,

@@ -250,3 +250,36 @@ def duration_ms(start: Any, end: Any) -> int | None:
         return None
     d = b - a
     return d if d >= 0 else None
+
+
+#: A policy number (price, FX rate) must be written as the shortest decimal of a double (at most 17
+#: significant digits, ``0.1`` not ``0.10000000000000001``): CW and most tools read policies as doubles, so
+#: only such a number means the same to every reader; anything else is noise or a typo, never a quoted price.
+POLICY_DIGITS = 17
+#: A price per million tokens is 0 or within these bounds (see docs/pricing.md): one currency unit per token is
+#: far above any model's price, and below 1e-12 per million even 2**53 tokens cost under a hundredth.
+PRICE_MIN, PRICE_MAX = Decimal("1e-12"), Decimal(10**6)
+#: An FX rate (units of a currency per unit of the base) lies within these bounds (see docs/pricing.md).
+RATE_MIN, RATE_MAX = Decimal("1e-9"), Decimal(10**9)
+
+
+def policy_number_problem(v: Decimal, lo: Decimal, hi: Decimal, what: str, *, zero_ok: bool) -> str | None:
+    """Why ``v`` is not a number a policy may hold (``what``: "price per million tokens"), or None.
+
+    The one rule for prices and rates: finite, not negative, 0 only where ``zero_ok``, else within
+    ``[lo, hi]``, and the shortest decimal of a double (``POLICY_DIGITS``).
+    """
+    if not v.is_finite():
+        return f"is not a finite number (a {what})"
+    if v < 0:
+        return f"must not be negative (a {what})"
+    if v == 0:
+        return None if zero_ok else f"must not be 0 (a {what})"
+    if v > hi:
+        return f"is {v}, above the largest {what} cw accepts ({hi:f})"
+    if v < lo:
+        return f"is {v}, below the smallest non-zero {what} cw accepts ({lo})"
+    digits = len(v.normalize().as_tuple().digits)
+    if digits > POLICY_DIGITS or Decimal(repr(float(v))) != v:
+        return f"is {v}, which is not exactly a double (other readers of the file see {float(v)!r}); write {float(v)!r}"
+    return None

@@ -17,7 +17,7 @@ from datetime import tzinfo
 from decimal import Decimal
 from typing import Any
 
-from cw.core.currency import minor_units
+from cw.core.currency import format_money, round_money
 from cw.core.fx import FxPolicy, convert
 from cw.core.numbers import js_number, money_out
 from cw.core.timeline import WEEKDAYS, event_at, iso_z, period_of
@@ -98,7 +98,13 @@ def period_status(
     }
     limit_tokens = budget.get("tokens")
     if limit_tokens is not None:
-        out["tokens"] = {"limit": limit_tokens, "spent": tokens, "remaining": max(limit_tokens - tokens, 0)}
+        out["tokens"] = {
+            "limit": limit_tokens,
+            "spent": tokens,
+            "remaining": max(limit_tokens - tokens, 0),
+            "complete": unreported + undated == 0,
+            "missingUnits": unreported + undated,
+        }
         if tokens >= limit_tokens:
             exceeded.append("tokens")
             reasons.append(
@@ -108,18 +114,20 @@ def period_status(
         out["tokens"] = None
     if cost and cur is not None:
         limit = Decimal(str(cost["amount"]))
-        q = Decimal(1).scaleb(-minor_units(cur))
+        missing = unreported + undated + len(unknown)
         out["cost"] = {
             "limit": money_out(limit),
             "currency": cur,
-            "spent": money_out(spent.quantize(q)),
-            "remaining": money_out(max(limit - spent, Decimal(0)).quantize(q)),
+            "spent": money_out(round_money(spent, cur)),
+            "remaining": money_out(round_money(max(limit - spent, Decimal(0)), cur)),
             "unknownUnits": unknown,
+            "complete": missing == 0,
+            "missingUnits": missing,
         }
         if spent >= limit:
             exceeded.append("cost")
             reasons.append(
-                f"{where} reached: {format(spent.quantize(q), 'f')} {cur} spent of {format(limit.quantize(q), 'f')} {cur}"
+                f"{where} reached: {format_money(spent, cur)} {cur} spent of {format_money(limit, cur)} {cur}"
             )
         if unknown:
             reasons.append(

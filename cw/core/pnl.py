@@ -59,7 +59,7 @@ from typing import Any
 
 from cw.core.attribution import AttributionModel, RunNode, attribute
 from cw.core.coststate import UNIT_STATES, complete, cost_state, coverage
-from cw.core.currency import minor_units, parse_currency, round_money
+from cw.core.currency import format_money, minor_units, parse_currency, round_money
 from cw.core.fx import FxPolicy, StaleRates, convert, policy_header
 from cw.core.ledger import bookings
 from cw.core.numbers import money_out, to_fixed
@@ -299,7 +299,7 @@ def _build_pnl(
         key = {
             "actor": r.get("actor") or "unattributed",
             "app": r.get("app") or "unknown",
-            "run": r["runId"],
+            "run": r.get("key") or r["runId"],
             "model": "(revenue)",
         }[by]
         why = f"revenue of run {r['runId']} refused: {r['reason']}"
@@ -460,7 +460,7 @@ def _insert_after(d: dict[str, Any], after: str, key: str, value: Any) -> dict[s
 
 
 def _money(value: Any, currency: str) -> str:
-    return format(round_money(Decimal(str(value)), currency), "f")
+    return format_money(value, currency)
 
 
 def _cells(key: str, r: Mapping[str, Any], currency: str) -> list[str]:
@@ -510,12 +510,14 @@ def render_pnl_text(payload: Mapping[str, Any]) -> str:
         lines.append("")
         lines.append(f"{p['period']}  [{p['start']}, {p['end']})")
         lines += _table(p["rows"], p["total"], cur, "period total")
+        lines += _rounding_note(p["rows"], p["total"], cur)
         lines.append("  " + _change(p["total"], previous, cur))
         previous = p
     if "periods" in payload:
         lines.append("")
         lines.append("window total")
     lines += _table(payload["rows"], payload["totals"], cur, "total")
+    lines += _rounding_note(payload["rows"], payload["totals"], cur)
     for r in payload["rows"]:
         for reason in r["reasons"]:
             lines.append(f"* {r['key']}: {reason}")
@@ -524,7 +526,13 @@ def render_pnl_text(payload: Mapping[str, Any]) -> str:
 
 def _table(rows: Iterable[Mapping[str, Any]], total: Mapping[str, Any], cur: str, label: str) -> list[str]:
     header = ["key", "runs", "units", "spend", "state", "coverage", "revenue", "net", "complete"]
-    table = [header] + [_cells(r["key"], r, cur) for r in rows]
+    rows = list(rows)
+    seen = [r["key"] for r in rows]
+    # by-run rows carry their repo: name it where two repos hold runs of one name
+    table = [header] + [
+        _cells(f"{r['key']} ({r['repo']})" if "repo" in r and seen.count(r["key"]) > 1 else r["key"], r, cur)
+        for r in rows
+    ]
     table.append(_cells(label, total, cur))
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     right = {1, 2, 3, 5, 6, 7}
@@ -533,6 +541,19 @@ def _table(rows: Iterable[Mapping[str, Any]], total: Mapping[str, Any], cur: str
         cells = [c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(row)]
         out.append("  ".join(cells).rstrip())
     return out
+
+
+def _rounding_note(rows: Iterable[Mapping[str, Any]], total: Mapping[str, Any], cur: str) -> list[str]:
+    """When the rows as shown do not add up to the total, say by how much and why (``roundingDifference``)."""
+    diff = total.get("roundingDifference") or {}
+    off = [(col, Decimal(str(diff[col]))) for col in ("spend", "revenue", "net") if Decimal(str(diff.get(col, 0))) != 0]
+    if not off:
+        return []
+    said = ", ".join(f"{col} {'+' if d > 0 else ''}{format_money(d, cur)}" for col, d in off)
+    return [
+        f"rounding: the rows add up to the total except {said} ({cur}, total minus the sum of the rows shown): "
+        "each figure is rounded once from its exact value, and the total is the exact sum rounded once"
+    ]
 
 
 def _change(total: Mapping[str, Any], previous: Mapping[str, Any] | None, cur: str) -> str:

@@ -84,7 +84,7 @@ from typing import Any, Literal, NamedTuple
 import msgspec
 
 from cw.core.fingerprint import js_truthy
-from cw.core.numbers import is_iso_timestamp, is_number, parse_iso_ms
+from cw.core.numbers import PRICE_MAX, PRICE_MIN, is_iso_timestamp, is_number, parse_iso_ms, policy_number_problem
 from cw.model.errors import PolicyError
 
 POLICY_SCHEMA_VERSION = 1
@@ -430,6 +430,9 @@ def price_unit(usage: Any, policy: PricingPolicy | None) -> UnitPrice:
 # ---------------------------------------------------------------------------
 
 
+_MAX_TOKENS = 2**53  # token counts beyond it are implausible usage (cw.core.usage), so no threshold lies past it
+
+
 def _invalid(source: str, field: str, problem: str) -> PolicyError:
     return PolicyError(f"Invalid pricing policy {source}: {field} {problem}", hint=_HINT)
 
@@ -438,10 +441,17 @@ def _is_schema_one(v: Any) -> bool:
     return is_number(v) and v == POLICY_SCHEMA_VERSION
 
 
+def price_problem(v: Any) -> str | None:
+    """Why ``v`` is not a price per million tokens a policy may hold, or None (the bounds: docs/pricing.md)."""
+    if not is_number(v) or not (v.is_finite() if isinstance(v, Decimal) else math.isfinite(v)) or v < 0:
+        return "must be a non-negative number (a price per million tokens)"
+    return policy_number_problem(to_decimal(v), PRICE_MIN, PRICE_MAX, "price per million tokens", zero_ok=True)
+
+
 def _price_value(v: Any, source: str, field: str) -> Decimal:
-    ok = is_number(v) and (v.is_finite() if isinstance(v, Decimal) else math.isfinite(v)) and v >= 0
-    if not ok:
-        raise _invalid(source, field, "must be a non-negative number (a price per million tokens)")
+    problem = price_problem(v)
+    if problem is not None:
+        raise _invalid(source, field, problem)
     return to_decimal(v)
 
 
@@ -474,8 +484,10 @@ def _tiers(raw: Any, source: str, path: str) -> tuple[Tier, ...]:
         if not isinstance(item, dict):
             raise _invalid(source, where, "must be an object {aboveInputTokens, <prices>}")
         above = item.get("aboveInputTokens")
-        if not isinstance(above, int) or isinstance(above, bool) or above < 0:
-            raise _invalid(source, f"{where}.aboveInputTokens", "must be a non-negative whole number of tokens")
+        if not isinstance(above, int) or isinstance(above, bool) or not 0 <= above <= _MAX_TOKENS:
+            raise _invalid(
+                source, f"{where}.aboveInputTokens", f"must be a whole number of tokens from 0 to {_MAX_TOKENS} (2**53)"
+            )
         if tiers and above <= tiers[-1].above_input_tokens:
             raise _invalid(source, f"{where}.aboveInputTokens", "must be larger than the tier before it")
         prices: list[tuple[str, Decimal]] = []

@@ -173,6 +173,12 @@ def render_summary_text(summary: dict[str, Any]) -> str:
             line += f"  (vs previous: runs {d_runs:+d}, tokens {'+' if d_tok >= 0 else ''}{js_number(d_tok)})"
         lines.append(line)
         previous = t
+    for r in summary.get("runs", ()):
+        if "runDir" in r:
+            lines.append(
+                f"  note: run directory {js_string(r['runDir'])} ({js_string(r['repo'])}) holds run id "
+                f"{js_string(r.get('runId'))}, which does not match it (a copied or renamed run?); listed apart"
+            )
     for bad in summary.get("unreadable", ()):
         lines.append(f"  unreadable {js_string(bad['runId'])} ({js_string(bad['repo'])}): {js_string(bad['reason'])}")
     omitted = summary.get("omittedRuns") or 0

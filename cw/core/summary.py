@@ -84,13 +84,18 @@ class RunEntry:
         return f"RunEntry({self.run_id!r}, repo={self.repo!r})"
 
 
-def run_entry(report: dict[str, Any], run: dict[str, Any], repo: str) -> RunEntry:
-    """Keep what pooling needs from one run's report (derived with the summary's now and policy)."""
+def run_entry(report: dict[str, Any], run: dict[str, Any], repo: str, run_dir: str | None = None) -> RunEntry:
+    """Keep what pooling needs from one run's report (derived with the summary's now and policy).
+
+    ``run_dir`` (the run's directory name) is kept as ``runDir`` when it is not the run's id: a copied or
+    renamed run, listed apart from the run its id names."""
     scope = report.get("scope", {})
     ref: dict[str, Any] = {}
     if "runId" in report:
         ref["runId"] = report["runId"]
     ref["repo"] = repo
+    if run_dir is not None and run_dir != report.get("runId"):
+        ref["runDir"] = run_dir
     if "app" in scope:
         ref["app"] = scope["app"]
     ref.update(

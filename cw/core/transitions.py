@@ -16,6 +16,7 @@ from typing import Any
 
 from cw.core import cwshape
 from cw.core.state import check_run_id, normalize_state
+from cw.core.tree import copy_tree
 from cw.model.errors import NotFoundError, RefusedError, UsageError
 
 NODE_STATUSES = ("verified", "completed", "committed", "failed", "rejected", "blocked", "pending", "running")
@@ -119,7 +120,7 @@ def add_task(
     check_item_id(task_id, "task id")
     if _find(state["tasks"], task_id) is not None:
         raise RefusedError(f"Task {task_id} already exists in run {state['id']}; task ids are unique per run.")
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     tasks_dir = s["paths"].get("tasksDir") or f"{s['paths'].get('runDir', '')}/tasks"
     task: dict[str, Any] = {
         "id": task_id,
@@ -158,7 +159,7 @@ def dispatch(
 
     A failed task may be dispatched again: it gets the next worker number.
     """
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     run_id = s["id"]
     ids = task_ids or pending_task_ids(s)
     if not ids:
@@ -470,6 +471,37 @@ def _node(node_id: str, kind: str, status: str, now: str, inputs: dict[str, Any]
 Outcome = tuple[dict[str, Any], dict[str, Any], RefusedError | None]
 
 
+def _keep_previous_intake(
+    s: dict[str, Any], worker: dict[str, Any], task: dict[str, Any] | None, *, replace: bool, actor: str, now: str
+) -> dict[str, Any] | None:
+    """Refuse a second intake for a worker that already has output, unless ``replace``; with it, append the
+    previous record to ``worker.replaced`` (a key CW does not read) and return it, so history is never lost."""
+    out = worker.get("output")
+    if not isinstance(out, dict):
+        return None
+    tid = worker.get("taskId")
+    if not replace:
+        has_usage = " and usage" if worker.get("usage") or (task or {}).get("usage") else ""
+        raise RefusedError(
+            f"Task {tid} of run {s['id']} already has a result{has_usage} from worker {worker['id']} "
+            f"(recorded {out.get('recordedAt')}); a second intake is refused unless --replace is given "
+            "(the previous record is then kept). Nothing was written.",
+            hint=f"cw run show {s['id']}",
+        )
+    previous: dict[str, Any] = {
+        "output": copy.deepcopy(out),
+        "usage": copy.deepcopy(worker.get("usage")),
+        "outputDigest": worker.get("outputDigest"),
+        "outputSizeBytes": worker.get("outputSizeBytes"),
+        "completedAt": (task or {}).get("completedAt"),
+        "replacedAt": now,
+        "replacedBy": actor,
+    }
+    history = worker.get("replaced")
+    worker["replaced"] = [*(history if isinstance(history, list) else []), previous]
+    return previous
+
+
 def record_result(
     state: dict[str, Any],
     *,
@@ -479,13 +511,18 @@ def record_result(
     result_path: str,
     usage: dict[str, Any] | None,
     now: str,
+    replace: bool = False,
+    actor: str = "unattributed",
 ) -> Outcome:
     """``cw result``: accept a result for a dispatched task (or reject it when evidence is missing).
 
     Returns ``(state, payload, refusal)``; a refusal is raised by the caller
-    after the state (with the failed worker and open feedback) is saved.
+    after the state (with the failed worker and open feedback) is saved. A
+    task whose worker already has a result is refused (RefusedError, nothing
+    changed) unless ``replace``; then the previous record is kept under the
+    worker's ``replaced`` and the payload's ``replaced`` shows it.
     """
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     task = _find(s["tasks"], task_id)
     if task is None or not task.get("workerId"):
         raise NotFoundError(
@@ -494,6 +531,7 @@ def record_result(
     worker = _find(s["workers"], task["workerId"])
     if worker is None:
         raise NotFoundError(f"Worker {task['workerId']} of task {task_id} is missing from run {s['id']}.")
+    previous = _keep_previous_intake(s, worker, task, replace=replace, actor=actor, now=now)
     problem = evidence_problem(task, text)
     if problem:
         fb = _fail_worker(s, worker, code="evidence-missing", message=problem, now=now, status="rejected")
@@ -503,7 +541,12 @@ def record_result(
             {"workerId": worker["id"], "taskId": task_id, "status": "rejected", "feedbackId": fb["id"]},
             RefusedError(problem),
         )
-    return s, _accept(s, worker, task, result_path=result_path, size=size, usage=usage, now=now, text=text), None
+    out = _accept(s, worker, task, result_path=result_path, size=size, usage=usage, now=now, text=text)
+    return s, _with_replaced(out, previous), None
+
+
+def _with_replaced(out: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+    return out if previous is None else {**out, "replaced": previous}
 
 
 def worker_output(
@@ -516,12 +559,17 @@ def worker_output(
     inside_boundary: bool,
     usage: dict[str, Any] | None,
     now: str,
+    replace: bool = False,
+    actor: str = "unattributed",
 ) -> Outcome:
-    """``cw worker output``: the worker's own result file, with optional usage (§16 b)."""
-    s = copy.deepcopy(state)
+    """``cw worker output``: the worker's own result file, with optional usage (§16 b); a second output
+    for the worker is refused unless ``replace`` (as for ``record_result``)."""
+    s = copy_tree(state)
     worker = _find(s["workers"], worker_id)
     if worker is None:
         raise NotFoundError(f"Unknown worker id for run {s['id']}: {worker_id}", hint=f"cw run show {s['id']}")
+    task = _find(s["tasks"], worker.get("taskId"))
+    previous = _keep_previous_intake(s, worker, task, replace=replace, actor=actor, now=now)
     if not inside_boundary:
         msg = (
             f"Worker output for {worker_id} must be its own result file "
@@ -531,20 +579,20 @@ def worker_output(
         fb = _fail_worker(s, worker, code="sandbox-write-denied", message=msg, now=now, status="rejected")
         _touch(s, now)
         return s, {"workerId": worker_id, "status": "rejected", "feedbackId": fb["id"]}, RefusedError(msg)
-    task = _find(s["tasks"], worker.get("taskId"))
     if task is not None:
         problem = evidence_problem(task, text)
         if problem:
             fb = _fail_worker(s, worker, code="evidence-missing", message=problem, now=now, status="rejected")
             _touch(s, now)
             return s, {"workerId": worker_id, "status": "rejected", "feedbackId": fb["id"]}, RefusedError(problem)
-    return s, _accept(s, worker, task, result_path=result_path, size=size, usage=usage, now=now, text=text), None
+    out = _accept(s, worker, task, result_path=result_path, size=size, usage=usage, now=now, text=text)
+    return s, _with_replaced(out, previous), None
 
 
 def worker_fail(
     state: dict[str, Any], *, worker_id: str, message: str, code: str | None, now: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     worker = _find(s["workers"], worker_id)
     if worker is None:
         raise NotFoundError(f"Unknown worker id for run {s['id']}: {worker_id}", hint=f"cw run show {s['id']}")
@@ -561,7 +609,7 @@ def verify(state: dict[str, Any], *, target: str, status: str, now: str) -> tupl
     """Set a verifier node's status; ``target`` is a node id or a task id."""
     if status not in NODE_STATUSES:
         raise UsageError(f'Invalid --status "{status}": expected one of {", ".join(NODE_STATUSES)}.')
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     node = _find(s["nodes"], target)
     if node is None:
         task = _find(s["tasks"], target)
@@ -591,7 +639,7 @@ def candidate_register(
     candidate_id: str | None,
     now: str,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     if bool(worker_id) == bool(task_id):
         raise UsageError("Give exactly one of --worker WORKER-ID or --task TASK-ID.")
     if kind is not None and kind not in CANDIDATE_KINDS:
@@ -645,7 +693,7 @@ def _candidate(s: dict[str, Any], cid: str) -> dict[str, Any]:
 def candidate_select(
     state: dict[str, Any], *, candidate_id: str, reason: str | None, by: str | None, now: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     cand = _candidate(s, candidate_id)
     node = _find(s["nodes"], cand.get("verifierNodeId") or "")
     cand["status"] = "verified" if node is not None and node.get("status") == "verified" else "selected"
@@ -675,7 +723,7 @@ def candidate_reject(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     if not reason or not reason.strip():
         raise UsageError("Missing --reason: say why the candidate is rejected.")
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     cand = _candidate(s, candidate_id)
     cand["status"] = "rejected"
     cand["updatedAt"] = now
@@ -701,7 +749,7 @@ def feedback_open(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     if not message.strip():
         raise UsageError("Missing --message: say what needs attention.")
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     if task_id and _find(s["tasks"], task_id) is None:
         raise NotFoundError(f"Unknown task id for run {s['id']}: {task_id}")
     fb = _open_feedback(
@@ -715,7 +763,7 @@ def feedback_move(
     state: dict[str, Any], *, feedback_id: str, move: str, node: str | None, message: str | None, now: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``task`` -> tasked, ``resolve`` -> resolved (a node id is required), ``reject`` -> rejected."""
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     fb = _find(s["feedback"], feedback_id)
     if fb is None:
         raise NotFoundError(f"Unknown feedback id for run {s['id']}: {feedback_id}", hint=f"cw run show {s['id']}")
@@ -743,7 +791,7 @@ def member_add(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     if status not in MEMBER_STATUSES:
         raise UsageError(f'Invalid --status "{status}": expected one of {", ".join(MEMBER_STATUSES)}.')
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     members = s["multiAgent"]["memberships"]
     mid = member_id or _next_id("membership", members)
     check_item_id(mid, "membership id")
@@ -776,7 +824,7 @@ def member_set(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     if status not in MEMBER_STATUSES:
         raise UsageError(f'Invalid --status "{status}": expected one of {", ".join(MEMBER_STATUSES)}.')
-    s = copy.deepcopy(state)
+    s = copy_tree(state)
     m = _find(s["multiAgent"]["memberships"], member_id)
     if m is None:
         raise NotFoundError(f"Unknown membership id for run {s['id']}: {member_id}")

@@ -18,6 +18,7 @@ from cw.core.state import decode_json
 from cw.model import documents
 from cw.model.errors import UnsupportedStateError
 from cw.shell import paths
+from cw.shell.policyfile import duplicate_problem
 from cw.shell.store import atomic_write, encode_state
 
 
@@ -32,10 +33,13 @@ def budgets_file(scope: str, repo: Path, home: Path) -> Path:
 def read_budgets(f: Path) -> list[dict[str, Any]]:
     """The budgets in ``f`` (none when it does not exist); a corrupt file is refused, naming it."""
     try:
-        raw = f.read_bytes()
+        raw = paths.read_regular(f)
     except FileNotFoundError:
         return []
     doc = decode_json(raw, str(f))
+    dup = duplicate_problem(raw)
+    if dup is not None:
+        raise UnsupportedStateError(f"Corrupt budget file {f}: {dup}.")
     try:
         msgspec.convert(doc, documents.PeriodBudgets)
     except msgspec.ValidationError as exc:

@@ -27,14 +27,11 @@ from __future__ import annotations
 
 import os
 import stat
-import tomllib
-import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cw.core.currency import parse_currency
 from cw.model.errors import UsageError
 
 CONFIG_FILE = "config.toml"
@@ -58,6 +55,8 @@ def _check(key: str, value: Any, path: Path) -> str:
     if "\x00" in value:
         raise UsageError(f'Invalid {path}: "{key}" contains a NUL byte.')
     if key == "currency":
+        from cw.core.currency import parse_currency  # these three only once a config file exists
+
         parse_currency(value, flag=f'"currency" in {path}')
     if key == "timezone":
         check_timezone(value, f'"timezone" in {path}')
@@ -66,6 +65,8 @@ def _check(key: str, value: Any, path: Path) -> str:
 
 def check_timezone(value: str, where: str) -> str:
     """An IANA time zone name (``UTC``, ``Europe/Berlin``)."""
+    import zoneinfo
+
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
@@ -85,6 +86,8 @@ def read_config(path: Path) -> dict[str, str]:
         raise UsageError(f"Cannot read {path}: it is not a regular file.")
     if st.st_size > _MAX_BYTES:
         raise UsageError(f"Cannot read {path}: larger than 1 MiB, which no config file needs.")
+    import tomllib
+
     try:
         doc = tomllib.loads(path.read_bytes().decode("utf-8"))
     except (OSError, UnicodeDecodeError) as exc:

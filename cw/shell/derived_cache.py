@@ -34,19 +34,21 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
 import time
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 import cw
 from cw import __version__
-from cw.core.summary import RunEntry
+from cw.shell.store import temp_beside
+
+if TYPE_CHECKING:  # the pricing policy check uses this module too, without the summary
+    from cw.core.summary import RunEntry
 
 FORMAT = 1
 MAX_PACKS = 256
@@ -130,19 +132,21 @@ def code_stamp() -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def _ident(p: str) -> tuple[int, int, int, int, int] | None:
-    try:
-        st = os.stat(p, follow_symlinks=False)
-    except OSError:
-        return None
+def _ident(p: str, st: os.stat_result | None = None) -> tuple[int, int, int, int, int] | None:
+    if st is None:
+        try:
+            st = os.stat(p, follow_symlinks=False)
+        except OSError:
+            return None
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def identity(run_dir: Path) -> Identity:
-    """The identity of every file a run's summary result is read from."""
+def identity(run_dir: Path, state_stat: os.stat_result | None = None) -> Identity:
+    """The identity of every file a run's summary result is read from (``state_stat``: the ``lstat`` of
+    its ``state.json`` when the caller has just taken it)."""
     d = str(run_dir)
     return (
-        _ident(d + "/state.json"),
+        _ident(d + "/state.json", state_stat),
         _ident(d + "/revenue.head.json"),
         _ident(d + "/metrics/metrics-report.json"),
     )
@@ -185,6 +189,8 @@ def _entry_payload(e: RunEntry) -> list[Any]:
 
 
 def _entry_from(payload: list[Any], repo: str) -> RunEntry:
+    from cw.core.summary import RunEntry
+
     ref, run_id, created_at, backend_bytes, output_bytes, actor = payload
     if not isinstance(ref, dict) or not isinstance(created_at, str) or not isinstance(actor, str):
         raise ValueError("damaged record")
@@ -207,6 +213,7 @@ class SummaryCache:
         self._seen: dict[str, set[str]] = {}
         self._dirty: set[str] = set()
         self._idents: dict[str, Identity] = {}
+        self._listed: dict[str, os.stat_result] = {}
         self._pending_payload: tuple[Path, bytes] | None = None
         self.incomplete = False  # some run's result could not be kept: its pooled payload is not kept either
 
@@ -248,8 +255,12 @@ class SummaryCache:
         key = str(run_dir)
         ident = self._idents.get(key)
         if ident is None:
-            ident = self._idents[key] = identity(run_dir)
+            ident = self._idents[key] = identity(run_dir, self._listed.pop(key + "/state.json", None))
         return ident
+
+    def prime(self, listed: dict[str, os.stat_result]) -> None:
+        """The ``lstat`` of each ``state.json`` the run listing just took (``Store.iter_run_dirs``)."""
+        self._listed = listed
 
     def _summary_path(self, head: str) -> Path:
         name = hashlib.sha256(f"{head}\0{self.salt}".encode()).hexdigest()[:40]
@@ -345,7 +356,7 @@ class SummaryCache:
 
 
 def _write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".pack.", suffix=".tmp")
+    fd, tmp = temp_beside(path)  # named like the store's temp files (``.tmp``), which prune removes when stale
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

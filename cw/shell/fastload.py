@@ -1,4 +1,4 @@
-"""A lean reader of ``state.json`` for the summary: decode only what the summary reads and the loader checks.
+"""Lean readers of ``state.json`` for the summary and ``metrics show``: decode only what they read and the loader checks.
 
 ``read_summary_state(d)`` returns the run as the store's ``read_run_dir(d)``
 would, except that each record (tasks, workers, nodes, candidates, feedback,
@@ -9,6 +9,8 @@ neither reads (``phases``, ``paths``, ``inputs``, ...) are checked for their
 JSON type and left empty. msgspec skips undeclared keys without building them,
 and most of a run's bytes are such keys (prompts, paths, node bodies): that is
 where a summary over thousands of runs otherwise spends most of its time.
+``read_show_state(d)`` does the same for ``metrics show``, with the keys its
+full report reads on top.
 
 It never decides on its own that a run is unreadable: whenever the lean decode
 does not fit (invalid JSON, invalid UTF-8, a top level that is not an object,
@@ -38,6 +40,7 @@ from msgspec import UNSET, Raw, Struct, UnsetType
 
 from cw.core.state import normalize_state
 from cw.model.errors import CwError
+from cw.shell.paths import read_regular
 from cw.shell.store import _dir_has_content, read_run_dir
 
 # ---------------------------------------------------------------------------
@@ -211,8 +214,8 @@ def refusal_rests_on_state(d: Path) -> bool:
     the data-loss guard look at the run's other directories.
     """
     try:
-        raw = (d / "state.json").read_bytes()
-    except OSError:
+        raw = read_regular(d / "state.json")
+    except (OSError, CwError):
         return False
     try:
         doc = msgspec.json.decode(raw)
@@ -238,7 +241,7 @@ def read_summary_state_core(d: Path, decoder: msgspec.json.Decoder[Any] = _run_d
     run's other directories) or when the store's reader had to decide.
     """
     try:
-        raw = (d / "state.json").read_bytes()
+        raw = read_regular(d / "state.json")
         if not raw.isascii():
             raw.decode("utf-8")  # skipped strings are not checked by the lean decode; the full one fails on them
         doc = _plain(decoder.decode(raw))

@@ -20,19 +20,11 @@ from typing import Any
 
 from cw.core.fx import FxPolicy, validate_fx_policy
 from cw.model.errors import PolicyError
-from cw.shell.paths import check_path_text
+from cw.shell.paths import NotRegularFileError, check_path_text, read_regular
+from cw.shell.policyfile import MAX_POLICY_BYTES, duplicate_problem
 from cw.shell.resources import manifest_path
 
 BUNDLED_NAMES = ("default", "bundled")
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
 
 
 def _constant(name: str) -> Any:
@@ -52,16 +44,22 @@ def load_fx_policy(value: str | None, process_cwd: str | os.PathLike[str]) -> Fx
     if value is None or value == "" or value == "none":
         return None
     path = resolve_fx_policy_path(value, process_cwd)
+    if path.is_dir():
+        raise PolicyError(f"FX policy path is a directory, not a file: {path}")
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = read_regular(path, MAX_POLICY_BYTES)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise PolicyError(f"FX policy file not found: {path}") from None
-    except IsADirectoryError:
-        raise PolicyError(f"FX policy path is a directory, not a file: {path}") from None
+    except NotRegularFileError as exc:
+        raise PolicyError(f"Cannot read FX policy: {exc.message}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"Cannot read FX policy {path}: {exc}") from None
     try:
-        doc = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
+        doc = json.loads(text, parse_constant=_constant)
     except (ValueError, RecursionError) as exc:
         raise PolicyError(f"Invalid JSON in {path}: {exc}") from None
+    dup = duplicate_problem(raw)
+    if dup is not None:
+        raise PolicyError(f"Invalid JSON in {path}: {dup}.")
     return validate_fx_policy(doc, str(path))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from cw.core.state import check_run_id
-from cw.model.errors import RefusedError, UsageError
+from cw.model.errors import RefusedError, UnsupportedStateError, UsageError
 
 
 def undecodable_byte(value: Any) -> str | None:
@@ -95,3 +98,68 @@ def contained_file(path_arg: str, repo: Path, process_cwd: Path, flag: str = "FI
             "Copy the file into the repo first."
         )
     return real
+
+
+#: The largest file cw reads whole (a state, a side file, a policy): far above any real one, and a bound on
+#: what a file swapped for something huge can make a command read.
+MAX_READ_BYTES = 256 * 1024 * 1024
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+class NotRegularFileError(RefusedError):
+    """A path cw reads is there but is not a regular file (or is larger than cw reads)."""
+
+
+def read_regular(path: Path, limit: int = MAX_READ_BYTES) -> bytes:
+    """The bytes of the regular file ``path`` (symlinks followed), read without ever blocking.
+
+    The file is opened with ``O_NONBLOCK`` (a FIFO then opens at once instead of waiting for a writer) and
+    checked on the open descriptor, so nothing swapped in between can slip past: a directory, FIFO, socket
+    or device, or a file over ``limit`` bytes, is ``NotRegularFileError`` naming the path. A missing file is
+    ``FileNotFoundError``, as for ``Path.read_bytes``.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a regular file")
+            raise NotRegularFileError(
+                f"Refusing to read {path}: it is {kind}, not a regular file. Replace it with the file cw expects "
+                "there (or remove it)."
+            )
+        if st.st_size > limit:
+            raise NotRegularFileError(
+                f"Refusing to read {path}: it holds {st.st_size} bytes, more than cw reads ({limit} bytes)."
+            )
+        chunks, total = [], 0
+        while chunk := os.read(fd, min(1 << 20, limit + 1 - total)):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:  # grew while being read
+                raise NotRegularFileError(f"Refusing to read {path}: it grew past {limit} bytes while being read.")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+_SEGMENT = re.compile(r"[A-Za-z0-9._:@-]{1,255}")
+
+
+def state_segment(value: Any, what: str, state_file: Path) -> str:
+    """An id or name read from ``state.json`` that is about to become one path segment (a worker's folder,
+    a task file): the same characters ids typed on the command line may have, never ``.``, ``..``, a slash or
+    anything else that could lead out of the run. ``state.json`` is data; a crafted one is refused here."""
+    if isinstance(value, str) and _SEGMENT.fullmatch(value) and value not in (".", ".."):
+        return value
+    shown = json.dumps(value if isinstance(value, str) else str(value), ensure_ascii=True)
+    raise UnsupportedStateError(
+        f"Refusing {what} {shown} in {state_file}: it is not a single safe path segment "
+        "([A-Za-z0-9._:@-], not '.' or '..'), so cw will not use it as a file name. Nothing was written."
+    )

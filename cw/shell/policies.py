@@ -24,7 +24,8 @@ from cw.core.pricing import PricingPolicy, validate_policy
 from cw.core.state import JSON_ERRORS
 from cw.model.errors import PolicyError
 from cw.shell import derived_cache
-from cw.shell.paths import check_path_text
+from cw.shell.paths import NotRegularFileError, check_path_text, read_regular
+from cw.shell.policyfile import MAX_POLICY_BYTES, duplicate_problem
 from cw.shell.resources import manifest_path, schema, schema_path
 
 BUNDLED_PRICING = "pricing.policy.json"
@@ -78,13 +79,21 @@ def load_pricing_policy(value: Any, process_cwd: Path) -> PricingPolicy | None:
     if path.is_dir():
         raise PolicyError(f"Pricing policy file not found: {shown} (that is a directory)")
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_POLICY_BYTES)
+    except NotRegularFileError as exc:
+        raise PolicyError(f"Cannot read pricing policy: {exc.message}") from None
     except OSError as exc:
         raise PolicyError(f"Cannot read pricing policy {shown}: {exc.strerror or exc}") from None
     try:
         doc = _decoder.decode(raw)
     except JSON_ERRORS as exc:
         raise PolicyError(f"Invalid JSON in {shown}: {exc}") from None
+    dup = duplicate_problem(raw)
+    if dup is not None:
+        raise PolicyError(
+            f"Invalid pricing policy {shown}: {dup}.",
+            hint="Fix the pricing policy file (see schemas/pricing-policy.schema.json).",
+        )
     policy = validate_policy(doc, shown)
     # The schema check needs jsonschema, the costliest import cw has: a policy whose exact bytes passed it
     # against these exact schema bytes is remembered in the derived-results cache and not checked again.

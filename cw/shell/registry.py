@@ -12,6 +12,7 @@ from typing import Any
 from cw.core.numbers import cu_key
 from cw.core.state import decode_json
 from cw.model.errors import NotFoundError, RefusedError, UnsupportedStateError
+from cw.shell import paths
 from cw.shell.store import atomic_write, encode_state
 
 
@@ -31,7 +32,7 @@ def read_repos(home: Path) -> list[dict[str, Any]]:
     """Registered repos; a missing file is an empty registry, a corrupt one fails closed."""
     f = repos_file(home)
     try:
-        raw = f.read_bytes()
+        raw = paths.read_regular(f)
     except FileNotFoundError:
         return []
     except OSError as exc:

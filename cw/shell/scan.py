@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +33,12 @@ def scope_repos(ws: Workspace, scope: str, cwd: str | None) -> list[Path]:
     return [Path(r) for r in sorted(roots, key=cu_key)]
 
 
-def iter_run_dirs(ws: Workspace, scope: str, cwd: str | None) -> Iterator[tuple[Path, Path]]:
+def iter_run_dirs(
+    ws: Workspace, scope: str, cwd: str | None, seen: dict[str, os.stat_result] | None = None
+) -> Iterator[tuple[Path, Path]]:
+    """``(repo, run dir)`` over the scope; ``seen`` as ``Store.iter_run_dirs`` fills it."""
     for repo in scope_repos(ws, scope, cwd):
-        for d in Store(repo).iter_run_dirs():
+        for d in Store(repo).iter_run_dirs(seen):
             yield repo, d
 
 

@@ -2,6 +2,10 @@
 
 Readers here never raise for a missing or damaged side file: they return what
 the derivation needs to report it honestly (absent, unverified, malformed).
+One thing is refused instead: something that is not a regular file (a FIFO, a
+folder, a device) where a side file belongs. It is read with ``read_regular``,
+so it never blocks, and the refusal names the path; the run is then listed as
+unreadable.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import msgspec
 from cw.core.metrics import TELEMETRY_MISSING
 from cw.core.state import JSON_ERRORS
 from cw.model.errors import RefusedError
+from cw.shell.paths import read_regular
 from cw.shell.store import atomic_write
 
 SNAPSHOT = Path("metrics") / "metrics-report.json"
@@ -40,9 +45,9 @@ def snapshot_path(run_dir: Path) -> Path:
 
 
 def read_snapshot(run_dir: Path) -> dict[str, Any] | None:
-    """The snapshot as a dict, or None when missing or unreadable."""
+    """The snapshot as a dict, or None when missing or unreadable (refused when not a regular file)."""
     try:
-        doc = msgspec.json.decode(snapshot_path(run_dir).read_bytes())
+        doc = msgspec.json.decode(read_regular(snapshot_path(run_dir)))
     except (OSError, *JSON_ERRORS):
         return None
     return doc if isinstance(doc, dict) else None
@@ -56,7 +61,7 @@ def persisted_fingerprint(run_dir: Path) -> str | None:
 def persisted_fingerprints(run_dir: Path) -> tuple[str | None, str | None]:
     """The snapshot's ``sourceFingerprint`` and ``cwFingerprint`` (None for each one missing)."""
     try:
-        doc = _fp_decoder.decode(snapshot_path(run_dir).read_bytes())
+        doc = _fp_decoder.decode(read_regular(snapshot_path(run_dir)))
     except (OSError, msgspec.ValidationError, *JSON_ERRORS):
         return None, None
     fp, cw = doc.sourceFingerprint, doc.cwFingerprint
@@ -92,7 +97,7 @@ def read_telemetry(run_dir: Path) -> Any:
     """The parsed telemetry ledger, TELEMETRY_MISSING when absent, or a marker string when unparseable."""
     p = run_dir / TELEMETRY
     try:
-        raw = p.read_bytes()
+        raw = read_regular(p)
     except FileNotFoundError:
         return TELEMETRY_MISSING
     except OSError:
@@ -110,7 +115,7 @@ def head_path(run_dir: Path) -> Path:
 def read_head(run_dir: Path) -> Any:
     """The revenue head document; None when absent; the raw text when it is not JSON (reported as malformed)."""
     try:
-        raw = head_path(run_dir).read_bytes()
+        raw = read_regular(head_path(run_dir))
     except FileNotFoundError:
         return None
     try:

@@ -11,8 +11,9 @@ is stolen once it is older than the stale window, as CW does.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
-import tempfile
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,10 +39,23 @@ class LoadedRun:
         return self.dir / "state.json"
 
 
+def temp_beside(path: Path) -> tuple[int, str]:
+    """A new file ``.<name>.<random>.tmp`` next to ``path``, as ``tempfile.mkstemp`` makes one (0600,
+    never an existing name), without importing ``tempfile`` (and the archive modules it loads) per write."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = os.path.join(path.parent, f".{path.name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"No unused temporary name next to {path}")
+
+
 def atomic_write(path: Path, data: bytes, *, fsync: bool = True, mode: int = 0o644) -> None:
     """Temp file in the same directory, fsync, ``os.replace``; a crash leaves the old whole file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -66,6 +80,9 @@ def encode_state(state: dict[str, Any]) -> bytes:
     return (jsonout.dumps(state) + "\n").encode("utf-8")
 
 
+_NO_FILE = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)  # what pathlib's is_file reads as "no file"
+
+
 def _dir_has_content(d: Path) -> bool:
     for sub in ("tasks", "commits"):
         p = d / sub
@@ -79,11 +96,9 @@ def read_run_dir(d: Path) -> dict[str, Any]:
     """Read and normalize ``<d>/state.json`` (no lock)."""
     sp = d / "state.json"
     try:
-        raw = sp.read_bytes()
+        raw = paths.read_regular(sp)
     except FileNotFoundError:
         raise NotFoundError(f"Run not found: {d.name}") from None
-    except IsADirectoryError:
-        raise RefusedError(f"Cannot read {sp}: it is a directory, not a state file.") from None
     return load_state(raw, label=str(sp), run_dir=str(d), dir_name=d.name, dir_has_content=_dir_has_content(d))
 
 
@@ -100,19 +115,38 @@ class Store:
     def read(self, run_id: str, reader: Callable[[Path], dict[str, Any]] = read_run_dir) -> LoadedRun:
         """The run, read by ``reader`` (a lean reader refuses exactly as ``read_run_dir`` does)."""
         d = self.run_dir(run_id)
-        if not (d / "state.json").is_file():
+        if not (d / "state.json").exists():  # a FIFO or folder there is refused by name when read, not hidden
             raise NotFoundError(f"Run not found: {run_id}")
         return LoadedRun(run_id, d, reader(d))
 
-    def iter_run_dirs(self) -> Iterator[Path]:
-        """Run directories holding a state.json, in name order (temp files are never state)."""
+    def iter_run_dirs(self, seen: dict[str, os.stat_result] | None = None) -> Iterator[Path]:
+        """Run directories holding a state.json, in name order (temp files are never state).
+
+        With ``seen``, the ``lstat`` of each listed ``state.json`` that is a plain file is kept in it,
+        by path: a reader that needs the file's identity takes it from there instead of asking again.
+        """
         root = paths.runs_dir(self.repo)
-        if not root.is_dir():
+        try:
+            with os.scandir(root) as it:  # the entries say which are symlinks without a stat each
+                names = sorted(e.name for e in it if not e.is_symlink())
+        except (FileNotFoundError, NotADirectoryError):
             return
-        for name in sorted(os.listdir(root)):
-            d = root / name
-            if not d.is_symlink() and (d / "state.json").is_file():
-                yield d
+        base = str(root)
+        for name in names:
+            p = f"{base}/{name}/state.json"
+            try:
+                st = os.lstat(p)
+            except OSError as exc:
+                if exc.errno in _NO_FILE:
+                    continue
+                raise
+            if stat.S_ISREG(st.st_mode):
+                if seen is not None:
+                    seen[p] = st
+                yield root / name
+            elif not stat.S_ISLNK(st.st_mode) or os.path.exists(p):
+                # a link to something, a FIFO or a folder: listed, so the reader refuses it by name (never hidden)
+                yield root / name
 
     def locked(self, d: Path, fn: Callable[[], T]) -> T:
         from cw.shell.locks import with_lock  # imported by writers only, as the start-up test pins
@@ -140,7 +174,7 @@ class Store:
         files in ``Update.after`` (the ledger head) after it, all inside the lock.
         """
         d = self.run_dir(run_id)
-        if not (d / "state.json").is_file():
+        if not (d / "state.json").exists():  # a FIFO or folder there is refused by name when read, not hidden
             raise NotFoundError(f"Run not found: {run_id}")
 
         def go() -> T:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -58,6 +57,13 @@ class Progress:
             self.stream.flush()
 
 
+def _token_hex(n: int) -> str:
+    """``secrets.token_hex``, imported when an id is made (most verbs make none)."""
+    import secrets
+
+    return secrets.token_hex(n)
+
+
 def _is_tty(stream: TextIO) -> bool:
     try:
         return stream.isatty()
@@ -72,7 +78,7 @@ class Workspace:
     process_cwd: Path
     env: Mapping[str, str]
     clock: Callable[[], str] = system_now
-    token: Callable[[int], str] = field(default=secrets.token_hex)
+    token: Callable[[int], str] = field(default=_token_hex)
     read_only: bool = False  # the workbench's projection: readers skip even the metrics snapshot
     progress_stream: TextIO | None = None  # where long work reports progress (stderr on a terminal)
 

@@ -35,6 +35,7 @@ from cw.capabilities import all_capabilities
 from cw.capabilities.table import Capability
 from cw.core.jsonout import dumps
 from cw.model.errors import CwError, UsageError, from_os_error, internal_error_message
+from cw.shell.policyfile import FILE_ARGS, OUTPUT_ARGS, check_served_files
 from cw.shell.workspace import Workspace
 from cw.surfaces.arguments import entry_args
 
@@ -137,6 +138,14 @@ def check_cwd(ws: Workspace, args: Mapping[str, Any]) -> None:
             raise UsageError(f"MCP cwd is not a directory: {where}")
 
 
+def check_files(ws: Workspace, args: dict[str, Any], label: str) -> None:
+    """Files named in arguments: policies by name, or regular files in the server's repo or a registered one."""
+    if any(isinstance(args.get(k), str) for k in (*FILE_ARGS, *OUTPUT_ARGS)):
+        from cw.shell.scan import scope_repos
+
+        check_served_files(args, scope_repos(ws, "home", None), ws.process_cwd, label)
+
+
 def error_text(err: CwError) -> str:
     """A refusal as MCP shows it: the CLI's message, plus ``\\nTry: <hint>`` when there is a hint."""
     return err.message + (f"\nTry: {err.hint}" if err.hint else "")
@@ -167,6 +176,7 @@ def call_tool(
         ws = workspace()
         args = handler_args(cap, arguments, label)
         check_cwd(ws, args)
+        check_files(ws, args, label)
         payload = cap.entry(ws, args)
     except Exception as exc:  # a tool call must never take the server down
         err = _as_cw_error(exc)

@@ -55,6 +55,7 @@ from cw.core.jsonout import dumps, dumps_compact
 from cw.core.numbers import js_number, to_fixed
 from cw.core.render import format_coverage, format_ms, format_policy, format_rate
 from cw.model.errors import CwError, NotFoundError, UsageError
+from cw.shell.policyfile import FILE_ARGS, check_served_files
 from cw.shell.scan import scope_repos
 from cw.shell.workspace import Workspace
 from cw.surfaces.mcp_server import handler_args
@@ -125,10 +126,16 @@ class Workbench:
         merged = dict(given)
         if "cwd" in keys and keys["cwd"] in merged:  # a query may name a repo of this scope, nothing else
             merged[keys["cwd"]] = self.repo_arg(str(merged[keys["cwd"]]))
+        query_files = any(keys.get(n) in merged for n in FILE_ARGS)
         for name, value in (("scope", self.scope), ("cwd", self.cwd), ("pricing", self.pricing)):
             if name in keys and keys[name] not in merged and value is not None:
                 merged[keys[name]] = value
-        return handler_args(cap, merged, f"/api/{cap.name}")
+        args = handler_args(cap, merged, f"/api/{cap.name}")
+        if query_files:  # a query may name a policy, or a regular file of this scope; --pricing at start-up is free
+            check_served_files(
+                {n: v for n, v in args.items() if keys.get(n) in given}, self.repos(), self.ws.process_cwd, "workbench"
+            )
+        return args
 
     def call(self, name: str, given: Mapping[str, Any] | None = None) -> Any:
         """Run a read-only capability's entry, exactly as the CLI would with these arguments."""
@@ -526,7 +533,11 @@ def run_page(wb: Workbench, run_id: str, query: Mapping[str, list[str]]) -> str:
     pnl, pnl_error = wb.attempt("pnl", pnl_args)
     if isinstance(pnl_error, UsageError):
         raise pnl_error  # a bad control in the query refuses the page, as the CLI refuses the flag
-    row = next((i for i, r in enumerate(pnl["rows"]) if r["key"] == run_id), None) if pnl else None
+    # by-run rows carry their repo: of two repos' runs with one name, the one this page shows
+    rows = pnl["rows"] if pnl else []
+    row = next(
+        (i for i, r in enumerate(rows) if r["key"] == run_id and (not repo or r.get("repo", repo) == repo)), None
+    )
     for name in ("revenue.list", "ledger.verify"):
         if wb.has(name):
             args = {"run": run_id, **({"cwd": cwd} if cwd else {})}
