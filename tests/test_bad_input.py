@@ -542,7 +542,7 @@ def test_mcp_arguments_name_only_policies_or_files_of_the_served_repos(run_r, po
         ("cw_pnl", {"fx": str(policies["fifo"])}, "not a regular file"),
         ("cw_metrics_summary", {"pricing": "../elsewhere.json"}, "outside the repos served here"),
         ("cw_run_show", {"runId": "r", "now": "tomorrow"}, "Invalid --now"),
-        ("cw_run_new", {"id": "r\udcff"}, "lone surrogate"),
+        ("cw_run_new", {"id": "r\udcff"}, "argument id is not valid UTF-8 (the byte 0xff)"),
     ):
         before = _regular_tree(run_r.parent)
         text, err = call_tool(tool, args)
