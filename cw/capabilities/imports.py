@@ -17,7 +17,6 @@ from cw.core.pricing import price_problem
 from cw.model.errors import CwError, UsageError
 from cw.shell import sidefiles
 from cw.shell.paths import NotRegularFileError, check_path_text, read_regular
-from cw.shell.policies import load_pricing_policy
 from cw.shell.scan import iter_runs
 from cw.shell.store import LoadedRun, Update, atomic_write, read_run_dir
 from cw.shell.workspace import Workspace
@@ -134,8 +133,13 @@ def pricing_check(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     max_age = pricecheck.parse_max_age(a.get("max_age"))
     now = ws.now(a.get("now"))
     scope = a.get("scope") or "repo"
-    policy = load_pricing_policy(a.get("pricing") or "default", ws.process_cwd)
-    assert policy is not None
+    # the policy the other verbs price with: --pricing over the config's, else the bundled one
+    policy, _ = ws.pricing(a)
+    if policy is None:
+        raise UsageError(
+            "--pricing none: cw pricing check checks a policy; name one (default, cw-example or a file), "
+            "or set pricing in the config."
+        )
     runs: list[tuple[str, str, dict[str, Any]]] = []
     unreadable: list[dict[str, Any]] = []
     for item in iter_runs(ws, scope, a.get("cwd")):

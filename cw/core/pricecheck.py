@@ -147,7 +147,8 @@ def check_pricing(
 
 def render_check_text(p: dict[str, Any]) -> str:
     pol = p["policy"]
-    age = f", {pol['ageDays']} days old" if pol["ageDays"] is not None else ""
+    days = pol["ageDays"]
+    age = "" if days is None else f", {days} day{'' if days == 1 else 's'} old"
     lines = [
         f"pricing check  policy {pol['id'] or '(no id)'}  {pol['entries']} entries  "
         f"prices taken on {pol['pricesTakenOn'] or 'unknown'}{age}"
