@@ -616,3 +616,16 @@ def test_an_output_that_is_a_pipe_or_a_device_is_refused_and_left_in_place(cw, w
     assert f"Invalid -o {target}: it is {expected}, not a regular file" in res.stderr
     assert target.lstat().st_mode == mode and not stat.S_ISREG(mode)
     assert tree_bytes(ws) == before
+
+
+@pytest.mark.parametrize(
+    ("fmt", "example"), [("otlp", "usage.otlp.jsonl"), ("focus", "usage.csv"), ("jsonl", "usage.jsonl")]
+)
+def test_a_blank_output_over_mcp_names_a_file_of_the_format(ws, monkeypatch, fmt, example):
+    # the message offered "-o policy.json", the import verbs' example, for an export
+    from cw.shell.workspace import Workspace
+    from cw.surfaces.mcp_server import call_tool
+
+    monkeypatch.chdir(ws)
+    text, is_error = call_tool("cw_export", {"format": fmt, "output": " "}, Workspace.from_process)
+    assert is_error and f"Missing -o: name the file to write (e.g. -o {example})." in text
