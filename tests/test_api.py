@@ -256,7 +256,7 @@ def test_a_refusal_is_the_clis_with_its_hint(repo, cw):
         (lambda ws: ws.run_new(cwd="."), "Workspace.run_new() got an unknown argument: cwd"),
         (lambda ws: ws.run_new(now=NOW), "Workspace.run_new() got an unknown argument: now"),
         (lambda ws: ws.pnl(by="team"), 'Workspace.pnl() argument by: "team" is not one of actor, app, run, model.'),
-        (lambda ws: ws.run_new(token_budget=[5]), "Workspace.run_new() argument token_budget must be a integer, got array."),
+        (lambda ws: ws.run_new(token_budget=[5]), "Workspace.run_new() argument token_budget must be an integer, got array."),
         (lambda ws: ws.run_new(cost_budget=["5.00"]), "Workspace.run_new() argument cost_budget must hold exactly 2 values, got 1."),
         (lambda ws: ws.run_new(parent="r-0"), "Workspace.run_new() argument parent must be an array, got string."),
         (lambda ws: ws.dispatch("r-1", allow_unreported="yes"), "Workspace.dispatch() argument allow_unreported must be a boolean"),
@@ -265,6 +265,10 @@ def test_a_refusal_is_the_clis_with_its_hint(repo, cw):
         (lambda ws: ws.revenue_add("r-1", "1,00", "USD", ref="A"), 'Invalid AMOUNT "1,00"'),
         (lambda ws: ws.run_list(now="tomorrow"), 'Invalid --now "tomorrow"'),
         (lambda ws: ws.run_new(app="shop\udcff"), "Workspace.run_new() argument app is not valid UTF-8 (the byte 0xff)"),
+        # as the CLI refuses --tz "": an empty option is not "use the default"
+        (lambda ws: ws.pnl(tz=""), "Workspace.pnl() argument tz is empty; give a value or leave it out."),
+        (lambda ws: ws.export(format="jsonl", currency="  "), "Workspace.export() argument currency is empty"),
+        (lambda ws: ws.budget_set(actor="a", period="month", cost=["", "USD"]), "Workspace.budget_set() argument cost is empty"),
     ],
 )  # fmt: skip
 def test_argument_mistakes_are_usage_errors_before_anything_is_touched(repo, cw, call, message):

@@ -6,13 +6,16 @@ import base64
 import csv
 import io
 import json
+import os
 import shutil
+import stat
 import sys
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 import pytest
-from conftest import require_module
+from conftest import require_module, tree_bytes
 
 NOW = "2026-11-30T12:00:00.000Z"
 PRICES = {
@@ -584,3 +587,45 @@ def test_parquet_totals_per_app_run_and_model_equal_pnl(cw, ws, by, column):
         if r["key"] != "(revenue)"
     }
     assert from_pnl == sql
+
+
+@pytest.mark.parametrize("flag", ["--currency", "--pricing", "--fx", "--since", "--until", "--tz", "--now", "-o"])
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_value_is_refused_naming_the_flag_not_read_as_the_default(cw, ws, flag, value):
+    # "" used to pass as "flag not given": --fx "" silently meant no FX policy, --currency "" the config's
+    before = tree_bytes(ws)
+    res = cw.fails(2, "export", "--format", "jsonl", flag, value)
+    named = "--output" if flag == "-o" else flag
+    assert res.stderr.startswith(f"cw: Invalid {named}: the value is empty") and res.stdout == ""
+    assert tree_bytes(ws) == before
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_an_output_that_is_a_pipe_or_a_device_is_refused_and_left_in_place(cw, ws, tmp_path, kind):
+    # the atomic replace would swap the pipe (or /dev/null) for a plain file holding the export
+    if kind == "fifo":
+        target = tmp_path / "pipe.jsonl"
+        os.mkfifo(target)
+        expected = "a named pipe (FIFO)"
+    else:
+        target = Path(os.devnull)
+        expected = "a device or socket"
+    mode = target.lstat().st_mode
+    before = tree_bytes(ws)
+    res = cw.fails(2, "export", "--format", "jsonl", "-o", str(target))
+    assert f"Invalid -o {target}: it is {expected}, not a regular file" in res.stderr
+    assert target.lstat().st_mode == mode and not stat.S_ISREG(mode)
+    assert tree_bytes(ws) == before
+
+
+@pytest.mark.parametrize(
+    ("fmt", "example"), [("otlp", "usage.otlp.jsonl"), ("focus", "usage.csv"), ("jsonl", "usage.jsonl")]
+)
+def test_a_blank_output_over_mcp_names_a_file_of_the_format(ws, monkeypatch, fmt, example):
+    # the message offered "-o policy.json", the import verbs' example, for an export
+    from cw.shell.workspace import Workspace
+    from cw.surfaces.mcp_server import call_tool
+
+    monkeypatch.chdir(ws)
+    text, is_error = call_tool("cw_export", {"format": fmt, "output": " "}, Workspace.from_process)
+    assert is_error and f"Missing -o: name the file to write (e.g. -o {example})." in text

@@ -126,6 +126,17 @@ def test_not_utf8_and_missing_files(cw, repo):
     assert not (repo / "fx.json").exists()
 
 
+@pytest.mark.parametrize("spelling", ["rates.csv", "./rates.csv", "link.csv"])
+def test_the_policy_is_never_written_over_the_ecb_file_it_reads(cw, repo, spelling):
+    # -o naming the input used to replace the downloaded history with the policy
+    original = (ECB / "eurofxref-hist.csv").read_bytes()
+    (repo / "rates.csv").write_bytes(original)
+    (repo / "link.csv").symlink_to(repo / "rates.csv")
+    res = cw.fails(2, "fx", "import", "rates.csv", "-o", spelling)
+    assert "it is the ECB file being read" in res.stderr and res.stderr.count("cw: ") == 1
+    assert (repo / "rates.csv").read_bytes() == original and (repo / "link.csv").is_symlink()
+
+
 # -- old rates in the P&L -------------------------------------------------------------------------
 
 

@@ -30,6 +30,14 @@ def dispatched(cw, repo: Path) -> Path:
     return repo
 
 
+@pytest.mark.parametrize("value", ["\u00b2", "\u0663", "0", str(2**53 + 1)])
+def test_a_token_budget_that_is_not_ascii_digits_up_to_2_53_is_a_usage_error(cw, repo, value):
+    # "\u00b2" passed str.isdigit and then broke int() (exit 70); "\u0663" was stored as 3
+    res = cw.fails(2, "run", "new", "--id", "r1", "--token-budget", value)
+    assert res.stderr.startswith('cw: Invalid --token-budget "') and "internal error" not in res.stderr
+    assert not (repo / ".cw" / "runs" / "r1").exists()
+
+
 def test_run_new_writes_cw_format(cw, repo):
     out = cw.json(
         "run",
@@ -70,7 +78,7 @@ def test_run_new_mints_an_id(cw, repo):
 @pytest.mark.parametrize("bad", ["../x", "a/b", ".", "..", "with space", ""])
 def test_unsafe_run_ids_are_refused(cw, repo, bad):
     res = cw.fails(2, "run", "new", "--id", bad)
-    assert "Unsafe run id" in res.stderr
+    assert ("Invalid --id: the value is empty" if bad == "" else "Unsafe run id") in res.stderr
     assert not (repo / ".cw").exists() or tree_bytes(repo / ".cw") == {}
 
 

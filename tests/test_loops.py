@@ -337,6 +337,13 @@ def test_loop_add_stores_the_phase_as_cw_does(cw, repo):
         (["--task", "a", "--task", "b", "--max-rounds", "3", "--target", "lots"], 2, "--target"),
         (["--task", "a", "--task", "b", "--max-rounds", "0", "--target", "9"], 2, "--max-rounds"),
         (["--task", "a", "--task", "b", "--max-rounds", "two", "--target", "9"], 2, "--max-rounds"),
+        # a superscript passed str.isdigit and then broke int(); other scripts' digits were stored as numbers
+        (["--task", "a", "--task", "b", "--max-rounds", "\u00b2", "--target", "9"], 2, "--max-rounds"),
+        (["--task", "a", "--task", "b", "--max-rounds", "\u0663", "--target", "9"], 2, "--max-rounds"),
+        (["--task", "a", "--task", "b", "--max-rounds", "3", "--target", "\u00b3"], 2, "--target"),
+        # past 2**53 CW's JavaScript numbers no longer hold the count exactly
+        (["--task", "a", "--task", "b", "--max-rounds", "99999999999999999999", "--target", "9"], 2, "--max-rounds"),
+        (["--task", "a", "--task", "b", "--max-rounds", "3", "--target", str(2**53 + 1)], 2, "--target"),
         (["--task", "a", "--task", "b", "--target", "9"], 2, "--max-rounds"),
         (["--task", "a", "--task", "b", "--max-rounds", "3"], 2, "--target"),
         (["--task", "a", "--task", "b", "--max-rounds", "3", "--until", "predicate"], 2, "--ref"),

@@ -213,7 +213,7 @@ def test_limit_keeps_the_newest(cw, repo):
         'cw: Invalid --limit "abc": expected a number (e.g. --limit 4)'
     )
     assert cw.fails(2, "metrics", "summary", "--limit=").stderr.startswith(
-        'cw: Invalid --limit "": expected a number (e.g. --limit 4)'
+        "cw: Invalid --limit: the value is empty; give a value or leave the flag out."
     )
 
 

@@ -95,14 +95,48 @@ def test_an_undated_policy_has_entries_of_unknown_age(cw, repo):
 
 @pytest.mark.parametrize(
     "args,said",
-    [(("--max-age", "-1"), "--max-age"), (("--max-age", "ten"), "--max-age"), (("--now", "noon"), "--now")],
+    [
+        (("--max-age", "-1"), "--max-age"),
+        (("--max-age", "ten"), "--max-age"),
+        (("--max-age", "\u00b2"), "--max-age"),
+        (("--max-age", "\u0663"), "--max-age"),
+        (("--now", "noon"), "--now"),
+    ],
 )
 def test_bad_arguments_exit_2(cw, repo, args, said):
     res = cw("pricing", "check", *args)
-    assert res.exit_code == 2 and said in res.stderr
+    assert res.exit_code == 2 and said in res.stderr and "internal error" not in res.stderr
 
 
 def test_bad_pricesTakenOn_is_refused_naming_the_field(cw, repo):
     (repo / "p.json").write_text(json.dumps({**POLICY, "pricesTakenOn": "last week"}))
     res = cw("pricing", "check", "--pricing", "p.json")
     assert res.exit_code == 1 and "pricesTakenOn" in res.stderr
+
+
+def test_it_checks_the_policy_the_config_sets_as_every_other_verb_prices_with(cw, workspace):
+    # it used to check the bundled policy whatever config.toml named, so it passed models pnl left unpriced
+    (workspace / ".cw" / "config.toml").write_text('pricing = "../p.json"\n')
+    res = cw("pricing", "check", "--now", NOW, "--json")
+    p = json.loads(res.stdout)
+    assert p["policy"]["id"] == "mine" and res.exit_code == 1
+    assert {m["model"] for m in p["models"]} == {None, "dated", "mystery"}
+    assert (
+        json.loads(cw("pricing", "check", "--pricing", "default", "--now", NOW, "--json").stdout)["policy"]["id"]
+        != "mine"
+    )
+
+
+def test_pricing_none_is_refused_as_nothing_to_check(cw, repo):
+    # it used to stop on an internal error (exit 70)
+    res = cw.fails(2, "pricing", "check", "--pricing", "none")
+    assert res.stderr.startswith("cw: --pricing none: cw pricing check checks a policy;")
+
+
+@pytest.mark.parametrize(
+    ("now", "said"), [("2026-10-02T12:00:00Z", ", 1 day old"), ("2026-10-03T12:00:00Z", ", 2 days old")]
+)
+def test_the_age_of_the_policy_is_said_in_days(cw, repo, now, said):
+    (repo / "p.json").write_text(json.dumps(POLICY))
+    first = cw("pricing", "check", "--pricing", "p.json", "--now", now).stdout.splitlines()[0]
+    assert first.endswith(f"prices taken on 2026-10-01{said}")

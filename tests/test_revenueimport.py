@@ -98,6 +98,22 @@ def test_dry_run_writes_nothing(cw, runs):
     assert tree_bytes(runs / ".cw") == before
 
 
+def test_a_dry_run_shows_the_plan_with_the_rows_that_cannot_be_booked(cw, runs):
+    # the refusal says "--dry-run shows the plan"; the dry run used to refuse with the same message
+    (runs / "p.csv").write_text(PAYMENTS + "ch_9,Plan,2026-11-02 10:00:00,5.00,0.00,usd,true,Paid,r9,\n")
+    before = tree_bytes(runs / ".cw")
+    out = _import(cw, "p.csv", "--format", "stripe-payments", "--dry-run")
+    jsonschema.validate(out, schema("revenue-import.output.schema.json"))
+    assert [(s["line"], s["id"]) for s in out["skipped"]] == [(6, "ch_9")] and "unknown run r9" in out["skipped"][0][
+        "what"
+    ]
+    assert sorted(b["ref"] for b in out["booked"]) == ["ch_1", "ch_2", "ch_4"]
+    text = cw.ok("revenue", "import", "p.csv", "--format", "stripe-payments", "--run-column", RUN_COL, "--dry-run")
+    assert "  ! line 6 (ch_9): cannot be booked: unknown run r9" in text.stdout
+    assert "without --skip-bad nothing is booked" in text.stdout
+    assert tree_bytes(runs / ".cw") == before
+
+
 BAD_ROWS = [
     ("ch_9,Plan,2026-11-02 10:00:00,5.00,0.00,usd,true,Paid,,\n", "no run"),
     ("ch_9,Plan,2026-11-02 10:00:00,5.00,0.00,usd,true,Paid,r9,\n", "unknown run r9"),

@@ -912,6 +912,13 @@ def test_make_server_listens_on_loopback_only(world):
             make_server(Workspace.from_process(), host, 0, "repo", None, None)
 
 
+@pytest.mark.parametrize("pricing", ["nope.json", "."])
+def test_a_pricing_that_does_not_load_stops_the_workbench_at_start(cw, world, pricing):
+    # it used to serve, every page's header saying "unusable", every money figure refused
+    res = cw.fails(1, "workbench", "--port", "0", "--pricing", pricing, "--cwd", str(world["repo"]))
+    assert res.stderr.startswith("cw: Pricing policy file not found: ") and "serving" not in res.stderr
+
+
 def test_cw_workbench_prints_its_url_and_stops_on_ctrl_c(world):
     proc = subprocess.Popen(
         [sys.executable, "-m", "cw", "workbench", "--port", "0"],

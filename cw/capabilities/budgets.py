@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from cw.capabilities.table import CWD, NOW, Capability, Param
+from cw.core.numbers import whole_number
 from cw.core.period_budget import budget_key, period_status
 from cw.core.timeline import WEEKDAYS, check_period, check_week_start
 from cw.model.errors import NotFoundError, UsageError
@@ -35,12 +36,12 @@ def _file(ws: Workspace, scope: str, cwd: str | None) -> Path:
 def _positive_tokens(value: Any) -> int | None:
     if value is None:
         return None
-    s = str(value).strip()
-    if not s.isdigit() or int(s) <= 0:
+    n = whole_number(value)
+    if not n:
         raise UsageError(
             f'Invalid --tokens "{value}": expected a positive whole number of tokens (e.g. --tokens 2000000).'
         )
-    return int(s)
+    return n
 
 
 def _cost(value: Any) -> dict[str, str] | None:

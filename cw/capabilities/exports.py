@@ -46,7 +46,8 @@ def _target(ws: Workspace, value: Any, fmt: str) -> Path | None:
         if fmt == "parquet":
             raise UsageError("--format parquet writes a file: name it with -o FILE (e.g. -o usage.parquet).")
         return None
-    path = output_path(ws, value, "-o")
+    ext = {"otlp": "otlp.jsonl", "focus": "csv"}.get(fmt, fmt)
+    path = output_path(ws, value, "-o", f"usage.{ext}")
     real = Path(os.path.realpath(path.parent)) / path.name
     if ".cw" in path.parts or ".cw" in real.parts:
         raise UsageError(

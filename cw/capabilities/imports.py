@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -11,11 +12,11 @@ from cw.capabilities.table import CWD, NOW, PRICING, SCOPE, Capability, Param
 from cw.core import ecb, ledger, pricecheck, priceimport, stripeimport
 from cw.core.fx import validate_fx_policy
 from cw.core.jsonout import dumps
+from cw.core.numbers import whole_number
 from cw.core.pricing import price_problem
 from cw.model.errors import CwError, UsageError
 from cw.shell import sidefiles
 from cw.shell.paths import NotRegularFileError, check_path_text, read_regular
-from cw.shell.policies import load_pricing_policy
 from cw.shell.scan import iter_runs
 from cw.shell.store import LoadedRun, Update, atomic_write, read_run_dir
 from cw.shell.workspace import Workspace
@@ -30,14 +31,22 @@ OUTPUT = Param(
 )
 
 
-def output_path(ws: Workspace, value: Any, flag: str = "--output") -> Path:
-    """Where ``-o FILE`` writes: resolved against the process cwd; its folder must exist."""
+def output_path(ws: Workspace, value: Any, flag: str = "--output", example: str = "policy.json") -> Path:
+    """Where ``-o FILE`` writes: resolved against the process cwd; its folder must exist, and what is there
+    already must be a regular file (the atomic replace would swap a pipe or a device for a plain file)."""
     if not isinstance(value, str) or not value.strip():
-        raise UsageError(f"Missing {flag}: name the file to write (e.g. {flag} policy.json).")
+        raise UsageError(f"Missing {flag}: name the file to write (e.g. {flag} {example}).")
     check_path_text(value, flag)
     path = Path(os.path.normpath(os.path.join(ws.process_cwd, value)))
     if path.is_dir():
         raise UsageError(f"Invalid {flag} {path}: it is a directory; name a file.")
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        kind = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device or socket"
+        raise UsageError(f"Invalid {flag} {path}: it is {kind}, not a regular file; name a file.")
     if not path.parent.is_dir():
         raise UsageError(f"Invalid {flag} {path}: the folder {path.parent} does not exist.")
     return path
@@ -124,8 +133,13 @@ def pricing_check(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     max_age = pricecheck.parse_max_age(a.get("max_age"))
     now = ws.now(a.get("now"))
     scope = a.get("scope") or "repo"
-    policy = load_pricing_policy(a.get("pricing") or "default", ws.process_cwd)
-    assert policy is not None
+    # the policy the other verbs price with: --pricing over the config's, else the bundled one
+    policy, _ = ws.pricing(a)
+    if policy is None:
+        raise UsageError(
+            "--pricing none: cw pricing check checks a policy; name one (default, cw-example or a file), "
+            "or set pricing in the config."
+        )
     runs: list[tuple[str, str, dict[str, Any]]] = []
     unreadable: list[dict[str, Any]] = []
     for item in iter_runs(ws, scope, a.get("cwd")):
@@ -162,15 +176,17 @@ def read_input(ws: Workspace, value: Any, flag: str = "FILE") -> tuple[Path, byt
 def _days(value: Any, flag: str) -> int | None:
     if value is None:
         return None
-    text = str(value).strip()
-    if not text.isdigit() or int(text) > 36600:
+    n = whole_number(value, 36600)
+    if n is None:
         raise UsageError(f'Invalid {flag} "{value}": expected a whole number of days (e.g. {flag} 7).')
-    return int(text)
+    return n
 
 
 def fx_import(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     src, data = read_input(ws, a.get("file"))
     out = output_path(ws, a.get("output"))
+    if out.exists() and os.path.samefile(out, src):
+        raise UsageError(f"Invalid --output {out}: it is the ECB file being read; name another file for the policy.")
     max_age = _days(a.get("max_rate_age"), "--max-rate-age")
     rates = ecb.read_ecb(data, str(src))
     newest = max(d for d, _ in rates.fixings)
@@ -258,7 +274,8 @@ def _revenue_import(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     for item in plan.bad:
         if item["what"].startswith("unknown run") and item["runId"] in refused:
             item["what"] = refused[item["runId"]]
-    if plan.bad and not a.get("skip_bad"):
+    # a dry run shows the whole plan, bad rows included: that is what the refusal's hint sends people to
+    if plan.bad and not a.get("skip_bad") and not a.get("dry_run"):
         listed = "; ".join(f"line {b['line']} ({b['id']}): {b['what']}" for b in plan.bad[:20])
         more = f"; and {len(plan.bad) - 20} more" if len(plan.bad) > 20 else ""
         raise UsageError(
@@ -386,7 +403,10 @@ def _text_revenue_import(p: dict[str, Any]) -> str:
     lines += [
         f"  - line {r['line']}: {r['runId']} {r['amount']} {r['currency']} of {r['reverses']}" for r in p["reversed"]
     ]
-    lines += [f"  ! line {s['line']} ({s['id']}): skipped: {s['what']}" for s in p["skipped"]]
+    said = "cannot be booked" if p["dryRun"] else "skipped"
+    lines += [f"  ! line {s['line']} ({s['id']}): {said}: {s['what']}" for s in p["skipped"]]
+    if p["dryRun"] and p["skipped"]:
+        lines.append("  (without --skip-bad nothing is booked while a row cannot be)")
     return "\n".join(lines)
 
 

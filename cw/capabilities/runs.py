@@ -9,6 +9,7 @@ from typing import Any
 from cw.capabilities.table import CWD, NOW, RUN, WINDOW, Capability, Param
 from cw.core import transitions as tr
 from cw.core.actor import UNATTRIBUTED
+from cw.core.numbers import whole_number
 from cw.core.state import check_run_id
 from cw.core.usage import parse_usage
 from cw.model.errors import NotFoundError, RefusedError, UsageError
@@ -100,10 +101,10 @@ def mint_run_id(ws: Workspace, app: str, now: str) -> str:
 def _positive_int(value: Any, flag: str) -> int | None:
     if value is None:
         return None
-    s = str(value)
-    if not s.isdigit() or int(s) <= 0:
+    n = whole_number(value)
+    if not n:
         raise UsageError(f'Invalid {flag} "{value}": expected a positive whole number (e.g. {flag} 200000).')
-    return int(s)
+    return n
 
 
 def run_new(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:

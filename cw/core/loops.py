@@ -27,7 +27,7 @@ from cw.core.currency import minor_units
 from cw.core.fingerprint import js_truthy, object_records
 from cw.core.fx import FxPolicy, convert
 from cw.core.metrics import Unit, usage_units
-from cw.core.numbers import as_int_if_integral, js_number, money_out
+from cw.core.numbers import as_int_if_integral, js_number, money_out, whole_number
 from cw.core.pricing import PricingPolicy, price_unit
 from cw.core.transitions import safe_file_name
 from cw.core.tree import copy_tree
@@ -160,10 +160,10 @@ def parse_until(kind: str | None, target: Any, ref: Any) -> Until:
 
 
 def positive_int(value: Any, flag: str) -> int:
-    s = str(value).strip()
-    if type(value) is bool or not s.isdigit() or int(s) <= 0:
+    n = whole_number(value)
+    if not n:
         raise UsageError(f'Invalid {flag} "{value}": expected a positive whole number (e.g. {flag} 3).')
-    return int(s)
+    return n
 
 
 def _loop_holding(state: dict[str, Any], task_id: str) -> dict[str, Any] | None:

@@ -29,6 +29,23 @@ def is_number(v: Any) -> TypeGuard[int | float | Decimal]:
     return isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
 
 
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
+def whole_number(value: Any, limit: int = _MAX_SAFE) -> int | None:
+    """``value`` as written on a command line (``"3"``, `` 3 ``), if it is ASCII digits up to ``limit``; else None.
+
+    ``str.isdigit`` also takes superscripts (``int`` then fails) and other scripts' digits; and past 2**53 a
+    count is no longer exact in CW's JavaScript numbers."""
+    if type(value) is bool:
+        return None
+    text = str(value).strip()
+    if not _ASCII_DIGITS.fullmatch(text) or len(text) > 20:
+        return None
+    n = int(text)
+    return n if n <= limit else None
+
+
 def as_int_if_integral(x: float | int) -> float | int:
     """1.0 -> 1 so JSON keeps integers as integers; other floats unchanged."""
     if isinstance(x, float) and math.isfinite(x) and x.is_integer():

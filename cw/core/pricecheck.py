@@ -24,7 +24,7 @@ from typing import Any
 
 from cw.core.fingerprint import js_truthy
 from cw.core.metrics import usage_units
-from cw.core.numbers import cu_key, parse_iso_ms
+from cw.core.numbers import cu_key, parse_iso_ms, whole_number
 from cw.core.pricing import PricingPolicy, price_unit
 from cw.model.errors import UsageError
 
@@ -33,10 +33,10 @@ def parse_max_age(value: Any) -> int | None:
     """``--max-age DAYS``: a whole number of days, 0 or more."""
     if value is None:
         return None
-    text = str(value).strip()
-    if not text.isdigit() or len(text) > 6:
+    n = whole_number(value, 999999)
+    if n is None:
         raise UsageError(f'Invalid --max-age "{value}": expected a whole number of days (e.g. --max-age 30).')
-    return int(text)
+    return n
 
 
 def _days_between(earlier: str, later: str) -> int:
@@ -147,7 +147,8 @@ def check_pricing(
 
 def render_check_text(p: dict[str, Any]) -> str:
     pol = p["policy"]
-    age = f", {pol['ageDays']} days old" if pol["ageDays"] is not None else ""
+    days = pol["ageDays"]
+    age = "" if days is None else f", {days} day{'' if days == 1 else 's'} old"
     lines = [
         f"pricing check  policy {pol['id'] or '(no id)'}  {pol['entries']} entries  "
         f"prices taken on {pol['pricesTakenOn'] or 'unknown'}{age}"

@@ -41,7 +41,9 @@ def _scalar(value: Any, p: Param, key: str, label: str) -> Any:
             raise UsageError(f"{label} argument {key} must be a boolean (true or false), got {json_type(value)}.")
         return value
     if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
-        raise UsageError(f"{label} argument {key} must be a {p.type}, got {json_type(value)}.")
+        raise UsageError(
+            f"{label} argument {key} must be {'an' if p.type[0] in 'aeiou' else 'a'} {p.type}, got {json_type(value)}."
+        )
     # a Decimal keeps its digits (money stays exact); a float prints as its shortest form, as JSON would
     text = value if isinstance(value, str) else str(value) if isinstance(value, Decimal) else js_number(value)
     bad = undecodable_byte(text)

@@ -77,6 +77,14 @@ def _param_label(p: click.Parameter, ctx: click.Context) -> str:
     return max(p.opts, key=len)
 
 
+def _has_empty_text(value: Any) -> bool:
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, (list, tuple)):
+        return any(isinstance(v, str) and not v.strip() for v in value)
+    return False
+
+
 class CwCommand(click.Command):
     """A command whose text arguments are checked once, before its handler runs: a value that was not
     valid UTF-8 on the command line is a usage error naming the flag, and nothing is read or written."""
@@ -90,6 +98,11 @@ class CwCommand(click.Command):
                 raise UsageError(
                     f"Invalid {_param_label(p, ctx)}: not valid UTF-8 (the byte {bad}); nothing was read or written. "
                     "Pass the value as UTF-8 text."
+                )
+            if isinstance(p, click.Option) and _has_empty_text(ctx.params.get(p.name)):
+                # an empty value would otherwise read as "flag not given" and silently pick the default
+                raise UsageError(
+                    f"Invalid {_param_label(p, ctx)}: the value is empty; give a value or leave the flag out."
                 )
         return super().invoke(ctx)
 

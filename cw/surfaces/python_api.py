@@ -53,6 +53,12 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STUB = Path(__file__).resolve().parents[1] / "api.pyi"
 
 
+def _blank(value: Any) -> bool:
+    if isinstance(value, str):
+        return not value.strip()
+    return isinstance(value, (list, tuple)) and any(isinstance(v, str) and not v.strip() for v in value)
+
+
 def method_name(cap: Capability) -> str:
     """``metrics show`` -> ``metrics_show``."""
     return "_".join(w.replace("-", "_") for w in cap.path)
@@ -173,6 +179,10 @@ class Workspace:
                 given["now"] = self.now
             elif isinstance(given["now"], datetime):
                 given["now"] = _iso(given["now"], "now")
+        for p in params:
+            # as on the command line: an empty option is a mistake, not "use the default"
+            if not p.positional and _blank(given.get(arg_name(p))):
+                raise UsageError(f"{label} argument {arg_name(p)} is empty; give a value or leave it out.")
         a = entry_args(cap, given, label, params=params, key=arg_name, required=_required)
         try:
             payload = cap.entry(self._shell_workspace(), a)

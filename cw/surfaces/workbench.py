@@ -1000,6 +1000,8 @@ def make_server(
     environment()  # the templates load (and Jinja2 is imported) when the workbench starts, not on a first request
     ro = dataclasses.replace(ws, read_only=True)
     ro.repo(cwd)  # a bad --cwd fails now, not on the first request
+    if pricing is not None:
+        ro.pricing({"pricing": pricing, "cwd": cwd})  # and so does a --pricing that does not load
     wb = Workbench(ro, scope=scope, cwd=cwd, pricing=pricing)
     bind = "127.0.0.1" if host == "localhost" else host
     try:
