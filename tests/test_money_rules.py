@@ -4,6 +4,7 @@ one booking per ref per repo, runs keyed by repo and directory, and P&L rows tha
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -327,6 +328,53 @@ def test_budget_with_every_unit_reported_shows_the_figure(cw, priced):
     cw.ok("result", "b3", "t1", "o.md", *_usage("100000", "20000"))
     text = cw.ok("budget", "b3", "--now", NOW).stdout
     assert "cost:   spent=0.60 of 1.00 USD  remaining=0.40 USD\n" in text
+
+
+def test_budget_list_says_period_spend_as_budget_show_does(cw, repo, priced):
+    """Per-period budgets read the same in `budget list` and `budget RUN`: known, a bound, or unknown."""
+    cw.ok("budget", "set", "--actor", "alice", "--period", "month", "--cost", "5", "USD", "--tokens", "1000000")
+    now = "2026-10-20T12:00:00.000Z"
+    listed = cw.ok("budget", "list", "--now", now).stdout
+    assert "2026-10: tokens spent=120000 of 1000000  remaining=880000; cost spent=0.60 of 5.00 USD" in listed
+    # this month: one priced unit and one without usage (dated by the clock), so the spend is a lower bound
+    today = datetime.now(UTC)
+    month = today.strftime("%Y-%m")
+    cw.ok("run", "new", "--id", "r2", "--actor", "alice")
+    cw.ok("task", "add", "r2", "t1")
+    cw.ok("task", "add", "r2", "t2")
+    cw.ok("dispatch", "r2")
+    cw.ok("result", "r2", "t1", "o.md", *_usage("100000", "20000"), "--usage-attested-at", today.isoformat())
+    cw.ok("result", "r2", "t2", "o.md")
+    now = (today + timedelta(seconds=5)).isoformat()
+    listed = cw.ok("budget", "list", "--now", now).stdout
+    assert (
+        f"{month}: tokens spent=≥120000 of 1000000  remaining=≤880000  (1 unit unreported); cost spent=≥0.60 of 5.00 USD  remaining=≤4.40 USD  (1 unit unreported)"
+        in listed
+    )
+    shown = cw.ok("budget", "r2", "--now", now).stdout
+    assert (
+        f"alice per month (repo, {month}): cost spent=≥0.60 of 5.00 USD  remaining=≤4.40 USD  (1 unit unreported)"
+        in shown
+    )
+
+
+def test_pnl_text_says_n_a_for_spend_and_revenue_it_cannot_know(cw, repo):
+    """No priced unit, or amounts with no rate to the reporting currency: n/a in the text, never 0.00."""
+    cw.ok("run", "new", "--id", "u1", "--actor", "bob")
+    cw.ok("task", "add", "u1", "t1")
+    cw.ok("dispatch", "u1")
+    (repo / "o.md").write_text("x")
+    cw.ok("result", "u1", "t1", "o.md")  # unreported
+    text = cw.ok("pnl", "--now", NOW).stdout
+    (bob,) = [line.split() for line in text.splitlines() if line.startswith("bob ")]
+    assert bob[:9] == ["bob", "1", "1", "n/a", "unreported", "0%", "0.00", "n/a", "no"]
+    cw.ok("revenue", "add", "u1", "80.00", "USD", "--ref", "inv-1")
+    text = cw.ok("pnl", "--fx", "none", "--currency", "EUR", "--now", NOW).stdout
+    (bob,) = [line.split() for line in text.splitlines() if line.startswith("bob ")]
+    assert bob[3] == "n/a" and bob[6] == "n/a" and bob[7] == "n/a"
+    assert "revenue of 80.00 USD not converted to EUR" in text
+    payload = cw.json("pnl", "--fx", "none", "--currency", "EUR", "--now", NOW)
+    assert payload["rows"][0]["netComplete"] is False  # the JSON keeps its figures and says why they are partial
 
 
 # --- P&L rows and totals reconcile, in the text too ------------------------------------------------------

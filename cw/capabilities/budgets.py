@@ -7,7 +7,7 @@ from typing import Any
 
 from cw.capabilities.table import CWD, NOW, Capability, Param
 from cw.core.numbers import whole_number
-from cw.core.period_budget import budget_key, period_status
+from cw.core.period_budget import budget_key, period_status, usage_texts
 from cw.core.timeline import WEEKDAYS, check_period, check_week_start
 from cw.model.errors import NotFoundError, UsageError
 from cw.shell.budgets import budgets_file, read_budgets, update_budgets
@@ -181,12 +181,7 @@ def _text_list(p: dict[str, Any]) -> str:
         week = f" (from {b['weekStart']})" if b["period"] == "week" else ""
         lines.append(f"  {b['actor']}  per {b['period']}{week}  {'  '.join(limits)}  tz={b['tz']}  [{b['scope']}]")
         st = b["status"]
-        used = []
-        if st["tokens"]:
-            used.append(f"tokens {st['tokens']['spent']} spent, {st['tokens']['remaining']} left")
-        if st["cost"]:
-            c = st["cost"]
-            used.append(f"cost {c['spent']} {c['currency']} spent, {c['remaining']} {c['currency']} left")
+        used = usage_texts(st)
         flag = "  EXCEEDED" if st["exceeded"] else ("" if st["dispatch"]["allowed"] else "  dispatch refused")
         lines.append(f"    {st['current']['period']}: {'; '.join(used)}{flag}")
     if not p["budgets"]:

@@ -16,6 +16,7 @@ from cw.core.fingerprint import run_app
 from cw.core.jsonout import dumps
 from cw.core.metrics import usage_units
 from cw.core.numbers import CALENDAR_TEXT, is_iso_timestamp
+from cw.core.period_budget import usage_texts
 from cw.core.pnl import GROUPINGS, build_pnl, render_pnl_text, revenue_items
 from cw.core.render import format_policy
 from cw.core.state import check_run_id
@@ -225,23 +226,7 @@ def _text_budget(p: dict[str, Any]) -> str:
     for pb in p.get("periodBudgets", ()):
         cur = pb["current"]
         head = f"  {pb['actor']} per {pb['period']} ({pb['scope']}, {cur['period']}):"
-        seen = pb["units"] + pb["undatedUnits"]
-        pdetail = [(pb["unreportedUnits"], "unreported"), (pb["undatedUnits"], "undated")]
-        if pb["tokens"]:
-            t = pb["tokens"]
-            lines.append(
-                f"{head} tokens spent={_spent(t, seen, str(t['spent']))} of {t['limit']}  "
-                f"remaining={_bound(t, str(t['remaining']))}" + _missing(t, pdetail)
-            )
-        if pb["cost"]:
-            c = pb["cost"]
-            cur = c["currency"]
-            cdetail = [*pdetail, (len(c["unknownUnits"]), "unpriced or not converted")]
-            lines.append(
-                f"{head} cost spent={_spent(c, seen, format_money(c['spent'], cur))} of "
-                f"{format_money(c['limit'], cur)} {cur}  remaining={_bound(c, format_money(c['remaining'], cur))} {cur}"
-                + _missing(c, cdetail)
-            )
+        lines += [f"{head} {used}" for used in usage_texts(pb)]
         if pb["exceeded"]:
             lines.append(f"    EXCEEDED: {', '.join(pb['exceeded'])}")
     if p.get("exceeded"):

@@ -17,6 +17,7 @@ from datetime import tzinfo
 from decimal import Decimal
 from typing import Any
 
+from cw.core.coststate import missing_text, spent_text
 from cw.core.currency import format_money, round_money
 from cw.core.fx import FxPolicy, convert
 from cw.core.numbers import js_number, money_out
@@ -151,4 +152,35 @@ def period_status(
     return out
 
 
-__all__ = ["budget_key", "period_status"]
+def _bound(block: Mapping[str, Any], figure: str) -> str:
+    """What is left over incomplete spend is an upper bound."""
+    return figure if block.get("complete", True) else "≤" + figure
+
+
+def usage_texts(status: Mapping[str, Any]) -> list[str]:
+    """What a period budget has used, as every text view says it: ``tokens spent=… of …  remaining=…`` and
+    ``cost spent=… of … USD  remaining=… USD``, with ``≥``/``≤``/``unknown`` over units without known spend."""
+    seen = status["units"] + status["undatedUnits"]
+    detail = [(status["unreportedUnits"], "unreported"), (status["undatedUnits"], "undated")]
+    out = []
+    if status["tokens"]:
+        t = status["tokens"]
+        said = missing_text(detail) if t.get("missingUnits") else ""
+        out.append(
+            f"tokens spent={spent_text(str(t['spent']), seen, int(t.get('missingUnits') or 0))} of {t['limit']}  "
+            f"remaining={_bound(t, str(t['remaining']))}" + (f"  ({said})" if said else "")
+        )
+    if status["cost"]:
+        c = status["cost"]
+        cur = c["currency"]
+        cdetail = [*detail, (len(c["unknownUnits"]), "unpriced or not converted")]
+        said = missing_text(cdetail) if c.get("missingUnits") else ""
+        spent = spent_text(format_money(c["spent"], cur), seen, int(c.get("missingUnits") or 0))
+        out.append(
+            f"cost spent={spent} of {format_money(c['limit'], cur)} {cur}  "
+            f"remaining={_bound(c, format_money(c['remaining'], cur))} {cur}" + (f"  ({said})" if said else "")
+        )
+    return out
+
+
+__all__ = ["budget_key", "period_status", "usage_texts"]

@@ -451,20 +451,26 @@ def _money(value: Any, currency: str) -> str:
     return format_money(value, currency)
 
 
-def _cells(key: str, r: Mapping[str, Any], currency: str) -> list[str]:
+def _unconverted_sides(r: Mapping[str, Any]) -> set[str]:
+    return {str(u.get("side")) for u in r.get("unconverted") or ()}
+
+
+def _cells(key: str, r: Mapping[str, Any], currency: str, unconverted: set[str]) -> list[str]:
+    """One table row; a figure cw cannot know reads n/a (the JSON says why in spendState, reasons, unconverted)."""
     coverage = "n/a" if r["coverage"] is None else f"{to_fixed(r['coverage'] * 100, 0)}%"
     units = r["units"]
-    # units and none priced: the spend is unknown, not zero (the JSON says so by spendState and reasons)
-    unknown = units["total"] > 0 and units["attested"] + units["estimated"] == 0
+    # units of which none is priced, or spend not converted to the reporting currency: unknown, not zero
+    spend_unknown = (units["total"] > 0 and units["attested"] + units["estimated"] == 0) or "spend" in unconverted
+    revenue_unknown = "revenue" in unconverted
     return [
         key,
         str(r["runs"]),
         str(units["total"]),
-        "n/a" if unknown else _money(r["spend"], currency),
+        "n/a" if spend_unknown else _money(r["spend"], currency),
         r["spendState"],
         coverage,
-        _money(r["revenue"], currency),
-        "n/a" if unknown else _money(r["net"], currency),
+        "n/a" if revenue_unknown else _money(r["revenue"], currency),
+        "n/a" if spend_unknown or revenue_unknown else _money(r["net"], currency),
         "yes" if r["netComplete"] else "no *",
     ]
 
@@ -521,10 +527,15 @@ def _table(rows: Iterable[Mapping[str, Any]], total: Mapping[str, Any], cur: str
     seen = [r["key"] for r in rows]
     # by-run rows carry their repo: name it where two repos hold runs of one name
     table = [header] + [
-        _cells(f"{r['key']} ({r['repo']})" if "repo" in r and seen.count(r["key"]) > 1 else r["key"], r, cur)
+        _cells(
+            f"{r['key']} ({r['repo']})" if "repo" in r and seen.count(r["key"]) > 1 else r["key"],
+            r,
+            cur,
+            _unconverted_sides(r),
+        )
         for r in rows
     ]
-    table.append(_cells(label, total, cur))
+    table.append(_cells(label, total, cur, set().union(*(_unconverted_sides(r) for r in rows))))
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     right = {1, 2, 3, 5, 6, 7}
     out = []
