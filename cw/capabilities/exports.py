@@ -10,7 +10,7 @@ from typing import Any
 
 from cw import __version__, extra_hint
 from cw.capabilities.imports import output_path
-from cw.capabilities.money import JSON_OUT, run_key, spend_items, verify_loaded
+from cw.capabilities.money import ATTRIBUTION, JSON_OUT, run_key, spend_items, verify_loaded
 from cw.capabilities.table import CWD, FX, NOW, PRICING, SCOPE, WINDOW, Capability, Param
 from cw.core import attribution as attr
 from cw.core import export as ex
@@ -278,8 +278,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             Param("currency", "reporting currency of reportAmount (default: the config's, else USD)", metavar="CODE"),
             FX,
             PRICING,
-            Param("attribution", "how revenue is shared along parent runs", choices=attr.MODELS, default="last-touch"),
-            Param("half_life", "time-decay half-life (e.g. 7, 7d, 36h; default 7 days)", metavar="DAYS"),
+            *ATTRIBUTION,
             *WINDOW,
             NOW,
             CWD,

@@ -31,6 +31,11 @@ from cw.shell.zones import period_from_args, window_from_args
 
 T = TypeVar("T")
 JSON_OUT = Param("json", "print the payload as JSON", type="boolean", mcp=False)
+#: How revenue is shared along parent runs: pnl's options, also export's (so their rows match).
+ATTRIBUTION = (
+    Param("attribution", "how revenue is shared along parent runs", choices=attr.MODELS, default="last-touch"),
+    Param("half_life", "time-decay half-life (e.g. 7, 7d, 36h; default 7 days)", metavar="DAYS"),
+)
 
 # --- parents ---------------------------------------------------------------------------------------
 
@@ -673,8 +678,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             Param("currency", "reporting currency (default: the config's, else USD)", metavar="CODE"),
             FX,
             PRICING,
-            Param("attribution", "how revenue is shared along parent runs", choices=attr.MODELS, default="last-touch"),
-            Param("half_life", "time-decay half-life (e.g. 7, 7d, 36h; default 7 days)", metavar="DAYS"),
+            *ATTRIBUTION,
             *WINDOW,
             PERIOD,
             WEEK_START,
