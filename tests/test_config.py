@@ -107,3 +107,24 @@ def test_a_config_that_is_not_a_file_is_refused_at_once(cw, priced):
     (priced / ".cw" / "config.toml").mkdir()
     res = cw.fails(2, "metrics", "show", "r", "--now", NOW)
     assert "not a regular file" in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "words", "verbs"),
+    [
+        ('pricing = "no-such-policy.json"\n', "Pricing policy file not found", (("pnl",), ("metrics", "show", "r"))),
+        ('fx = "broken.json"\n', "Invalid JSON", (("pnl",),)),  # the only verb here that converts
+    ],
+)
+def test_a_policy_the_config_names_but_cannot_load_names_the_config(cw, priced, text, words, verbs):
+    # the policy file alone would leave the user hunting for which setting chose it
+    (priced / ".cw" / "broken.json").write_text("{not json")
+    cfg = priced / ".cw" / "config.toml"
+    cfg.write_text(text)
+    key = text.split(" ")[0]
+    for verb in verbs:
+        res = cw.fails(1, *verb, "--now", NOW)
+        assert words in res.stderr and f'named by "{key}" in {cfg}' in res.stderr, verb
+    # a flag is its own explanation
+    flag = cw.fails(1, "pnl", "--now", NOW, "--pricing", "gone.json", "--fx", "default")
+    assert "not found" in flag.stderr and "named by" not in flag.stderr

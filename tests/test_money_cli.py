@@ -159,6 +159,22 @@ def test_unreported_spend_makes_net_incomplete(cw, shop):
     assert "1 unit unreported" in text
 
 
+def test_metrics_net_reads_na_when_no_unit_is_priced(cw, repo):
+    # one silent unit and 10.00 USD booked: the spend is unknown, so neither spend nor net is 0.00 / 10.00
+    cw.ok("run", "new", "--id", "quiet")
+    cw.ok("task", "add", "quiet", "t1")
+    cw.ok("dispatch", "quiet")
+    (repo / "o.md").write_text("done")
+    cw.ok("result", "quiet", "t1", "o.md")
+    cw.ok("revenue", "add", "quiet", "10.00", "USD", "--ref", "INV-Q", "--at", "2026-10-09T12:00:00Z")
+    show = cw.json("metrics", "show", "quiet", "--now", NOW)
+    assert (show["cost"]["state"], show["net"]["complete"]) == ("unreported", False)
+    net_line = next(ln for ln in cw.ok("metrics", "show", "quiet", "--now", NOW).stdout.splitlines() if "net:" in ln)
+    assert "revenue=10.00 spend=n/a net=n/a  not complete" in net_line
+    pnl_row = next(ln for ln in cw.ok("pnl", "--by", "run", "--now", NOW).stdout.splitlines() if ln.startswith("quiet"))
+    assert pnl_row.split()[3] == "n/a" and pnl_row.split()[7] == "n/a"
+
+
 def test_budgets_fail_closed(cw, repo):
     cw.ok("run", "new", "--id", "b", "--token-budget", "1000")
     for t in ("t1", "t2", "t3"):

@@ -112,9 +112,18 @@ def _net_lines(report: dict[str, Any]) -> list[str]:
     if net is None:
         return lines
     cur = net["currency"]
+    cost = report.get("cost") or {}
+    # no unit priced (unreported, or unpriced throughout): the spend is unknown, not zero, as in cw pnl
+    spend_unknown = (
+        report["usage"]["units"] > 0
+        and cost.get("state") in ("unreported", "unpriced")
+        and (cost.get("attestedUsd") is None and cost.get("estimatedUsd") is None)
+    )
+    spend = "n/a" if spend_unknown else format_money(net["spend"], cur)
+    total = "n/a" if spend_unknown else format_money(net["net"], cur)
     lines.append(
-        f"  net:   {cur} revenue={format_money(net['revenue'], cur)} spend={format_money(net['spend'], cur)} "
-        f"net={format_money(net['net'], cur)}  {'complete' if net['complete'] else 'not complete'}"
+        f"  net:   {cur} revenue={format_money(net['revenue'], cur)} spend={spend} "
+        f"net={total}  {'complete' if net['complete'] else 'not complete'}"
     )
     fx = net.get("fx") or {}
     if fx.get("ratesUsed"):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,14 +14,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from cw.core.actor import resolve_actor
 from cw.core.numbers import CALENDAR_TEXT, is_iso_timestamp, iso_from_ms
-from cw.model.errors import UsageError
+from cw.model.errors import PolicyError, UsageError
 from cw.shell import paths
 from cw.shell.store import DEFAULT_LOCK_TIMEOUT, Store
 
 if TYPE_CHECKING:  # policies are loaded on first use: most verbs never price anything
     from cw.core.fx import FxPolicy
     from cw.core.pricing import PricingPolicy
-    from cw.shell.config import Config
+    from cw.shell.config import Config, Setting
 
 
 def system_now() -> str:
@@ -69,6 +70,17 @@ def _is_tty(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+@contextmanager
+def _named_by(setting: Setting, key: str) -> Iterator[None]:
+    """A policy a config file names that cannot be loaded: say which file and key named it."""
+    try:
+        yield
+    except PolicyError as exc:
+        if setting.base is None:  # a flag or the built-in default: the message already says enough
+            raise
+        raise PolicyError(f'{exc.message} (named by "{key}" in {setting.origin})', exc.hint) from None
 
 
 @dataclass
@@ -133,7 +145,8 @@ class Workspace:
         from cw.shell.policies import NAMED_PRICING, NO_POLICY, load_pricing_policy, resolve_pricing_path
 
         setting = self.config(a.get("cwd")).get("pricing", a.get("pricing"))
-        policy = load_pricing_policy(setting.value, setting.base or self.process_cwd)
+        with _named_by(setting, "pricing"):
+            policy = load_pricing_policy(setting.value, setting.base or self.process_cwd)
         named = setting.value in NAMED_PRICING or setting.value == NO_POLICY
         name = setting.value if named else str(resolve_pricing_path(setting.value, setting.base or self.process_cwd))
         return policy, {"name": name, "id": policy.id if policy is not None else None, "from": setting.origin}
@@ -143,7 +156,8 @@ class Workspace:
         from cw.shell.fxpolicy import load_fx_policy
 
         setting = self.config(a.get("cwd")).get("fx", a.get("fx"))
-        return load_fx_policy(setting.value, setting.base or self.process_cwd)
+        with _named_by(setting, "fx"):
+            return load_fx_policy(setting.value, setting.base or self.process_cwd)
 
     def currency(self, a: Mapping[str, Any]) -> str:
         """The reporting currency (``--currency`` over the config, else USD)."""
