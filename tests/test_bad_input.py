@@ -225,7 +225,7 @@ def test_state_times_at_the_calendar_edges_never_break_a_reader(cw, run_r):
 
 def test_pnl_text_over_a_window_without_periods(cw, run_r):
     out = cw.ok("pnl", "--since", "2026-01-01", "--now", NOW).stdout
-    assert "window: [2026-01-01T00:00:00.000Z, now)  tz=UTC" in out
+    assert "window: [2026-01-01T00:00:00.000Z, no end)  tz=UTC" in out
 
 
 # ---------------------------------------------------------------------------

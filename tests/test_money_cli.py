@@ -175,6 +175,17 @@ def test_metrics_net_reads_na_when_no_unit_is_priced(cw, repo):
     assert pnl_row.split()[3] == "n/a" and pnl_row.split()[7] == "n/a"
 
 
+def test_a_window_without_until_is_labelled_open_not_now(cw, shop):
+    # booked after --now: a window without --until still counts it, so the text must not say it ends at now
+    cw.ok("revenue", "add", "deal", "50.00", "USD", "--ref", "INV-F", "--at", "2026-12-20T00:00:00Z")
+    args = ("pnl", "--since", "2026-10-01", "--period", "month", "--now", NOW)
+    p = cw.json(*args)
+    assert p["window"]["until"] is None and p["totals"]["revenue"] == 50
+    assert [x["period"] for x in p["periods"]] == ["2026-10", "2026-11", "2026-12"]
+    text = cw.ok(*args).stdout
+    assert "window: [2026-10-01T00:00:00.000Z, no end)" in text and "now)" not in text
+
+
 def test_budgets_fail_closed(cw, repo):
     cw.ok("run", "new", "--id", "b", "--token-budget", "1000")
     for t in ("t1", "t2", "t3"):

@@ -497,7 +497,7 @@ def render_pnl_text(payload: Mapping[str, Any]) -> str:
         )
     w = payload.get("window")
     if w and (w["since"] or w["until"] or "period" in w):
-        span = f"[{w['since'] or 'start'}, {w['until'] or 'now'})"
+        span = f"[{w['since'] or 'start'}, {w['until'] or 'no end'})"
         per = ""
         if "period" in w:
             per = f"  per {w['period']}" + (f" (weeks start {w['weekStart']})" if w["period"] == "week" else "")

@@ -168,7 +168,7 @@ def render_summary_text(summary: dict[str, Any]) -> str:
         lines.append(f"  actor {js_string(g['key'])}: runs={g['runCount']} cost={format_cost(g['cost'])}")
     w = summary.get("window")
     if w is not None:
-        lines.insert(1, f"  window: [{w['since'] or 'start'}, {w['until'] or 'now'})  tz={w['tz']}")
+        lines.insert(1, f"  window: [{w['since'] or 'start'}, {w['until'] or 'no end'})  tz={w['tz']}")
     previous: dict[str, Any] | None = None
     for p in summary.get("periods", ()):
         t = p["total"]
