@@ -196,6 +196,7 @@ USAGE_BAD = [
     ("--usage-output-tokens", "1e3"),
     ("--usage-output-tokens", "abc"),
     ("--usage-total-tokens", " "),
+    ("--usage-total-tokens", "9"),  # below the 10 input tokens given: would hide tokens from a token budget
     ("--usage-cache-read-tokens", "-1"),
     ("--usage-cache-write-tokens", "Infinity"),
     ("--usage-reasoning-tokens", "1_000"),
@@ -207,6 +208,21 @@ USAGE_BAD = [
     ("--usage-attested-at", "yesterday"),
     ("--usage-attested-at", "2026-13-01T00:00:00Z"),
 ]
+
+
+def test_a_total_below_input_plus_output_cannot_dodge_a_token_budget(cw, repo):
+    cw.ok("run", "new", "--id", "b", "--token-budget", "1000")
+    cw.ok("task", "add", "b", "t1")
+    cw.ok("task", "add", "b", "t2")
+    cw.ok("dispatch", "b", "t1")
+    (repo / "o.md").write_text("x")
+    used = ("--usage-input-tokens", "600", "--usage-output-tokens", "400")
+    res = cw.fails(2, "result", "b", "t1", "o.md", *used, "--usage-total-tokens", "1")
+    assert "--usage-total-tokens" in res.stderr and "600 input + 400 output" in res.stderr
+    # a total equal to input + output (or above it: hosts count cache tokens too) is the host's figure
+    cw.ok("result", "b", "t1", "o.md", *used, "--usage-total-tokens", "1000")
+    assert cw.json("budget", "b")["tokenBudget"]["spent"] == 1000
+    assert "budget" in cw.fails(1, "dispatch", "b", "t2").stderr
 
 
 @pytest.mark.parametrize("flag,value", USAGE_BAD)

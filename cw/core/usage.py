@@ -114,6 +114,13 @@ def parse_usage(values: Mapping[str, Any]) -> UsageInput:
                 f'Invalid --usage-cache-write-1h-tokens "{counts["cacheWrite1hTokens"]}": more than the '
                 f"{writes} cache-write tokens it is part of (--usage-cache-write-tokens)."
             )
+    total = counts.get("totalTokens")
+    if total is not None and total < counts.get("inputTokens", 0) + counts.get("outputTokens", 0):
+        # budgets count the total when there is one: a smaller total would hide the tokens it leaves out
+        raise UsageError(
+            f'Invalid --usage-total-tokens "{total}": less than the {counts.get("inputTokens", 0)} input + '
+            f"{counts.get('outputTokens', 0)} output tokens given; give the host's total or leave the flag out."
+        )
     model = values.get("model")
     if model is not None and (not isinstance(model, str) or not model.strip()):
         raise UsageError("Invalid --usage-model: expected a non-empty model id (e.g. --usage-model claude-sonnet-4-5).")
