@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from cw.core import ledger as L
-from cw.core.attribution import AttributionModel, RunNode
+from cw.core.attribution import AttributionModel, RunNode, parse_attribution_model
 from cw.core.fx import validate_fx_policy
 from cw.core.jsonout import dumps
 from cw.core.pnl import build_pnl, render_pnl_text, revenue_items
@@ -308,6 +308,19 @@ def test_time_decay_is_named_with_its_half_life():
     )
     assert validated(p)["attribution"] == {"model": "time-decay", "halfLifeDays": 7}
     assert p["rows"] == [] and p["totals"]["spendState"] == "unreported" and p["totals"]["netComplete"]
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"), [("1h", "1h"), ("7h", "7h"), ("36h", "1.5d"), ("0.1", "0.1d"), ("7", "7d")]
+)
+def test_the_text_names_the_half_life_as_typed_not_in_28_digits(given, shown):
+    # 1h is 1/24 day: a Decimal of 28 digits in the header, and the JSON float differs from it
+    model = parse_attribution_model("time-decay", given)
+    p = build_pnl(
+        [], [], by="actor", currency="USD", fx_policy=None, pricing_policy_id=None, attribution=model, now=NOW
+    )
+    assert f"attribution=time-decay (half-life {shown})" in render_pnl_text(p).splitlines()[0]
+    assert f"(half-life {shown})" in render_pnl_text(json.loads(dumps(p))).splitlines()[0]
 
 
 def test_bad_grouping_or_currency_is_a_usage_error():

@@ -475,11 +475,20 @@ def _cells(key: str, r: Mapping[str, Any], currency: str, unconverted: set[str])
     ]
 
 
+def _half_life_text(days: Any) -> str:
+    """``7d``, ``1.5d`` or ``1h`` (under a day, whole hours read as hours), never 28 digits of a day."""
+    d = Decimal(str(days))
+    hours = (d * 24).quantize(Decimal("0.000001"))
+    if d < 1 and hours == hours.to_integral_value():
+        return f"{int(hours)}h"
+    return f"{d.quantize(Decimal('0.000001')).normalize():f}d"
+
+
 def render_pnl_text(payload: Mapping[str, Any]) -> str:
     """A readable, aligned table of a ``build_pnl`` payload (no trailing newline)."""
     cur = payload["currency"]
     att = payload["attribution"]
-    model = att["model"] + (f" (half-life {att['halfLifeDays']}d)" if "halfLifeDays" in att else "")
+    model = att["model"] + (f" (half-life {_half_life_text(att['halfLifeDays'])})" if "halfLifeDays" in att else "")
     pricing = (
         format_policy(payload["pricingPolicy"]) if "pricingPolicy" in payload else payload["pricingPolicyId"] or "-"
     )
