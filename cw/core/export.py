@@ -120,6 +120,18 @@ def _key_text(v: Any) -> str:
         return repr(v)
 
 
+def _run_columns(item: Mapping[str, Any], at: Any) -> dict[str, Any]:
+    """The columns a usage row and a revenue row share: when, and the run they belong to."""
+    return {
+        "at": at,
+        "runId": _key_text(item["runId"]),
+        "runCreatedAt": _text(item.get("runCreatedAt")),
+        "repo": item.get("repo"),
+        "app": item.get("app"),
+        "actor": item.get("actor") or "unattributed",
+    }
+
+
 def _count(v: Any) -> int | None:
     """A plausible token count (a whole number from 0 to 2^53, as pricing reads them), else None."""
     if type(v) is float and v.is_integer():
@@ -171,12 +183,7 @@ def build_rows(
         row = {
             "id": stable_id("usage", u["runId"], u.get("runCreatedAt"), u["unit"]),
             "kind": "usage",
-            "at": at,
-            "runId": _key_text(u["runId"]),
-            "runCreatedAt": _text(u.get("runCreatedAt")),
-            "repo": u.get("repo"),
-            "app": u.get("app"),
-            "actor": u.get("actor") or "unattributed",
+            **_run_columns(u, at),
             "unit": _key_text(u["unit"]),
             "unitKind": u.get("unitKind"),
             "backend": _text(u.get("backend")),
@@ -211,12 +218,7 @@ def build_rows(
             {
                 "id": stable_id("revenue", r["runId"], r.get("runCreatedAt"), r["bookedRunId"], r["entryId"]),
                 "kind": "revenue",
-                "at": at,
-                "runId": _key_text(r["runId"]),
-                "runCreatedAt": _text(r.get("runCreatedAt")),
-                "repo": r.get("repo"),
-                "app": r.get("app"),
-                "actor": r.get("actor") or "unattributed",
+                **_run_columns(r, at),
                 **dict.fromkeys(COLUMNS[8:21]),
                 "entryId": r["entryId"],
                 "entryKind": r.get("entryKind"),
