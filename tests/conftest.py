@@ -85,22 +85,31 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return r
 
 
+class _Executable:
+    """What the installed ``cw`` runs (``cw.surfaces.entry.main``), in the shape CliRunner invokes."""
+
+    name = "cw"
+
+    def main(self, args: Any = (), prog_name: str | None = None, **extra: Any) -> None:
+        from cw.surfaces.entry import main
+
+        main(list(args))
+
+
 class Cli:
     """Runs ``cw`` in-process; ``ok`` asserts exit 0, ``fails`` asserts a given exit code.
 
-    Each call gets the root group the executable would build for it (only the named verb), so every CLI test
-    also covers the start-up fast path.
+    Each call goes where the executable sends it: the click-free fast path when it takes the command line,
+    else the root group holding only the named verb (or the whole tree), so every CLI test also covers both
+    start-up paths. ``CW_NO_FAST_CLI=1`` in ``env`` forces click.
     """
 
     def __init__(self) -> None:
-        from cw.surfaces.cli import group_for
-
-        self._group_for = group_for
         self.runner = CliRunner()
 
     def __call__(self, *args: str, env: dict[str, str] | None = None, input: str | None = None):
         argv = [str(a) for a in args]
-        return self.runner.invoke(self._group_for(argv), argv, env=env, input=input, catch_exceptions=False)
+        return self.runner.invoke(_Executable(), argv, env=env, input=input, catch_exceptions=False)  # type: ignore[arg-type]
 
     def ok(self, *args: str, env: dict[str, str] | None = None):
         res = self(*args, env=env)

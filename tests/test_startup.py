@@ -1,8 +1,9 @@
 """Start-up: what ``cw`` imports for a command, and that building one verb gives the same command as the whole tree.
 
 Hosts run ``cw result`` once per task, so import cost is the cost users pay most. These tests pin the set of
-modules a command loads (no timing: a regression shows up as a new module) and prove the one-verb root group
-behaves like the full one.
+modules a command loads (no timing: a regression shows up as a new module): a well-formed command line runs
+without click (``cw.surfaces.fastcli``, its equivalence with click is ``tests/test_fastcli.py``), help and
+errors through click. They also prove the one-verb root group behaves like the full one.
 """
 
 from __future__ import annotations
@@ -54,8 +55,13 @@ RUNS_VERB_MODULES = {
     "cw.shell.workspace",
     "cw.surfaces",
     "cw.surfaces.cli",
+    "cw.surfaces.cliverb",
     "cw.surfaces.entry",
+    "cw.surfaces.fastcli",
 }
+
+# What the fast path leaves out: click and the click CLI.
+CLICK_MODULES = {"cw.surfaces.cli"}
 
 
 def loaded_modules(args: list[str], cwd) -> tuple[set[str], set[str], str]:
@@ -94,7 +100,7 @@ def test_version_fast_path_prints_what_click_prints():
 def test_a_run_state_verb_loads_only_its_module(args, tmp_path):
     cw_mods, third, out = loaded_modules(args, tmp_path)
     assert out.startswith(f"Usage: cw {' '.join(args[:-1])} [OPTIONS]")
-    assert cw_mods == RUNS_VERB_MODULES
+    assert cw_mods == RUNS_VERB_MODULES  # the fast path declined, importing nothing the verb does not need
     assert "click" in third
     assert not third & {"jsonschema", "filelock", "mcp"} and "cw.shell.locks" not in cw_mods
 
@@ -103,6 +109,8 @@ def test_a_write_loads_the_lock_library_and_nothing_from_reports(tmp_path):
     loaded_modules(["run", "new", "--app", "a", "--id", "r1"], tmp_path)
     cw_mods, third, _ = loaded_modules(["task", "add", "r1", "t1"], tmp_path)
     assert '"id": "t1"' in (tmp_path / ".cw" / "runs" / "r1" / "state.json").read_text()
+    assert "click" not in third and not cw_mods & CLICK_MODULES
+    assert cw_mods - RUNS_VERB_MODULES == {"cw.shell.locks"}
     assert "cw.shell.locks" in cw_mods and "jsonschema" not in third
     assert not {m for m in cw_mods if m.startswith(("cw.capabilities.reports", "cw.capabilities.money"))}
     assert not cw_mods & {"cw.core.metrics", "cw.core.pricing", "cw.core.ledger", "cw.shell.policies"}
@@ -132,17 +140,20 @@ def test_a_result_without_budgets_loads_no_money_code_and_one_with_a_budget_repo
     cw_mods, third, out = loaded_modules(args, tmp_path)
     assert json.loads(out)["taskId"] == "t1" and "budgetExceeded" not in json.loads(out)
     assert not cw_mods & MONEY_MODULES and "jsonschema" not in third
+    assert "click" not in third and not cw_mods & CLICK_MODULES
     # an actor budget in the repo's budgets file: the same verb now loads what checks it, and says it is used up
     loaded_modules(["budget", "set", "--actor", "unattributed", "--tokens", "10", "--period", "day"], tmp_path)
     args[2] = "t2"
-    cw_mods, _, out = loaded_modules(args, tmp_path)
+    cw_mods, third, out = loaded_modules(args, tmp_path)
     assert json.loads(out)["budgetExceeded"] and "cw.capabilities.money" in cw_mods
+    assert "click" not in third
 
 
 def test_metrics_show_loads_neither_the_summary_nor_the_money_verbs(tmp_path):
     loaded_modules(["run", "new", "--app", "a", "--id", "r1"], tmp_path)
-    cw_mods, _, out = loaded_modules(["metrics", "show", "r1", "--json"], tmp_path)
+    cw_mods, third, out = loaded_modules(["metrics", "show", "r1", "--json"], tmp_path)
     assert json.loads(out)["runId"] == "r1"
+    assert "click" not in third and not cw_mods & CLICK_MODULES
     assert not cw_mods & {
         "cw.capabilities.money",
         "cw.core.summary",
@@ -153,6 +164,13 @@ def test_metrics_show_loads_neither_the_summary_nor_the_money_verbs(tmp_path):
         "cw.shell.registry",
         "cw.shell.zones",
     }
+
+
+def test_a_refusal_runs_without_click_and_a_usage_error_goes_to_click(tmp_path):
+    cw_mods, third, out = loaded_modules(["task", "add", "nope", "t1"], tmp_path)  # no such run: cw's refusal
+    assert out == "" and "click" not in third and not cw_mods & CLICK_MODULES
+    cw_mods, third, out = loaded_modules(["task", "add", "nope"], tmp_path)  # a missing argument: click says so
+    assert out == "" and "click" in third and "cw.surfaces.cli" in cw_mods
 
 
 def test_the_template_engine_loads_only_when_the_workbench_starts(tmp_path):

@@ -23,14 +23,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cw import __version__
-from cw.capabilities import all_capabilities, capability_at
-from cw.model.errors import EXIT_REFUSED, CwError, UsageError, from_os_error, internal_error_message
+from cw.capabilities import all_capabilities
+from cw.model.errors import CwError, UsageError
 from cw.shell.paths import undecodable_byte
+from cw.surfaces.cliverb import adds_format_option, as_failure, one_verb, run_verb, show_error
 
 if TYPE_CHECKING:
     from cw.capabilities.table import Capability, Param
-
-EXIT_INTERNAL = 70
 
 
 class CwClickError(click.ClickException):
@@ -42,12 +41,7 @@ class CwClickError(click.ClickException):
         self.exit_code = err.exit_code  # type: ignore[misc]  # click reads it per instance
 
     def show(self, file: Any = None) -> None:
-        color = sys.stderr.isatty() and not os.environ.get("NO_COLOR") and not os.environ.get("CW_NO_COLOR")
-        head = click.style("cw:", bold=True) if color else "cw:"
-        msg = click.style(self.err.message, fg="red") if color else self.err.message
-        click.echo(f"{head} {msg}", err=True)
-        if self.err.hint:
-            click.echo(f"  Try: {self.err.hint}", err=True)
+        show_error(self.err)
 
 
 class CwGroup(click.Group):
@@ -56,19 +50,13 @@ class CwGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except CwError as err:
-            raise CwClickError(err) from None
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
-        except BrokenPipeError:
-            raise SystemExit(EXIT_REFUSED) from None
-        except OSError as exc:
-            raise CwClickError(from_os_error(exc)) from None
         except Exception as exc:  # never show a traceback to a user
-            if os.environ.get("CW_DEBUG"):
-                raise
-            click.echo(f"cw: {internal_error_message(exc, 'command you ran')}", err=True)
-            raise SystemExit(EXIT_INTERNAL) from None
+            got = as_failure(exc)
+            if isinstance(got, int):
+                raise SystemExit(got) from None
+            raise CwClickError(got) from None
 
 
 def _param_label(p: click.Parameter, ctx: click.Context) -> str:
@@ -130,30 +118,9 @@ def _click_param(p: Param) -> click.Parameter:
     return click.Option(flags, required=p.required, **kw)
 
 
-def _args(kwargs: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in kwargs.items():
-        if isinstance(v, tuple):
-            v = list(v)
-        if v is None or v is False or v == []:
-            continue
-        out[k] = v
-    return out
-
-
-def render(cap: Capability, payload: Any, as_json: bool) -> str:
-    """What the CLI prints for a payload (without the trailing newline)."""
-    if as_json or cap.text is None:
-        from cw.core.jsonout import dumps
-
-        return dumps(payload)
-    return cap.text(payload)
-
-
 def make_command(cap: Capability) -> click.Command:
     params = [_click_param(p) for p in cap.params if p.cli]
-    has_json = any(p.name == "json" for p in cap.params)
-    if has_json and not any(p.flag == "--format" for p in cap.params):
+    if adds_format_option(cap):
         params.append(
             click.Option(
                 ["--format", "fmt"],
@@ -165,13 +132,8 @@ def make_command(cap: Capability) -> click.Command:
         )
 
     def callback(**kwargs: Any) -> None:
-        fmt = kwargs.pop("fmt", None)
-        as_json = bool(kwargs.pop("json", False)) or fmt == "json"
-        from cw.shell.workspace import Workspace
-
-        payload = cap.entry(Workspace.from_process(), _args(kwargs))
-        click.echo(render(cap, payload, as_json))
-        if cap.exit_code is not None and (code := cap.exit_code(payload)):
+        code = run_verb(cap, kwargs)
+        if code:
             raise SystemExit(code)
 
     help_text = cap.summary + ("\n\n" + cap.description if cap.description else "")
@@ -261,22 +223,10 @@ def full_cli() -> click.Group:
     return root
 
 
-def _has_subverbs(cap: Capability) -> bool:
-    from cw.capabilities import VERB_MODULES
-
-    head = " ".join(cap.path) + " "
-    return len(cap.path) == 1 and any(k.startswith(head) for k in VERB_MODULES)
-
-
 def group_for(args: list[str]) -> click.Group:
     """The root group to run ``args`` with: only the named verb when the words name one, else every command."""
-    words: list[str] = []
-    for a in args[:2]:
-        if a.startswith("-"):
-            break
-        words.append(a)
-    cap = capability_at(words)
-    if cap is None or _has_subverbs(cap):  # `cw budget RUN` and `cw budget set`: one group, built whole
+    cap = one_verb(args)
+    if cap is None:
         return full_cli()
     root = _root()
     _add(root, cap)

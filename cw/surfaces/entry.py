@@ -1,4 +1,5 @@
-"""The ``cw`` executable: answers ``--version`` before importing anything, then hands over to the CLI."""
+"""The ``cw`` executable: answers ``--version`` before importing anything, runs a plain command line without
+click (``fastcli``), and hands everything else to the click CLI."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ def main(argv: list[str] | None = None) -> None:
 
         sys.stdout.write(f"cw, version {__version__}\n")
         return
+    from cw.surfaces.fastcli import try_run
+
+    code = try_run(args)
+    if code is not None:
+        raise SystemExit(code)  # as click's standalone main ends
     from cw.surfaces.cli import main as cli_main
 
     cli_main(args)
