@@ -82,34 +82,6 @@ def cache_root(env: Mapping[str, str]) -> Path | None:
     return root
 
 
-MAX_VERDICTS = 1024
-
-
-def verdict_path(kind: str, *parts: bytes, env: Mapping[str, str] | None = None) -> Path | None:
-    """Where the cache remembers that ``parts`` (say a policy file's bytes and its schema's) passed a slow check."""
-    root = cache_root(os.environ if env is None else env)
-    if root is None:
-        return None
-    h = hashlib.sha256(f"{kind}\0{__version__}".encode())
-    for p in parts:
-        h.update(len(p).to_bytes(8, "big") + p)
-    return root / "verdicts" / f"{kind}-{h.hexdigest()}"
-
-
-def remember(path: Path) -> None:
-    """Record a verdict (an empty file); a cache that cannot be written is simply not used."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path.touch()
-        names = os.listdir(path.parent)
-        if len(names) > MAX_VERDICTS:  # bounded: forget the oldest half
-            aged = sorted(names, key=lambda n: os.stat(path.parent / n).st_mtime_ns)
-            for n in aged[: len(aged) // 2]:
-                os.unlink(path.parent / n)
-    except OSError:
-        pass
-
-
 def policy_digest(policy: Any) -> str:
     """What a derived cost depends on: every price of the policy (or the absence of one)."""
     if policy is None:
