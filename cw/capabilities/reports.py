@@ -9,9 +9,10 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from cw.capabilities.table import CWD, FX, NOW, PERIOD, PRICING, SCOPE, WEEK_START, WINDOW, Capability, Param
 from cw.core.jsonout import dumps
@@ -137,8 +138,7 @@ _PARALLEL_MIN_RUNS = 400
 _MAX_PROCESSES = 4
 
 
-@dataclass(frozen=True)
-class _SummaryJob:
+class _SummaryJob(msgspec.Struct, frozen=True):
     """What every run of one summary is read with; ``derive`` False only ranks and checks it."""
 
     policy: Any

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from cw.core.numbers import cu_key
 from cw.model.errors import CwError
@@ -16,8 +17,7 @@ from cw.shell.store import Store, read_run_dir
 from cw.shell.workspace import Workspace
 
 
-@dataclass
-class ScannedRun:
+class ScannedRun(msgspec.Struct):
     repo: Path
     run_id: str
     dir: Path
