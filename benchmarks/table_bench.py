@@ -62,6 +62,9 @@ CW_EXAMPLE_PRICING = {
 }
 
 
+ROWS = ("version", "intake", "show", "summary", "summary50")
+
+
 def best(n: int, cmd: list[str], before: Callable[[], None] | None = None, **kw: Any) -> dict[str, Any]:
     runs = []
     for _ in range(n):
@@ -145,7 +148,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
     ap.add_argument("--cw-root", type=Path, default=ROOT, help="the cw checkout to measure (default: this one)")
     ap.add_argument("--quick", action="store_true", help="only start-up, intake and show (no summaries)")
+    ap.add_argument(
+        "--only",
+        default=",".join(ROWS),
+        help=f"the rows to measure, comma-separated, of {','.join(ROWS)} (default: all)",
+    )
     args = ap.parse_args(argv)
+    rows = set(args.only.split(","))
+    if not rows <= set(ROWS):
+        ap.error(f"--only: unknown rows {sorted(rows - set(ROWS))}; choose from {','.join(ROWS)}")
+    if args.quick:
+        rows -= {"summary", "summary50"}
     work = (args.work or Path(tempfile.mkdtemp(prefix="cw-table-"))).resolve()
     info = prepare(work, args.runs, args.big)
     cw_js = os.environ.get("CW_JS")
@@ -169,69 +182,71 @@ def main(argv: list[str] | None = None) -> None:
     subprocess.run([*cw, "--version"], env=env, check=True, stdout=subprocess.DEVNULL)  # writes the bytecode
     empty = Path(info["empty"])
 
-    r = best(args.repeat, [*cw, "--version"], env=env, cwd=empty)
-    c = best(args.repeat, [*node, "--version"], env=env, cwd=empty) if node else None
-    line("cw --version", r, c)
-    out["version"] = {"cw": r, "CW": c}
+    if "version" in rows:
+        r = best(args.repeat, [*cw, "--version"], env=env, cwd=empty)
+        c = best(args.repeat, [*node, "--version"], env=env, cwd=empty) if node else None
+        line("cw --version", r, c)
+        out["version"] = {"cw": r, "CW": c}
 
-    repo = intake_run(work, cw, env)
-    state = repo / ".cw" / "runs" / "r40" / "state.json"
-    saved = state.read_bytes()
+    if "intake" in rows:
+        repo = intake_run(work, cw, env)
+        state = repo / ".cw" / "runs" / "r40" / "state.json"
+        saved = state.read_bytes()
 
-    def restore() -> None:
-        state.write_bytes(saved)
-        shutil.rmtree(state.parent / "workers" / "worker-t1-0001", ignore_errors=True)
+        def restore() -> None:
+            state.write_bytes(saved)
+            shutil.rmtree(state.parent / "workers" / "worker-t1-0001", ignore_errors=True)
 
-    for label, cmd in (
-        ("cw task add (40-task run)", [*cw, "task", "add", "r40", "t41", "--json"]),
-        ("cw result (40-task run)", [*cw, "result", "r40", "t1", "out.md", "--usage-input-tokens", "1200"]),
-    ):
-        r = best(args.repeat, cmd, before=restore, env=env, cwd=repo)
-        line(label, r)
-        out[label.split(" (")[0]] = r
+        for label, cmd in (
+            ("cw task add (40-task run)", [*cw, "task", "add", "r40", "t41", "--json"]),
+            ("cw result (40-task run)", [*cw, "result", "r40", "t1", "out.md", "--usage-input-tokens", "1200"]),
+        ):
+            r = best(args.repeat, cmd, before=restore, env=env, cwd=repo)
+            line(label, r)
+            out[label.split(" (")[0]] = r
 
-    big = Path(work / "big")
-    show = ["metrics", "show", "big-run", "--json", "--pricing", pricing, "--now", NOW]
-    r = best(args.repeat, [*cw, *show], env=env, cwd=big)
-    c = best(args.repeat, [*node, *show], env=env, cwd=big) if node else None
-    line(f"metrics show ({args.big} tasks + {args.big} workers)", r, c)
-    out["show"] = {"cw": r, "CW": c}
-    if args.quick:
-        if args.json:
-            args.json.write_text(json.dumps(out, indent=2) + "\n")
-        return
+    if "show" in rows:
+        big = Path(work / "big")
+        show = ["metrics", "show", "big-run", "--json", "--pricing", pricing, "--now", NOW]
+        r = best(args.repeat, [*cw, *show], env=env, cwd=big)
+        c = best(args.repeat, [*node, *show], env=env, cwd=big) if node else None
+        line(f"metrics show ({args.big} tasks + {args.big} workers)", r, c)
+        out["show"] = {"cw": r, "CW": c}
 
-    for d in info["runDirs"]:  # cold: no snapshot anywhere
-        shutil.rmtree(Path(d) / "metrics", ignore_errors=True)
-    cache = Path(env["XDG_CACHE_HOME"])
-    summary = ["metrics", "summary", "--scope", "home", "--pricing", pricing, "--json", "--now", NOW]
-    cwd = Path(info["cwd"])
-    n = str(info["runs"])
-    time.sleep(2.1)  # the files are older than the cache's same-tick guard
+    if rows & {"summary", "summary50"}:
+        for d in info["runDirs"]:  # cold: no snapshot anywhere
+            shutil.rmtree(Path(d) / "metrics", ignore_errors=True)
+        cache = Path(env["XDG_CACHE_HOME"])
+        summary = ["metrics", "summary", "--scope", "home", "--pricing", pricing, "--json", "--now", NOW]
+        cwd = Path(info["cwd"])
+        n = str(info["runs"])
+        time.sleep(2.1)  # the files are older than the cache's same-tick guard
 
-    def cold() -> None:
-        shutil.rmtree(cache, ignore_errors=True)
+        def cold() -> None:
+            shutil.rmtree(cache, ignore_errors=True)
 
-    r = best(args.repeat, [*cw, *summary, "--limit", n], before=cold, env=env, cwd=cwd)
-    c = best(args.cw_repeat, [*node, *summary, "--limit", n], env=env, cwd=cwd) if node else None
-    line(f"metrics summary --limit {n}, cold", r, c)
-    out["summaryCold"] = {"cw": r, "CW": c}
-    mem = f"   peak memory: largest process {r['maxrss_mb']:.0f} MiB, all processes {r['tree_mb']:.0f} MiB"
-    if c is not None:
-        mem += f"; CW {c['maxrss_mb']:.0f} MiB"
-    print(mem)
+    if "summary" in rows:
+        r = best(args.repeat, [*cw, *summary, "--limit", n], before=cold, env=env, cwd=cwd)
+        c = best(args.cw_repeat, [*node, *summary, "--limit", n], env=env, cwd=cwd) if node else None
+        line(f"metrics summary --limit {n}, cold", r, c)
+        out["summaryCold"] = {"cw": r, "CW": c}
+        mem = f"   peak memory: largest process {r['maxrss_mb']:.0f} MiB, all processes {r['tree_mb']:.0f} MiB"
+        if c is not None:
+            mem += f"; CW {c['maxrss_mb']:.0f} MiB"
+        print(mem)
 
-    r = best(args.repeat, [*cw, *summary, "--limit", n], env=env, cwd=cwd)
-    line(f"metrics summary --limit {n}, repeat", r, c)
-    out["summaryWarm"] = {"cw": r, "CW": c}
+        r = best(args.repeat, [*cw, *summary, "--limit", n], env=env, cwd=cwd)
+        line(f"metrics summary --limit {n}, repeat", r, c)
+        out["summaryWarm"] = {"cw": r, "CW": c}
 
-    r = best(args.repeat, [*cw, *summary], before=cold, env=env, cwd=cwd)
-    c50 = best(args.cw_repeat, [*node, *summary], env=env, cwd=cwd) if node else None
-    line("metrics summary (default --limit 50), cold", r, c50)
-    out["summary50Cold"] = {"cw": r, "CW": c50}
-    r = best(args.repeat, [*cw, *summary], env=env, cwd=cwd)
-    line("metrics summary (default --limit 50), repeat", r, c50)
-    out["summary50Warm"] = {"cw": r, "CW": c50}
+    if "summary50" in rows:
+        r = best(args.repeat, [*cw, *summary], before=cold, env=env, cwd=cwd)
+        c50 = best(args.cw_repeat, [*node, *summary], env=env, cwd=cwd) if node else None
+        line("metrics summary (default --limit 50), cold", r, c50)
+        out["summary50Cold"] = {"cw": r, "CW": c50}
+        r = best(args.repeat, [*cw, *summary], env=env, cwd=cwd)
+        line("metrics summary (default --limit 50), repeat", r, c50)
+        out["summary50Warm"] = {"cw": r, "CW": c50}
 
     if args.json:
         args.json.write_text(json.dumps(out, indent=2) + "\n")

@@ -409,12 +409,12 @@ def test_a_handler_printing_to_stdout_cannot_corrupt_the_protocol(world):
     """Stray prints inside a tool land on stderr, never between protocol messages."""
     repo = world["repo"]
     code = (
-        "import dataclasses, cw.capabilities as c, cw.capabilities.runs as r\n"
+        "import msgspec, cw.capabilities as c, cw.capabilities.runs as r\n"
         "real = r.run_list\n"
         "def noisy(ws, a):\n"
         "    print('stray line from a handler')\n"
         "    return real(ws, a)\n"
-        "r.CAPABILITIES = tuple(dataclasses.replace(x, entry=noisy) if x.name == 'run.list' else x\n"
+        "r.CAPABILITIES = tuple(msgspec.structs.replace(x, entry=noisy) if x.name == 'run.list' else x\n"
         "                       for x in r.CAPABILITIES)\n"
         "c.all_capabilities.cache_clear()\n"
         "from cw.surfaces.mcp_server import serve\n"

@@ -7,7 +7,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from cw.core.pricing import price_unit, usage_cost, validate_policy
@@ -667,3 +670,66 @@ def test_a_tiered_policy_file_loads_and_matches_the_schema(tmp_path):
     bad.write_text(json.dumps(doc))
     with pytest.raises(PolicyError):
         load_pricing_policy(str(bad), tmp_path)
+
+
+# -- the core's check is at least as strict as the schema ------------------------------------------------------
+# cw checks a policy with validate_policy only; this property is why the schema need not be run as well.
+
+_ANY = st.sampled_from([None, True, False, 0, 1, -1, 2.5, -0.5, 10**20, "", "x", "1", "2026-01-01", [], {}, {"a": 1}])
+_PRICE_KEYS = (
+    "inputPerMillion",
+    "outputPerMillion",
+    "cacheReadPerMillion",
+    "cacheWritePerMillion",
+    "cacheWrite1hPerMillion",
+    "reasoningPerMillion",
+)
+_DATES = st.sampled_from(["2026-01-01", "2026-01-01T00:00Z", "2026-01-01T10:00:00.5+02:00", "2026-1-1", "soon", ""])
+_TIER = st.dictionaries(st.sampled_from(["aboveInputTokens", *_PRICE_KEYS, "other"]), _ANY | st.integers(0, 10**6))
+
+
+def _fields(extra: tuple[str, ...]) -> st.SearchStrategy[dict[str, Any]]:
+    value = _ANY | st.integers(0, 100) | st.decimals(0, 100, places=3) | _DATES | st.lists(_TIER, max_size=2)
+    keys = st.sampled_from(
+        [*_PRICE_KEYS, "tiers", "inputIncludesCachedTokens", "outputIncludesReasoningTokens", *extra]
+    )
+    base = st.fixed_dictionaries({"inputPerMillion": st.integers(0, 9), "outputPerMillion": st.integers(0, 9)})
+    return st.tuples(base, st.dictionaries(keys, value, max_size=4), st.lists(st.sampled_from(_PRICE_KEYS[:2]))).map(
+        lambda t: {k: v for k, v in {**t[0], **t[1]}.items() if k not in t[2]}
+    )
+
+
+_MODEL = st.tuples(_fields(("pricesTakenOn", "effectiveFrom")), st.sampled_from(["m", "claude", "", 3, None])).map(
+    lambda t: {"model": t[1], **t[0]}
+)
+_POLICY = st.fixed_dictionaries(
+    {"schemaVersion": st.sampled_from([1, 1, 1, 2, "1", 1.0]), "models": st.lists(_MODEL, max_size=3)},
+    optional={
+        "id": _ANY,
+        "currency": _ANY,
+        "pricesTakenOn": _DATES | _ANY,
+        "generator": _ANY,
+        "defaultPrice": st.none() | _fields(("effectiveFrom",)),
+        "description": _ANY,
+        "source": _ANY,
+    },
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(doc=_POLICY)
+def test_a_policy_the_core_accepts_the_schema_accepts(doc):
+    decoded = msgspec.json.Decoder(float_hook=Decimal).decode(msgspec.json.encode(doc))  # as cw reads files
+    try:
+        validate_policy(decoded, "SRC")
+    except PolicyError:
+        return
+    assert list(_validator().iter_errors(decoded)) == []
+
+
+def test_the_schema_check_cw_runs_on_the_policies_it_writes():
+    from cw.shell.policies import schema_problem
+
+    assert schema_problem(json.loads(manifest_path("pricing.policy.json").read_text())) is None
+    got = schema_problem({"schemaVersion": 1, "models": [{"model": "m", "inputPerMillion": -1, "outputPerMillion": 0}]})
+    assert got is not None and got.startswith("models[0].inputPerMillion") and "-1" in got

@@ -75,7 +75,7 @@ def test_summary_text_names_unreadable_and_omitted_runs():
     assert lines[-4:] == [
         "  unreadable bad-1 (/repoA): Invalid JSON in /repoA/.cw/runs/bad-1/state.json: x",
         "  unreadable bad-2 (/repoB): Unsupported CW run state: tasks must be an array when present.",
-        "  omitted: 3 older runs not shown (--limit 2)",
+        "  omitted: 3 older runs not shown or checked (--limit 2; a larger --limit reads them)",
         "  next: Per-run detail: cw metrics show <run-id> --json",
     ]
     assert lines[-5] == "  backend unreported: runs=1 failure=n/a (0 samples)"

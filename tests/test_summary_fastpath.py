@@ -35,11 +35,12 @@ from cw.core import state as loader
 from cw.core.fingerprint import fingerprint_strings
 from cw.core.jsonout import dumps
 from cw.core.metrics import derive_report, derive_summary_report
-from cw.core.summary import pool_summary, run_entry
+from cw.core.numbers import cu_key
+from cw.core.summary import newest_key, pool_summary, run_entry
 from cw.model.errors import CwError
 from cw.shell import fastload, sidefiles
 from cw.shell.policies import load_pricing_policy
-from cw.shell.scan import load_scanned
+from cw.shell.scan import HEAD_BYTES, load_scanned
 from cw.shell.store import encode_state, read_run_dir
 
 NOW = "2026-11-22T12:00:00.000Z"
@@ -181,23 +182,100 @@ def _run_dirs(repos: list[Path]) -> list[tuple[Path, Path]]:
     ]
 
 
+def _head(path: Path) -> tuple[str, str] | None:
+    """``(createdAt, id)`` from the scalar members that open the file's first HEAD_BYTES, decoded with the
+    standard library's scanner (an escaped or non-string value, or a missing one, gives None)."""
+    text = path.read_bytes()[:HEAD_BYTES].decode("utf-8", "replace")
+    dec = json.JSONDecoder()
+    ws = " \t\n\r"
+    i = len(text) - len(text.lstrip(ws))
+    if not text[i:].startswith("{"):
+        return None
+    i += 1
+    found: dict[str, Any] = {}
+    try:
+        while True:
+            while text[i] in ws:
+                i += 1
+            if text[i] != '"':
+                break
+            start = i
+            key, i = json.decoder.scanstring(text, i + 1)
+            raw_key = text[start:i]
+            while text[i] in ws:
+                i += 1
+            i += 1  # the colon
+            while text[i] in ws:
+                i += 1
+            if text[i] in "{[":
+                break
+            start = i
+            value, i = dec.raw_decode(text, i)
+            if key in ("id", "createdAt"):
+                plain = "\\" not in raw_key and "\\" not in text[start:i] and isinstance(value, str)
+                found[key] = value if plain else None
+            while text[i] in ws:
+                i += 1
+            if text[i] != ",":
+                break
+            i += 1
+    except (IndexError, ValueError):
+        pass
+    created, rid = found.get("createdAt"), found.get("id")
+    return (created, rid) if created is not None and rid is not None else None
+
+
 def reference(repos: list[Path], policy_file: Path | None, limit: int | None) -> str:
-    """The summary's ``--json`` text the long way: full decode, full report, one run at a time."""
+    """The summary's ``--json`` text the long way: full decode, full report, one run at a time.
+
+    With a limit, runs are taken newest first by the key their head gives (by their own key once read,
+    or when the head gives none); a run read whole that cannot be read is listed, the runs never reached
+    are omitted."""
     policy = load_pricing_policy(str(policy_file), Path.cwd()) if policy_file else None
-    entries, unreadable = [], []
-    for repo, d in _run_dirs(repos):
+
+    def read(repo: Path, d: Path) -> Any:
         item = load_scanned(repo, d)
         if item.error is None:
             try:
                 reports._check_ledger(item)
                 report = derive_report(item.state, NOW, policy, sidefiles.persisted_fingerprint(d))
-                entries.append(run_entry(report, item.state, str(repo), d.name))
-                continue
+                return run_entry(report, item.state, str(repo), d.name)
             except CwError as exc:
                 item.error = exc.message
-        unreadable.append({"runId": item.run_id, "repo": str(repo), "reason": item.error})
+        return {"runId": item.run_id, "repo": str(repo), "reason": item.error}
+
+    entries, unreadable, omitted = [], [], 0
+    runs = _run_dirs(repos)
+    if limit is None or limit >= len(runs):
+        for repo, d in runs:
+            got = read(repo, d)
+            (unreadable if isinstance(got, dict) else entries).append(got)
+    else:
+        todo: list[tuple[tuple[bytes, ...], Any]] = []
+        for repo, d in runs:
+            head = _head(d / "state.json")
+            if head is not None:
+                todo.append(((cu_key(head[0]), cu_key(head[1]), cu_key(str(repo))), (repo, d)))
+                continue
+            got = read(repo, d)
+            if isinstance(got, dict):
+                unreadable.append(got)
+            else:
+                todo.append((newest_key(got), got))
+        while todo and len(entries) < limit:
+            todo.sort(key=lambda t: t[0], reverse=True)
+            key, what = todo.pop(0)
+            got = read(*what) if isinstance(what, tuple) else what
+            if isinstance(got, dict):
+                unreadable.append(got)
+            elif newest_key(got) == key:
+                entries.append(got)
+            else:
+                todo.append((newest_key(got), got))
+        omitted = len(todo)
     header = {"name": str(policy_file) if policy_file else "none", "id": policy.id if policy else None, "from": "flag"}
-    return dumps({**pool_summary(entries, unreadable, "home", NOW, limit), "pricingPolicy": header}) + "\n"
+    pooled = pool_summary(entries, unreadable, "home", NOW, limit, omitted=omitted)
+    return dumps({**pooled, "pricingPolicy": header}) + "\n"
 
 
 def summary(cw, ws: dict[str, Any], policy_file: Path | None, limit: int | None) -> str:
@@ -355,23 +433,39 @@ def test_a_valid_snapshot_never_stands_in_for_the_state(cw, workspace, tmp_path)
     assert text == reference(repos, cachey, 10_000)
 
 
-def test_a_run_changed_between_ranking_and_deriving_is_read_again(cw, workspace, monkeypatch):
-    """--limit ranks every run first; if a kept run changed before it is derived, one plain pass decides."""
-    want = reference(workspace["repos"], DEF, 3)
-    real = fastload.read_summary_state_core
-    seen: dict[str, int] = {}
+def test_limit_reads_only_the_runs_it_reaches(cw, workspace, monkeypatch):
+    """--limit ranks runs by their heads and reads whole only the runs it takes (and those without a head)."""
+    read: list[str] = []
+    real = reports._summary_item
 
-    def changes_once(d: Path) -> tuple[dict[str, Any], bool]:
-        state, core = real(d)
-        seen[state["id"]] = seen.get(state["id"], 0) + 1
-        if state["id"] == "fixture-run" and seen["fixture-run"] == 1:
-            state = {**state, "createdAt": "2099-01-01T00:00:00.000Z"}  # ranks first, then reads otherwise
-        return state, core
+    def counted(job: Any, repo: Path, d: Path) -> Any:
+        read.append(d.name)
+        return real(job, repo, d)
 
-    monkeypatch.setattr(reports, "read_summary_state_core", changes_once)
-    assert summary(cw, workspace, DEF, 3) == want
-    assert seen["fixture-run"] == 3, "ranked, derived, then read again with every other run"
-    assert seen["empty-run"] == 2
+    monkeypatch.setattr(reports, "_summary_item", counted)
+    got = json.loads(summary(cw, workspace, DEF, 3))
+    headless = {"not-object", "wiped", "id-number"}  # no plain createdAt and id open these files
+    assert got["runCount"] == 3 and headless <= set(read)
+    assert len(read) < len(_run_dirs(workspace["repos"])) / 2
+    assert got["omittedRuns"] == len(_run_dirs(workspace["repos"])) - len(read)
+    assert summary(cw, workspace, DEF, 3) == reference(workspace["repos"], DEF, 3)
+
+
+def test_a_run_whose_own_created_at_differs_from_its_head_is_ranked_by_its_own(cw, workspace):
+    """A repeated ``createdAt`` (the last one counts, as for every JSON reader): the head says 2099, the run
+    says 2000, so it ranks first by its head, is read, and then falls to the end."""
+    repo = workspace["repos"][0]
+    doc = json.loads((FIXTURES / "fixture-run.state.json").read_text())
+    doc["id"] = "two-dates"
+    doc["createdAt"] = "2099-01-01T00:00:00.000Z"
+    raw = encode_state(doc).rstrip()
+    assert raw.endswith(b"}")
+    _write(repo, "two-dates", None, raw=raw[:-1] + b',\n  "createdAt": "2000-01-01T00:00:00.000Z"\n}\n')
+    assert read_run_dir(repo / ".cw" / "runs" / "two-dates")["createdAt"].startswith("2000")
+    got = json.loads(summary(cw, workspace, DEF, 3))
+    assert "two-dates" not in {r["runId"] for r in got["runs"]} and got["runCount"] == 3
+    assert summary(cw, workspace, DEF, 3) == reference(workspace["repos"], DEF, 3)
+    assert "two-dates" in {r["runId"] for r in json.loads(summary(cw, workspace, DEF, 10_000))["runs"]}
 
 
 def test_the_lean_reader_agrees_with_the_store(workspace):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 from functools import lru_cache
+
+import msgspec
 
 from cw.capabilities.table import Capability, Param
 
@@ -106,7 +107,7 @@ VERB_MODULES = {
 
 def _declared(module: str) -> tuple[Capability, ...]:
     mod = importlib.import_module(f"cw.capabilities.{module}")
-    return tuple(dataclasses.replace(c, output_schema=OUTPUT_SCHEMAS[c.name]) for c in mod.CAPABILITIES)
+    return tuple(msgspec.structs.replace(c, output_schema=OUTPUT_SCHEMAS[c.name]) for c in mod.CAPABILITIES)
 
 
 def capability_at(words: list[str]) -> Capability | None:

@@ -74,6 +74,22 @@ def _default_price(value: Any) -> tuple[Decimal, Decimal] | None:
     return out[0], out[1]
 
 
+def _check_written_policy(policy: dict[str, Any], out: Path) -> None:
+    """A policy cw writes must pass both the core's checks and the published schema; else nothing is written."""
+    import msgspec
+
+    from cw.core.pricing import validate_policy
+    from cw.shell.policies import schema_problem
+
+    doc = msgspec.json.Decoder(float_hook=Decimal).decode(dumps(policy))  # as every reader will see it
+    validate_policy(doc, str(out))
+    problem = schema_problem(doc)
+    if problem is not None:
+        raise CwError(
+            f"The imported policy for {out} does not match schemas/pricing-policy.schema.json ({problem}); nothing was written."
+        )
+
+
 def pricing_import(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     source = a.get("from")
     if source != "genai-prices":
@@ -93,6 +109,7 @@ def pricing_import(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
         policy_id=a.get("id"),
         default_price=default,
     )
+    _check_written_policy(result.policy, out)
     atomic_write(out, (dumps(result.policy) + "\n").encode("utf-8"))
     return {
         "schemaVersion": 1,

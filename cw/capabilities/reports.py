@@ -9,9 +9,10 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from cw.capabilities.table import CWD, FX, NOW, PERIOD, PRICING, SCOPE, WEEK_START, WINDOW, Capability, Param
 from cw.core.jsonout import dumps
@@ -137,8 +138,7 @@ _PARALLEL_MIN_RUNS = 400
 _MAX_PROCESSES = 4
 
 
-@dataclass(frozen=True)
-class _SummaryJob:
+class _SummaryJob(msgspec.Struct, frozen=True):
     """What every run of one summary is read with; ``derive`` False only ranks and checks it."""
 
     policy: Any
@@ -291,29 +291,83 @@ def _summary_runs(
     limit: int,
     progress: Progress | None = None,
     cache: SummaryCache | None = None,
-) -> tuple[list[RunEntry], list[dict[str, Any]], int]:
-    """The entries to pool, the unreadable rows, and how many readable runs ``--limit`` left out underived.
-
-    When ``--limit`` leaves runs out, every run is first read and checked (is it
-    readable, where does it rank by ``newest_key``), and only the kept runs are
-    derived, after a second read. Should a kept run have changed in between, all
-    runs are read again in one pass, so the result is always that of a single pass.
-    """
-    from cw.core.summary import RunEntry, newest_key
-
+) -> tuple[list[RunEntry], list[dict[str, Any]], int, list[Path] | None]:
+    """The entries to pool, the unreadable rows, how many runs ``--limit`` left out, and (when it left
+    some out) the runs read whole (``_newest``; None: every run was)."""
     derive = _SummaryJob(policy, now, derive=True)
     if limit < len(run_dirs):
-        ranking = _read_cached(_SummaryJob(policy, now, derive=False), run_dirs, cache, progress)
-        readable = [(r, i) for i, r in enumerate(ranking) if isinstance(r, RunEntry)]
-        kept = heapq.nlargest(limit, readable, key=lambda ri: newest_key(ri[0]))
-        entries = _read_cached(derive, [run_dirs[i] for _, i in kept], cache)
-        if all(
-            isinstance(e, RunEntry) and newest_key(e) == newest_key(r) for e, (r, _) in zip(entries, kept, strict=False)
-        ):
-            unreadable = [r for r in ranking if not isinstance(r, RunEntry)]
-            return entries, unreadable, len(readable) - len(kept)  # type: ignore[return-value]
+        return _newest(run_dirs, derive, limit, progress, cache)
+    from cw.core.summary import RunEntry
+
     results = _read_cached(derive, run_dirs, cache, progress)
-    return ([r for r in results if isinstance(r, RunEntry)], [r for r in results if not isinstance(r, RunEntry)], 0)
+    entries = [r for r in results if isinstance(r, RunEntry)]
+    return entries, [r for r in results if not isinstance(r, RunEntry)], 0, None
+
+
+def _newest(
+    run_dirs: list[tuple[Path, Path]],
+    derive: _SummaryJob,
+    limit: int,
+    progress: Progress | None,
+    cache: SummaryCache | None,
+) -> tuple[list[RunEntry], list[dict[str, Any]], int, list[Path]]:
+    """The ``limit`` newest readable runs, reading whole only the runs that ranking reaches.
+
+    Runs are ranked by the ``createdAt`` and ``id`` that open their state.json (``head_key``); a run
+    whose head does not say them is read whole to rank it. Then runs are derived newest first until
+    ``limit`` are readable: every run read whole that cannot be read is listed, and the runs never
+    reached are counted as omitted, unread past their head. Should a derived run's own ``createdAt`` or
+    ``id`` differ from its head's (it changed in between), it is ranked again by its own.
+    """
+    from cw.core.numbers import cu_key
+    from cw.core.summary import RunEntry, newest_key
+    from cw.shell.scan import head_key
+
+    Key = tuple[bytes, bytes, bytes]
+    ranked: list[tuple[Key, int, RunEntry | None]] = []  # (key, run, its entry once derived)
+    unranked: list[int] = []
+    for i, (repo, d) in enumerate(run_dirs):
+        head = head_key(f"{d}/state.json")
+        if head is None:
+            unranked.append(i)
+        else:
+            ranked.append(((cu_key(head[0]), cu_key(head[1]), cu_key(str(repo))), i, None))
+    unreadable: list[dict[str, Any]] = []
+    read_whole = [run_dirs[i][1] for i in unranked]
+    if unranked:
+        rank_job = _SummaryJob(derive.policy, derive.now, derive=False)
+        for i, r in zip(unranked, _read_cached(rank_job, [run_dirs[i] for i in unranked], cache), strict=True):
+            if isinstance(r, RunEntry):
+                ranked.append((newest_key(r), i, None))
+            else:
+                unreadable.append(r)
+    ranked.sort(key=lambda t: t[0], reverse=True)
+    kept: list[RunEntry] = []
+    pos = 0
+    while len(kept) < limit and pos < len(ranked):
+        if ranked[pos][2] is None:  # derive the next runs in order, as many as are still wanted
+            batch = [t[1] for t in ranked[pos:] if t[2] is None][: limit - len(kept)]
+            read_whole += [run_dirs[i][1] for i in batch]
+            got: dict[int, RunEntry | dict[str, Any] | None] = dict(
+                zip(batch, _read_cached(derive, [run_dirs[i] for i in batch], cache), strict=True)
+            )
+            rest: list[tuple[Key, int, RunEntry | None]] = []
+            for key, i, e in ranked[pos:]:
+                res = got.get(i, e)
+                if res is None or (isinstance(res, RunEntry) and newest_key(res) == key):
+                    rest.append((key, i, res))
+                elif isinstance(res, RunEntry):
+                    rest.append((newest_key(res), i, res))
+                else:
+                    unreadable.append(res)
+            rest.sort(key=lambda t: t[0], reverse=True)  # stable: only a re-ranked run moves
+            ranked[pos:] = rest
+            continue
+        kept.append(ranked[pos][2])  # type: ignore[arg-type]
+        pos += 1
+    if progress is not None:
+        progress.advance(len(run_dirs))
+    return kept, unreadable, len(ranked) - pos, read_whole
 
 
 def metrics_summary(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
@@ -341,21 +395,23 @@ def metrics_summary(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     key: tuple[str, str] = ("", "")
     if cache is not None and whole:  # the same runs, every one unchanged: the same pooled payload
         repos = list(dict.fromkeys(str(r) for r, _ in run_dirs))
-        key = cache.summary_key("\0".join([scope, str(limit), *repos]), run_dirs)
+        head = "\0".join([scope, str(limit), *repos])
+        key = cache.listing_key(head, run_dirs) if limit < len(run_dirs) else cache.summary_key(head, run_dirs)
         with _gc_paused():
             pooled = cache.pooled(key)
         if pooled is not None:
             pooled["generatedAt"] = now
             return {**pooled, "pricingPolicy": header}  # the header names the policy; the key covers its prices
     progress = ws.progress("reading runs", len(run_dirs))
+    read_whole: list[Path] | None = None
     try:
         with _gc_paused():
             if whole:
-                entries, unreadable, omitted = _summary_runs(run_dirs, policy, now, limit, progress, cache)
+                entries, unreadable, omitted, read_whole = _summary_runs(run_dirs, policy, now, limit, progress, cache)
                 payload = pool_summary(entries, unreadable, scope, now, limit, omitted=omitted)
             else:
                 # Over a window the summary pools the runs created in it; --limit then keeps the newest of those.
-                entries, unreadable, _ = _summary_runs(run_dirs, policy, now, len(run_dirs), progress, cache)
+                entries, unreadable, _, _ = _summary_runs(run_dirs, policy, now, len(run_dirs), progress, cache)
                 inside = [e for e in entries if window.contains_text(e.created_at)]
                 kept = heapq.nlargest(max(limit, 0), inside, key=newest_key)
                 out = pool_summary(kept, unreadable, scope, now, None, omitted=len(inside) - len(kept))
@@ -364,7 +420,7 @@ def metrics_summary(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
         progress.close()
     if cache is not None:
         if whole:
-            cache.keep_pooled(key, payload)
+            cache.keep_pooled(key, payload, read_whole)
         cache.flush()
     return {**payload, "pricingPolicy": header}
 
@@ -400,7 +456,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         "Pool metrics across runs, with per-app, per-backend and per-actor breakdowns.",
         (
             SCOPE,
-            Param("limit", "keep the N newest runs (default 50)", type="integer", metavar="N"),
+            Param("limit", "keep the N newest runs (default 50); older runs are not read", type="integer", metavar="N"),
             PRICING,
             *WINDOW,
             PERIOD,
@@ -418,7 +474,9 @@ CAPABILITIES: tuple[Capability, ...] = (
         read_only=True,
         text=render_summary_text,
         description="Writes nothing inside any repo. Runs that cannot be read are counted and listed, never "
-        "dropped; each run's snapshot is marked valid, stale or absent. The summary pools whole runs: over a "
+        "dropped; with --limit, runs are ranked by the createdAt and id their state.json opens with and only "
+        "the runs taken (and any whose opening says neither) are read whole, so older runs left out are "
+        "counted in omittedRuns unchecked. Each run's snapshot is marked valid, stale or absent. The summary pools whole runs: over a "
         "window (--since inclusive, --until exclusive, read in --tz) its rates, durations, usage and cost are "
         "those of the runs created in the window, and --period groups runs by the period they were created "
         "in. For spend and revenue dated unit by unit, use cw pnl. What it derives per run is kept in "

@@ -11,8 +11,9 @@ Adding a verb is adding one row.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+
+import msgspec
 
 if TYPE_CHECKING:
     from cw.shell.workspace import Workspace
@@ -20,8 +21,7 @@ if TYPE_CHECKING:
 ParamType = Literal["string", "integer", "boolean", "number"]
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(msgspec.Struct, frozen=True):
     """One input of a verb.
 
     ``name`` is the key handlers read (snake_case). The CLI spelling is
@@ -84,8 +84,7 @@ Handler = Callable[["Workspace", dict[str, Any]], Any]
 TextRenderer = Callable[[Any], str]
 
 
-@dataclass(frozen=True)
-class Capability:
+class Capability(msgspec.Struct, frozen=True):
     """One verb. ``path`` is its CLI words; the MCP tool is ``cw_`` + the words joined by ``_``."""
 
     name: str
@@ -97,7 +96,7 @@ class Capability:
     text: TextRenderer | None = None
     description: str = ""
     mcp: bool = True
-    examples: tuple[str, ...] = field(default_factory=tuple)
+    examples: tuple[str, ...] = ()
     exit_code: Callable[[Any], int] | None = None  # a read verb that reports problems (ledger verify)
     output_schema: str | None = None  # the schemas/ file its payload validates against
     derived_write: bool = False  # writes only a derived snapshot, skipped in a read-only workspace

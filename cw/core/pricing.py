@@ -531,9 +531,11 @@ def validate_policy(doc: Any, source: str) -> PricingPolicy:
         or not isinstance(doc.get("models"), list)
     ):
         raise PolicyError(f"Invalid pricing policy (expected schemaVersion 1 + models[]): {source}")
-    for key in ("id", "currency"):
+    for key in ("id", "currency", "description", "source"):
         if key in doc and not isinstance(doc[key], str):
             raise _invalid(source, key, "must be a string")
+    if "generator" in doc and not isinstance(doc["generator"], dict):
+        raise _invalid(source, "generator", "must be an object (what wrote the file)")
     models = []
     for i, item in enumerate(doc["models"]):
         path = f"models[{i}]"

@@ -193,7 +193,8 @@ def render_summary_text(summary: dict[str, Any]) -> str:
     omitted = summary.get("omittedRuns") or 0
     if omitted:
         lines.append(
-            f"  omitted: {omitted} older run{'s' if omitted != 1 else ''} not shown (--limit {summary['runCount']})"
+            f"  omitted: {omitted} older run{'s' if omitted != 1 else ''} not shown or checked "
+            f"(--limit {summary['runCount']}; a larger --limit reads them)"
         )
     lines.append(f"  next: {summary['nextAction']}")
     return "\n".join(lines)

@@ -11,10 +11,11 @@ Where cw differs from CW (cw-compat §16):
 
 * c: runs that cannot be read are passed in as ``unreadable``
   (``{runId, repo, reason}``), counted in ``unreadableRuns`` and listed in
-  ``unreadable`` (by ``runId`` then ``repo``); ``--limit`` never omits them.
+  ``unreadable`` (by ``runId`` then ``repo``); ``limit`` never omits them.
 * d: ``limit`` keeps the N newest runs (by ``createdAt``, then ``runId``,
   then ``repo``, in code-unit order) and ``omittedRuns`` says how many
-  readable runs were left out.
+  runs were left out: those cut here plus ``omitted``, the runs the shell
+  ranked by their head and never read (``cw.capabilities.reports._newest``).
 * g: ``byBackendCost`` gives each backend (``worker.backendId || "node"``)
   only the bytes of its own workers; ``runCount`` counts the runs with at
   least one worker on it; entries are sorted by backend.

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from cw.core.numbers import is_iso_timestamp
 from cw.model.errors import UsageError
@@ -41,8 +42,7 @@ _DIGITS = re.compile(r"^[0-9]+$")
 MAX_TOKENS = 10**15
 
 
-@dataclass(frozen=True)
-class UsageInput:
+class UsageInput(msgspec.Struct, frozen=True):
     """Validated usage flags; ``record`` builds the stored UsageRecord."""
 
     tokens: tuple[tuple[str, int], ...]

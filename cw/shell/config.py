@@ -28,9 +28,10 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from cw.model.errors import UsageError
 
@@ -40,8 +41,7 @@ DEFAULTS: Mapping[str, str] = {"pricing": "default", "fx": "default", "currency"
 _MAX_BYTES = 1 << 20
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(msgspec.Struct, frozen=True):
     """One effective setting: its value and where it came from (``flag``, a config file, or ``built-in``)."""
 
     value: str
@@ -100,8 +100,7 @@ def read_config(path: Path) -> dict[str, str]:
     return {k: _check(k, v, path) for k, v in doc.items()}
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(msgspec.Struct, frozen=True):
     """The effective settings for one command: flag > repo config > user config > built-in."""
 
     files: tuple[tuple[Path, dict[str, str]], ...]  # most specific first

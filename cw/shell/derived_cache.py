@@ -15,7 +15,10 @@ mtime of its module files), so another policy or an upgraded cw never
 reads an old result.
 
 A result is served only when every identity matches; anything else is
-derived again. Results are not recorded for files changed in the last two
+derived again. A summary's pooled payload is kept too, keyed by the identity
+of every run it pooled; with ``--limit`` leaving runs out, by each listed
+``state.json`` (what ranking reads) plus every file of the runs it read whole.
+Results are not recorded for files changed in the last two
 seconds (an edit within the same clock tick could keep every identity),
 for a file that changed while it was read, or for a run whose verdict
 depends on more than these files (a state without its core keys: the
@@ -77,34 +80,6 @@ def cache_root(env: Mapping[str, str]) -> Path | None:
     if ".cw" in root.parts:  # derived data never goes inside a repo's .cw/
         return None
     return root
-
-
-MAX_VERDICTS = 1024
-
-
-def verdict_path(kind: str, *parts: bytes, env: Mapping[str, str] | None = None) -> Path | None:
-    """Where the cache remembers that ``parts`` (say a policy file's bytes and its schema's) passed a slow check."""
-    root = cache_root(os.environ if env is None else env)
-    if root is None:
-        return None
-    h = hashlib.sha256(f"{kind}\0{__version__}".encode())
-    for p in parts:
-        h.update(len(p).to_bytes(8, "big") + p)
-    return root / "verdicts" / f"{kind}-{h.hexdigest()}"
-
-
-def remember(path: Path) -> None:
-    """Record a verdict (an empty file); a cache that cannot be written is simply not used."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path.touch()
-        names = os.listdir(path.parent)
-        if len(names) > MAX_VERDICTS:  # bounded: forget the oldest half
-            aged = sorted(names, key=lambda n: os.stat(path.parent / n).st_mtime_ns)
-            for n in aged[: len(aged) // 2]:
-                os.unlink(path.parent / n)
-    except OSError:
-        pass
 
 
 def policy_digest(policy: Any) -> str:
@@ -271,6 +246,20 @@ class SummaryCache:
         doc = [(str(repo), d.name, self.identity(d)) for repo, d in run_dirs]
         return head, hashlib.sha256(msgspec.json.encode(doc)).hexdigest()
 
+    def listing_key(self, head: str, run_dirs: list[tuple[Path, Path]]) -> tuple[str, str]:
+        """``summary_key`` for a summary that reads most runs only to rank them (``--limit``): the digest
+        covers each ``state.json`` as listed (what ranking reads); the runs read whole are checked apart,
+        file by file, when the payload is looked up (``pooled``)."""
+        now = time.time_ns()
+        doc = []
+        for repo, d in run_dirs:
+            p = f"{d}/state.json"
+            ident = _ident(p, self._listed.get(p))
+            if ident is not None and now - max(ident[3], ident[4]) < FRESH_NS:
+                self.incomplete = True  # a same-tick edit could keep every identity: keep no payload
+            doc.append((str(repo), d.name, ident))
+        return head, hashlib.sha256(msgspec.json.encode(doc)).hexdigest()
+
     def pooled(self, key: tuple[str, str]) -> Any:
         """The pooled payload of a summary over exactly these runs, each unchanged, or None."""
         head, digest = key
@@ -278,16 +267,26 @@ class SummaryCache:
             doc = _record_decoder.decode(self._summary_path(head).read_bytes())
         except (OSError, msgspec.DecodeError, ValueError, TypeError):
             return None
-        if type(doc) is not list or len(doc) != 3 or doc[0] != head or doc[1] != digest or type(doc[2]) is not dict:
+        if type(doc) is not list or len(doc) != 4 or doc[0] != head or doc[1] != digest or type(doc[3]) is not dict:
             return None
-        return doc[2]
+        checked = doc[2]
+        if type(checked) is not list:
+            return None
+        for item in checked:
+            if type(item) is not list or len(item) != 2 or type(item[0]) is not str:
+                return None
+            if not _same(item[1], self.identity(Path(item[0]))):
+                return None
+        return doc[3]
 
-    def keep_pooled(self, key: tuple[str, str], payload: Any) -> None:
-        """Keep the pooled payload when every run's result could be kept (nothing depends on other files)."""
+    def keep_pooled(self, key: tuple[str, str], payload: Any, read_whole: list[Path] | None = None) -> None:
+        """Keep the pooled payload when every run's result could be kept (nothing depends on other files);
+        ``read_whole``: with ``listing_key``, the runs the summary read whole, whose files it rests on."""
         if self.incomplete:
             return
+        checked = [[str(d), [list(i) if i else None for i in self.identity(d)]] for d in read_whole or ()]
         try:
-            data = _encoder.encode([key[0], key[1], _tag(payload)])
+            data = _encoder.encode([key[0], key[1], checked, _tag(payload)])
         except (TypeError, OverflowError, ValueError):
             return
         self._pending_payload = (self._summary_path(key[0]), data)

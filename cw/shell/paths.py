@@ -138,13 +138,14 @@ def read_regular(path: Path, limit: int = MAX_READ_BYTES) -> bytes:
             raise NotRegularFileError(
                 f"Refusing to read {path}: it holds {st.st_size} bytes, more than cw reads ({limit} bytes)."
             )
-        chunks, total = [], 0
-        while chunk := os.read(fd, min(1 << 20, limit + 1 - total)):
+        first = os.read(fd, st.st_size + 1)  # the whole file in one read (and one copy); a byte more sees growth
+        chunks, total = [first], len(first)
+        while total <= limit and (chunk := os.read(fd, min(1 << 20, limit + 1 - total))):
             chunks.append(chunk)
             total += len(chunk)
-            if total > limit:  # grew while being read
-                raise NotRegularFileError(f"Refusing to read {path}: it grew past {limit} bytes while being read.")
-        return b"".join(chunks)
+        if total > limit:  # grew while being read
+            raise NotRegularFileError(f"Refusing to read {path}: it grew past {limit} bytes while being read.")
+        return first if len(chunks) == 1 else b"".join(chunks)
     finally:
         os.close(fd)
 

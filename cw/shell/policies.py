@@ -2,11 +2,12 @@
 
 ``load_pricing_policy(value, process_cwd)`` resolves the flag value, reads
 and parses the file (JSON numbers straight to exact ``Decimal``), then
-validates it twice: with the core's field checks (``validate_policy``, whose
-messages name the file and the field path) and against the bundled JSON
-Schema ``schemas/pricing-policy.schema.json``, so the published schema and
-the code can never silently disagree. The second check is remembered per
-exact policy and schema bytes in cw's derived-results cache.
+validates it with the core's field checks (``validate_policy``, whose
+messages name the file and the field path). Those checks are at least as
+strict as the published JSON Schema ``schemas/pricing-policy.schema.json``
+(a property test holds them to it), so reading a policy needs no schema
+validator; ``schema_problem`` runs the schema itself where cw writes a
+policy (``cw pricing import``).
 """
 
 from __future__ import annotations
@@ -23,10 +24,9 @@ from cw.core.fingerprint import js_string
 from cw.core.pricing import PricingPolicy, validate_policy
 from cw.core.state import JSON_ERRORS
 from cw.model.errors import PolicyError
-from cw.shell import derived_cache
 from cw.shell.paths import NotRegularFileError, check_path_text, read_regular
 from cw.shell.policyfile import MAX_POLICY_BYTES, duplicate_problem
-from cw.shell.resources import manifest_path, schema, schema_path
+from cw.shell.resources import manifest_path, schema
 
 BUNDLED_PRICING = "pricing.policy.json"
 CW_EXAMPLE_PRICING = "pricing.cw-example.json"  # Cool Workflow 0.2.6's bundled example, unchanged
@@ -94,20 +94,12 @@ def load_pricing_policy(value: Any, process_cwd: Path) -> PricingPolicy | None:
             f"Invalid pricing policy {shown}: {dup}.",
             hint="Fix the pricing policy file (see schemas/pricing-policy.schema.json).",
         )
-    policy = validate_policy(doc, shown)
-    # The schema check needs jsonschema, the costliest import cw has: a policy whose exact bytes passed it
-    # against these exact schema bytes is remembered in the derived-results cache and not checked again.
-    verdict = derived_cache.verdict_path("pricing-policy", raw, schema_path(PRICING_SCHEMA).read_bytes())
-    if verdict is not None and verdict.is_file():
-        return policy
+    return validate_policy(doc, shown)
+
+
+def schema_problem(doc: Any) -> str | None:
+    """What the published pricing-policy schema finds wrong with ``doc`` (field path and message), or None."""
     from jsonschema.exceptions import best_match
 
     error = best_match(_pricing_validator().iter_errors(doc))
-    if error is not None:
-        raise PolicyError(
-            f"Invalid pricing policy {shown}: {_json_path(error.absolute_path)} {error.message}",
-            hint="Fix the pricing policy file (see schemas/pricing-policy.schema.json).",
-        )
-    if verdict is not None:
-        derived_cache.remember(verdict)
-    return policy
+    return None if error is None else f"{_json_path(error.absolute_path)} {error.message}"

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+_PACKAGE = Path(__file__).resolve().parents[1]  # cw/ (installed as plain files: no importlib.resources needed)
 
+
+@cache
 def _bundled_dir(name: str) -> Path:
-    inside = resources.files("cw") / "_bundled" / name
+    inside = _PACKAGE / "_bundled" / name
     if inside.is_dir():
-        return Path(str(inside))
-    return Path(__file__).resolve().parents[2] / name
+        return inside
+    return _PACKAGE.parent / name
 
 
 def manifest_path(filename: str) -> Path:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from cw.core.numbers import cu_key
 from cw.model.errors import CwError
@@ -15,8 +17,7 @@ from cw.shell.store import Store, read_run_dir
 from cw.shell.workspace import Workspace
 
 
-@dataclass
-class ScannedRun:
+class ScannedRun(msgspec.Struct):
     repo: Path
     run_id: str
     dir: Path
@@ -50,6 +51,50 @@ def load_scanned(repo: Path, d: Path, reader: Callable[[Path], dict[str, Any]] =
         return ScannedRun(repo, d.name, d, None, exc.message)
     except OSError as exc:
         return ScannedRun(repo, d.name, d, None, f"Cannot read {d / 'state.json'}: {exc.strerror}")
+
+
+# How ``--limit`` ranks runs without reading them whole: the ``id`` and ``createdAt`` members that open a
+# state.json. CW and cw write them first, before any object or array; a head that is anything else
+# (another order, escapes, a nested value first, a cut member) gives no key and the run is read whole.
+HEAD_BYTES = 1024
+_WS = rb"[ \t\n\r]*"
+_TEXT = rb'"([^"\\\x00-\x1f]*)"'  # a JSON string with no escapes: its bytes are its value
+_OPEN = re.compile(_WS + rb"\{")
+_MEMBER = re.compile(
+    _WS + _TEXT + _WS + rb":" + _WS + rb"(?:" + _TEXT + rb"|-?[0-9][0-9.eE+-]*|true|false|null)" + _WS + rb"([,}])"
+)
+
+
+def head_key(state_path: str) -> tuple[str, str] | None:
+    """``(createdAt, id)`` read from the first bytes of a regular ``state.json``, or None when its head does
+    not say them plainly (then only a whole read can tell)."""
+    try:
+        fd = os.open(state_path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:  # non-blocking: a FIFO or device swapped in reads as nothing or fails; a folder fails
+        head = os.read(fd, HEAD_BYTES)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    m = _OPEN.match(head)
+    if m is None:
+        return None
+    pos, found = m.end(), {}
+    while (m := _MEMBER.match(head, pos)) is not None:
+        if m.group(1) in (b"id", b"createdAt"):
+            found[m.group(1)] = m.group(2)  # None when the value is not a string; a repeated key: the last wins
+        if m.group(3) == b"}":
+            break
+        pos = m.end()
+    created, run_id = found.get(b"createdAt"), found.get(b"id")
+    if created is None or run_id is None:
+        return None
+    try:
+        return created.decode("utf-8"), run_id.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def iter_runs(ws: Workspace, scope: str, cwd: str | None) -> Iterator[ScannedRun]:

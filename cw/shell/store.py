@@ -15,9 +15,10 @@ import errno
 import os
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
+
+import msgspec
 
 from cw.core import jsonout
 from cw.core.state import load_state
@@ -28,8 +29,7 @@ T = TypeVar("T")
 DEFAULT_LOCK_TIMEOUT = 10.0
 
 
-@dataclass
-class LoadedRun:
+class LoadedRun(msgspec.Struct):
     run_id: str
     dir: Path
     state: dict[str, Any]
@@ -190,11 +190,10 @@ class Store:
         return self.locked(d, go)
 
 
-@dataclass
-class Update(Generic[T]):
+class Update(msgspec.Struct, Generic[T]):
     """What one locked update writes: the new state (None = unchanged) and side files."""
 
     state: dict[str, Any] | None
     result: T
-    before: list[tuple[Path, bytes]] = field(default_factory=list)
-    after: list[tuple[Path, bytes]] = field(default_factory=list)
+    before: list[tuple[Path, bytes]] = msgspec.field(default_factory=list)
+    after: list[tuple[Path, bytes]] = msgspec.field(default_factory=list)

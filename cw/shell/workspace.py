@@ -7,10 +7,11 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
+
+import msgspec
 
 from cw.core.actor import resolve_actor
 from cw.core.numbers import CALENDAR_TEXT, is_iso_timestamp, iso_from_ms
@@ -83,14 +84,13 @@ def _named_by(setting: Setting, key: str) -> Iterator[None]:
         raise PolicyError(f'{exc.message} (named by "{key}" in {setting.origin})', exc.hint) from None
 
 
-@dataclass
-class Workspace:
+class Workspace(msgspec.Struct):
     """Resolved once per command and handed to capability entries."""
 
     process_cwd: Path
     env: Mapping[str, str]
     clock: Callable[[], str] = system_now
-    token: Callable[[int], str] = field(default=_token_hex)
+    token: Callable[[int], str] = _token_hex
     read_only: bool = False  # the workbench's projection: readers skip even the metrics snapshot
     progress_stream: TextIO | None = None  # where long work reports progress (stderr on a terminal)
 

@@ -47,6 +47,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
+import msgspec
+
 from cw import __version__
 from cw.capabilities import all_capabilities, by_name
 from cw.capabilities.table import Capability, Param
@@ -998,7 +1000,7 @@ def make_server(
     if scope not in ("repo", "home"):
         raise UsageError(f'Invalid scope "{scope}": expected repo or home.')
     environment()  # the templates load (and Jinja2 is imported) when the workbench starts, not on a first request
-    ro = dataclasses.replace(ws, read_only=True)
+    ro = msgspec.structs.replace(ws, read_only=True)
     ro.repo(cwd)  # a bad --cwd fails now, not on the first request
     if pricing is not None:
         ro.pricing({"pricing": pricing, "cwd": cwd})  # and so does a --pricing that does not load
