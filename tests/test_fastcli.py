@@ -8,7 +8,6 @@ print the same bytes, exit with the same codes and leave the same files.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno
 import io
 import os
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import msgspec
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -47,7 +47,7 @@ def _record(ws: Any, args: dict[str, Any]) -> Any:
 
 
 def recording(cap: Capability) -> Capability:
-    return dataclasses.replace(cap, entry=_record)
+    return msgspec.structs.replace(cap, entry=_record)
 
 
 def click_root(cap: Capability) -> click.Group:
@@ -282,7 +282,7 @@ FAILURES = [
 @pytest.mark.parametrize("exc", FAILURES, ids=lambda e: type(e).__name__)
 def test_failures_read_the_same_on_both_paths(exc, cw, repo, monkeypatch):
     real = capability_at
-    monkeypatch.setattr(cliverb, "capability_at", lambda w: dataclasses.replace(real(w), entry=_raising(exc)))
+    monkeypatch.setattr(cliverb, "capability_at", lambda w: msgspec.structs.replace(real(w), entry=_raising(exc)))
     fast = cw("task", "add", "r1", "t1")
     slow = cw("task", "add", "r1", "t1", env={"CW_NO_FAST_CLI": "1"})
     assert (fast.exit_code, fast.stdout, fast.stderr) == (slow.exit_code, slow.stdout, slow.stderr)
@@ -291,7 +291,9 @@ def test_failures_read_the_same_on_both_paths(exc, cw, repo, monkeypatch):
 
 def test_a_bug_shows_its_traceback_under_cw_debug_on_both_paths(cw, repo, monkeypatch):
     real = capability_at
-    monkeypatch.setattr(cliverb, "capability_at", lambda w: dataclasses.replace(real(w), entry=_raising(KeyError("k"))))
+    monkeypatch.setattr(
+        cliverb, "capability_at", lambda w: msgspec.structs.replace(real(w), entry=_raising(KeyError("k")))
+    )
     for env in ({"CW_DEBUG": "1"}, {"CW_DEBUG": "1", "CW_NO_FAST_CLI": "1"}):
         with pytest.raises(KeyError):
             cw("task", "add", "r1", "t1", env=env)
@@ -301,7 +303,9 @@ def test_output_with_an_escape_is_stripped_as_click_strips_it(cw, repo, monkeypa
     real = capability_at
 
     def shout(w: list[str]) -> Capability:
-        return dataclasses.replace(real(w), entry=lambda ws, a: {"x": 1}, text=lambda p: "\x1b[1mbold\x1b[0m and \x1b")
+        return msgspec.structs.replace(
+            real(w), entry=lambda ws, a: {"x": 1}, text=lambda p: "\x1b[1mbold\x1b[0m and \x1b"
+        )
 
     monkeypatch.setattr(cliverb, "capability_at", shout)
     fast = cw("task", "add", "r1", "t1")
@@ -337,6 +341,9 @@ STEPS: list[list[str]] = [
     ["revenue", "add", "r1", "10.00", "USD", "--ref", "inv-1", "--at", NOW],
     ["ledger", "verify", "--now", NOW, "--json"],
     ["budget", "r1", "--now", NOW],
+    ["metrics", "summary", "--now", NOW, "--format", "json"],
+    ["pnl", "--now", NOW],
+    ["export", "--format", "csv", "-o", "usage.csv", "--now", NOW],
     ["--version"],
 ]
 _ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)")

@@ -6,11 +6,13 @@ or the JSON payload with ``--json``); errors go to stderr as ``cw: <message>``
 with an optional ``  Try: <hint>`` line. Exit codes: 0 success, 1 refused,
 2 usage error (see docs/cli.md).
 
-Start-up matters (hosts call ``cw result`` once per task), so a command line
-naming one verb builds a root group holding only that verb and imports only
-the module declaring it (``group_for``); everything else (``cw --help``, a
-group's help, an unknown word, ``mcp``, ``workbench``, ``cron-run``) gets the
-whole tree, ``cli``, built on first use.
+Start-up matters (hosts call ``cw result`` once per task): a well-formed
+command line is run without click by ``cw.surfaces.fastcli`` and never gets
+here. What does (help, errors, unusual spellings) and names one verb builds
+a root group holding only that verb and imports only the module declaring it
+(``group_for``); everything else (``cw --help``, a group's help, an unknown
+word, ``mcp``, ``workbench``, ``cron-run``) gets the whole tree, ``cli``,
+built on first use. What both paths share is in ``cw.surfaces.cliverb``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The click-free fast path: a well-formed command line naming one verb runs without importing click.
 
-Hosts call ``cw result`` and ``cw task add`` once per task, and importing click is about a third of such a
+Hosts call ``cw result`` and ``cw task add`` once per task, and importing click is a large share of such a
 command. ``parse`` accepts a strict subset of what click accepts and yields exactly the values click's
 context would hold; on anything else (help, errors, unusual spellings) it declines and click runs the
 command as before, so every message about a command line is still click's. ``tests/test_fastcli.py``
@@ -13,6 +13,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from cw.capabilities.table import Param
+from cw.shell.paths import undecodable_byte
 from cw.surfaces.cliverb import adds_format_option, as_failure, echo, one_verb, run_verb, show_error
 
 if TYPE_CHECKING:
@@ -24,8 +25,6 @@ _FORMAT = Param("fmt", "text or json", choices=("text", "json"), cli_flag="--for
 
 def _usable(value: str) -> bool:
     # click (or CwCommand) refuses an empty option value and one that was not UTF-8: let it say so
-    from cw.shell.paths import undecodable_byte
-
     return bool(value.strip()) and undecodable_byte(value) is None
 
 
