@@ -242,6 +242,21 @@ def test_a_pooled_payload_serves_only_the_same_runs_at_any_now(cw, repo, reads):
     )
 
 
+def test_runs_read_in_forked_processes_are_kept_and_served_back(cw, repo, reads, monkeypatch):
+    """Results derived in forked processes are kept and served back exactly."""
+    _workspace(cw, repo)
+    for i in range(6):
+        copy_fixture_run(repo, "fixture-run", f"copy-{i}")
+    want = _summary(cw, "--pricing", "default", "--no-cache")
+    monkeypatch.setattr(reports, "_processes", lambda n: 2)
+    assert _summary(cw, "--pricing", "default") == want  # derived in two processes, then kept
+    monkeypatch.setattr(reports, "_processes", lambda n: 1)
+    reads.clear()
+    assert _summary(cw, "--pricing", "default") == want and reads == {}  # the pooled payload
+    _drop_pooled()
+    assert _summary(cw, "--pricing", "default") == want and reads == {}  # each run's record
+
+
 def test_a_limited_summary_is_reused_until_a_run_it_read_or_ranked_changes(cw, repo, reads):
     """With --limit leaving runs out, the pooled payload rests on every listed state.json (ranking) and on
     every file of the runs read whole (a kept run's snapshot, say), and on nothing of the runs left out."""
