@@ -356,6 +356,12 @@ def test_summary_report_is_the_pooled_part_of_the_full_report():
         ]
         assert dumps(part) == dumps({k: full[k] for k in part})
         assert dumps(run_entry(part, run, "/r").ref) == dumps(run_entry(full, run, "/r").ref)
+        # what the summary derives: without a snapshot the fingerprints are skipped, the entry is the same
+        for persisted in (None, "sha256:0", full["sourceFingerprint"]):
+            lean = derive_summary_report(run, NOW, pol, persisted, status_only=True)
+            whole = derive_report(run, NOW, pol, persisted)
+            assert dumps(run_entry(lean, run, "/r").ref) == dumps(run_entry(whole, run, "/r").ref)
+            assert ("sourceFingerprint" in lean) is (persisted is not None)
 
 
 def test_persisted_fingerprint_gives_real_freshness_in_runs():

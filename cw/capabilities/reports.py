@@ -125,7 +125,7 @@ def _summary_entry(item: ScannedRun, policy: Any, now: str) -> RunEntry:
     _check_ledger(item)
     state = item.state
     assert state is not None
-    report = derive_summary_report(state, now, policy, *sidefiles.persisted_fingerprints(item.dir))
+    report = derive_summary_report(state, now, policy, *sidefiles.persisted_fingerprints(item.dir), status_only=True)
     return run_entry(report, state, str(item.repo), item.dir.name)
 
 

@@ -662,25 +662,33 @@ def derive_summary_report(
     policy: PricingPolicy | None,
     persisted_fingerprint: str | None = None,
     persisted_cw_fingerprint: str | None = None,
+    *,
+    status_only: bool = False,
 ) -> dict[str, Any]:
     """The part of ``derive_report`` the summary pools, computed without the rest.
 
     Keys (in report order): ``runId``, ``generatedAt``, ``sourceFingerprint``,
     ``freshness``, ``scope``, ``rates``, ``usage``, ``cost``; each value equals
-    ``derive_report``'s. ``summary.run_entry`` accepts either.
+    ``derive_report``'s. ``summary.run_entry`` accepts either. With ``status_only``
+    (a caller that reads only the freshness status, as ``run_entry`` does) and no
+    snapshot's fingerprint, the run's fingerprints are not computed: the status is
+    ``absent`` whatever they are, and ``sourceFingerprint`` is left out.
     """
     tasks = object_records(run.get("tasks"))
     workers = object_records(run.get("workers"))
     units = usage_units(run)
-    fingerprint, cw_fp = fingerprints(run)
     part: dict[str, Any] = {}
     if "id" in run:
         part["runId"] = run["id"]
-    part.update(generatedAt=now, sourceFingerprint=fingerprint)
-    if cw_fp is not None:
-        part["cwFingerprint"] = cw_fp
+    if status_only and persisted_fingerprint is None:
+        part.update(generatedAt=now, freshness={"status": "absent"})
+    else:
+        fingerprint, cw_fp = fingerprints(run)
+        part.update(generatedAt=now, sourceFingerprint=fingerprint)
+        if cw_fp is not None:
+            part["cwFingerprint"] = cw_fp
+        part["freshness"] = freshness(persisted_fingerprint, fingerprint, persisted_cw_fingerprint, cw_fp)
     part.update(
-        freshness=freshness(persisted_fingerprint, fingerprint, persisted_cw_fingerprint, cw_fp),
         scope=_scope(run, tasks, workers),
         rates=_rates(run),
         usage=usage_totals(units),
