@@ -116,6 +116,25 @@ def test_a_write_loads_the_lock_library_and_nothing_from_reports(tmp_path):
     assert not cw_mods & {"cw.core.metrics", "cw.core.pricing", "cw.core.ledger", "cw.shell.policies"}
 
 
+def test_a_write_loads_msgspec_without_typing_extensions_which_later_importers_still_get(tmp_path):
+    loaded_modules(["run", "new", "--app", "a", "--id", "r1"], tmp_path)
+    _, third, _ = loaded_modules(["task", "add", "r1", "t1"], tmp_path)
+    assert "msgspec" in third and "typing_extensions" not in third
+    code = (
+        "import sys\n"
+        "from cw.surfaces.entry import _import_msgspec\n"
+        "_import_msgspec()\n"
+        "assert 'msgspec' in sys.modules and 'typing_extensions' not in sys.modules\n"
+        "import typing_extensions, msgspec\n"  # what the MCP SDK or jsonschema would import next
+        "class R(msgspec.Struct, frozen=True):\n"
+        "    a: int\n"
+        "    b: typing_extensions.Literal['x'] = 'x'\n"
+        "print(msgspec.json.decode(b'{\"a\": 1}', type=R))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "R(a=1, b='x')"
+
+
 # Money code a result without any budget in reach must not load: pricing, ledgers, budgets, P&L.
 MONEY_MODULES = {
     "cw.capabilities.money",
