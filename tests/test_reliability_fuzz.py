@@ -31,6 +31,7 @@ fuzzers found are fixed and pinned by the regression tests at the end.
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import shutil
@@ -651,14 +652,16 @@ FX = st.fixed_dictionaries(
 @st.composite
 def damaged(draw, valid: st.SearchStrategy) -> Any:
     """A valid document from ``valid``, left alone in a third of the examples, else with 1-2 changes."""
-    doc = draw(valid)
+    # copies: _set edits in place, and a drawn value may be an object the strategy hands out again
+    # (editing it would make the next example differ from the one hypothesis replays)
+    doc = copy.deepcopy(draw(valid))
     for _ in range(draw(st.sampled_from([0, 1, 1, 2]))):
         paths = _paths(doc)
         path = draw(st.sampled_from(paths))
         if path and draw(st.booleans()):
             doc = _set(doc, path, None, delete=True)
         else:
-            doc = _set(doc, path, draw(st.one_of(VALUE_S, VALUE_S, JSON)), delete=False)
+            doc = _set(doc, path, copy.deepcopy(draw(st.one_of(VALUE_S, VALUE_S, JSON))), delete=False)
     return doc
 
 
