@@ -292,3 +292,35 @@ def test_leftover_temp_files_are_never_taken_for_state(cw, repo):
     for name in (".state.json.k1l2m3.tmp", ".state.json.x9y8z7.tmp"):
         assert (runs / "real" / name).read_bytes() == before[f".cw/runs/real/{name}"]
     assert state_of(repo, "real")["id"] == "real"
+
+
+def test_a_booking_on_a_lagging_head_leaves_it_one_entry_behind_at_most(cw, repo, monkeypatch):
+    """Two kills in a row between a booking's state.json and its head: the second booking first brings the head
+    up to date, so the ledger still verifies (one entry behind), instead of reading as tampered."""
+    import errno
+
+    from cw.shell import store
+
+    cw.ok("run", "new", "--id", "r")
+    cw.ok("revenue", "add", "r", "1.00", "USD", "--ref", "a")
+    head = repo / ".cw" / "runs" / "r" / "revenue.head.json"
+    first = head.read_bytes()
+    cw.ok("revenue", "add", "r", "2.00", "USD", "--ref", "b")
+    head.write_bytes(first)  # as a writer killed between state.json and the head leaves it
+    assert any(HEAD_LAG in n for n in _notes(_check_readable(cw, repo)))
+
+    real = store.atomic_write
+
+    def killed_before_the_new_head(path: Path, data: bytes) -> None:
+        if path.name == "revenue.head.json" and json.loads(data)["entries"] == 3:
+            raise OSError(errno.EIO, "killed")
+        real(path, data)
+
+    monkeypatch.setattr(store, "atomic_write", killed_before_the_new_head)
+    cw("revenue", "add", "r", "3.00", "USD", "--ref", "c")
+    monkeypatch.setattr(store, "atomic_write", real)
+    assert len(state_of(repo, "r")["revenue"]["entries"]) == 3
+    assert json.loads(head.read_text())["entries"] == 2
+    assert any(HEAD_LAG in n for n in _notes(_check_readable(cw, repo)))
+    cw.ok("revenue", "add", "r", "4.00", "USD", "--ref", "d")  # and the next writer brings it up to date
+    assert _notes(_check_readable(cw, repo)) == [] and json.loads(head.read_text())["entries"] == 4

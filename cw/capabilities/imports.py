@@ -329,9 +329,9 @@ def _revenue_import(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
                 for r in revs
             ]
             continue
-        written = store.update(run_id, _import_fn(books, revs, now))
-        booked += written[0]
-        reversed_ += written[1]
+        ids: dict[str, str] = {}
+        booked += [store.update(run_id, _import_fn(b, None, now, ids)) for b in books]
+        reversed_ += [store.update(run_id, _import_fn(None, r, now, ids)) for r in revs]
     return {
         "schemaVersion": 1,
         "surface": "revenue-import",
@@ -346,65 +346,58 @@ def _revenue_import(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _import_fn(books: list[dict[str, Any]], revs: list[dict[str, Any]], now: str) -> Any:
-    def fn(lr: LoadedRun) -> Update[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+def _import_fn(book: dict[str, Any] | None, rev: dict[str, Any] | None, now: str, ids: dict[str, str]) -> Any:
+    """One booking or one reversal: each entry is its own write, so a killed import leaves the head file one
+    entry behind at most (the tolerated trace of a crash) and a re-run books the rest (refs book once).
+    ``ids`` carries the entry ids booked so far, for reversals of payments booked by the same import."""
+
+    def fn(lr: LoadedRun) -> Update[dict[str, Any]]:
         ledger.ensure_verified(lr.state.get("revenue"), sidefiles.read_head(lr.dir), lr.run_id)
         doc = lr.state.get("revenue")
         run_actor = lr.state.get("actor") if isinstance(lr.state.get("actor"), str) else None
-        ids: dict[str, str] = {}
-        out_b: list[dict[str, Any]] = []
-        out_r: list[dict[str, Any]] = []
-        for b in books:
+        if book is not None:
             doc, entry = ledger.book(
                 doc,
                 run_id=lr.run_id,
-                amount=b["amount"],
-                currency=b["currency"],
-                ref=b["ref"],
-                note=b["note"],
-                at=b["at"],
+                amount=book["amount"],
+                currency=book["currency"],
+                ref=book["ref"],
+                note=book["note"],
+                at=book["at"],
                 recorded_at=now,
-                actor=b["actor"] or run_actor or "unattributed",
+                actor=book["actor"] or run_actor or "unattributed",
             )
-            ids[b["ref"]] = entry["id"]
-            out_b.append(
-                {
-                    "line": b["line"],
-                    "runId": lr.run_id,
-                    "ref": b["ref"],
-                    "amount": entry["amount"],
-                    "currency": entry["currency"],
-                    "at": entry["at"],
-                    "entryId": entry["id"],
-                }
-            )
-        for r in revs:
-            target = ids[r["target"]] if r["planned"] else r["target"]
+            ids[book["ref"]] = entry["id"]
+            row = {
+                "line": book["line"],
+                "runId": lr.run_id,
+                "ref": book["ref"],
+                "amount": entry["amount"],
+                "currency": entry["currency"],
+                "at": entry["at"],
+                "entryId": entry["id"],
+            }
+        else:
+            assert rev is not None
+            target = ids[rev["target"]] if rev["planned"] else rev["target"]
             doc, entry = ledger.reverse(
                 doc,
                 entry_id=target,
-                amount=r["amount"],
-                reason=r["reason"],
+                amount=rev["amount"],
+                reason=rev["reason"],
                 recorded_at=now,
-                actor=r["actor"] or run_actor or "unattributed",
+                actor=rev["actor"] or run_actor or "unattributed",
                 run_id=lr.run_id,
             )
-            out_r.append(
-                {
-                    "line": r["line"],
-                    "runId": lr.run_id,
-                    "reverses": target,
-                    "amount": entry["amount"],
-                    "currency": entry["currency"],
-                    "entryId": entry["id"],
-                }
-            )
-        head = dumps(ledger.head_for(doc, lr.run_id)) + "\n"
-        return Update(
-            {**lr.state, "revenue": doc, "updatedAt": now},
-            (out_b, out_r),
-            after=[(sidefiles.head_path(lr.dir), head.encode())],
-        )
+            row = {
+                "line": rev["line"],
+                "runId": lr.run_id,
+                "reverses": target,
+                "amount": entry["amount"],
+                "currency": entry["currency"],
+                "entryId": entry["id"],
+            }
+        return sidefiles.ledger_update(lr, doc, row, now)
 
     return fn
 

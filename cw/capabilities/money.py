@@ -13,7 +13,6 @@ from cw.core.budget import budget_status, has_budget
 from cw.core.coststate import missing_text, spent_text, unit_cost
 from cw.core.currency import format_amount, format_money, parse_amount, parse_currency
 from cw.core.fingerprint import run_app
-from cw.core.jsonout import dumps
 from cw.core.metrics import usage_units
 from cw.core.numbers import CALENDAR_TEXT, is_iso_timestamp
 from cw.core.period_budget import usage_texts
@@ -333,12 +332,7 @@ def revenue_add(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
             recorded_at=now,
             actor=lr.state.get("actor") or "unattributed",
         )
-        head = dumps(ledger.head_for(doc, lr.run_id)) + "\n"
-        return Update(
-            {**lr.state, "revenue": doc, "updatedAt": now},
-            {"runId": lr.run_id, "entry": entry},
-            after=[(sidefiles.head_path(lr.dir), head.encode())],
-        )
+        return sidefiles.ledger_update(lr, doc, {"runId": lr.run_id, "entry": entry}, now)
 
     def booking() -> dict[str, Any]:
         # Under the repo's ledger lock: no other booking can land between this check and the write.
@@ -366,12 +360,7 @@ def revenue_reverse(ws: Workspace, a: dict[str, Any]) -> dict[str, Any]:
             run_id=lr.run_id,
             at=_entry_at(a.get("at"), now),
         )
-        head = dumps(ledger.head_for(doc, lr.run_id)) + "\n"
-        return Update(
-            {**lr.state, "revenue": doc, "updatedAt": now},
-            {"runId": lr.run_id, "entry": entry},
-            after=[(sidefiles.head_path(lr.dir), head.encode())],
-        )
+        return sidefiles.ledger_update(lr, doc, {"runId": lr.run_id, "entry": entry}, now)
 
     return ws.store(a.get("cwd")).update(a["run_id"], fn)
 

@@ -61,7 +61,8 @@ the entry before the newest (or genesis), is what an interrupted write leaves
 (``state.json`` saved, head not yet); it verifies ok with a note. A missing
 head with exactly one entry is the same case for the first booking. A head
 ahead of the ledger, two or more behind, or missing with two or more entries,
-does not verify.
+does not verify. (A booking on a lagging head brings the head up to date before
+it writes ``state.json``, so repeated kills never leave it two behind.)
 
 Limits, honestly: the chain is tamper-*evident* against edits made without
 recomputing hashes, and against rewrites that forget the head file. It is not

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
+from cw.core import ledger
+from cw.core.jsonout import dumps
 from cw.core.metrics import TELEMETRY_MISSING
 from cw.core.state import JSON_ERRORS
 from cw.model.errors import RefusedError
 from cw.shell.paths import read_regular
-from cw.shell.store import atomic_write
+from cw.shell.store import LoadedRun, Update, atomic_write
 
 SNAPSHOT = Path("metrics") / "metrics-report.json"
 TELEMETRY = "telemetry.json"
@@ -122,3 +124,27 @@ def read_head(run_dir: Path) -> Any:
         return msgspec.json.decode(raw)
     except JSON_ERRORS:
         return raw.decode("utf-8", errors="replace")
+
+
+T = TypeVar("T")
+
+
+def ledger_update(lr: LoadedRun, doc: Any, result: T, now: str) -> Update[T]:
+    """The state with the new ledger ``doc``, then its head file.
+
+    A head a killed writer left one entry behind (or missing) is first brought up to date, before
+    state.json is written: a kill between this write's state.json and its head then leaves the head one
+    entry behind again, never two (which reads as tampering). Callers add one entry per update.
+    """
+    path = head_path(lr.dir)
+    before = []
+    old = lr.state.get("revenue")
+    current = ledger.head_for(old, lr.run_id) if old is not None else None
+    if current is not None and current["entries"] > 0 and read_head(lr.dir) != current:
+        before.append((path, (dumps(current) + "\n").encode()))
+    return Update(
+        {**lr.state, "revenue": doc, "updatedAt": now},
+        result,
+        before=before,
+        after=[(path, (dumps(ledger.head_for(doc, lr.run_id)) + "\n").encode())],
+    )
