@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from cw.core import ledger
 from cw.core.jsonout import dumps
 from cw.core.metrics import TELEMETRY_MISSING
 from cw.core.state import JSON_ERRORS
@@ -136,6 +135,8 @@ def ledger_update(lr: LoadedRun, doc: Any, result: T, now: str) -> Update[T]:
     state.json is written: a kill between this write's state.json and its head then leaves the head one
     entry behind again, never two (which reads as tampering). Callers add one entry per update.
     """
+    from cw.core import ledger  # here: readers of side files (metrics show) need no ledger code
+
     path = head_path(lr.dir)
     before = []
     old = lr.state.get("revenue")
