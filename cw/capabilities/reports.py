@@ -336,7 +336,8 @@ def _newest(
     read_whole = [run_dirs[i][1] for i in unranked]
     if unranked:
         rank_job = _SummaryJob(derive.policy, derive.now, derive=False)
-        for i, r in zip(unranked, _read_cached(rank_job, [run_dirs[i] for i in unranked], cache), strict=True):
+        got_rank = _read_cached(rank_job, [run_dirs[i] for i in unranked], cache, progress)
+        for i, r in zip(unranked, got_rank, strict=True):
             if isinstance(r, RunEntry):
                 ranked.append((newest_key(r), i, None))
             else:
@@ -365,8 +366,8 @@ def _newest(
             continue
         kept.append(ranked[pos][2])  # type: ignore[arg-type]
         pos += 1
-    if progress is not None:
-        progress.advance(len(run_dirs))
+    if progress is not None:  # the runs read whole to rank them have ticked already
+        progress.advance(len(run_dirs) - len(unranked))
     return kept, unreadable, len(ranked) - pos, read_whole
 
 
